@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { ConfigurationError } from '../errors';
+import { describeIssue } from '../validation';
+
+/**
+ * Reads a function's environment with its zod schema. The same schema types the CDK construct's
+ * `environment`, so a missing variable fails at compile time there and at cold start here.
+ */
+export function readEnvironment<S extends z.ZodType>(
+  schema: S,
+  source: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${describeIssue(issue)}`);
+  throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
+}
+
+/** A comma-separated environment list, e.g. `aws_sm,k8s`. */
+export const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    )
+    .pipe(z.array(item).min(1));
+
+/** A positive whole number of seconds given as text. */
+export const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);

@@ -1,0 +1,150 @@
+/**
+ * Every error the broker raises on purpose. Each class carries the stable public code and HTTP
+ * status of DESIGN.md, so the HTTP layer maps errors by class and never by message text.
+ */
+
+/** Stable error codes of the public API. */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'operation_not_allowed'
+  | 'unknown_bucket'
+  | 'bucket_suspended'
+  | 'bucket_exists'
+  | 'revision_conflict'
+  | 'throttled'
+  | 'credentials_rejected'
+  | 'bucket_misconfigured'
+  | 'secret_backend_unavailable'
+  | 'internal_error';
+
+interface BrokerErrorOptions {
+  cause?: unknown;
+  /** Seconds a client should wait before retrying; sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+}
+
+/** Base of all deliberate errors. Messages must never contain a secret value. */
+export abstract class BrokerError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** The request breaks the schema; `field` names the offending field when there is one. */
+export class InvalidRequestError extends BrokerError {
+  readonly code = 'invalid_request';
+  readonly status = 400;
+  constructor(
+    message: string,
+    readonly field?: string,
+    options?: BrokerErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class OperationNotAllowedError extends BrokerError {
+  readonly code = 'operation_not_allowed';
+  readonly status = 403;
+}
+
+export class UnknownBucketError extends BrokerError {
+  readonly code = 'unknown_bucket';
+  readonly status = 404;
+  constructor(bucketName: string) {
+    super(`no bucket named "${bucketName}" is registered`);
+  }
+}
+
+export class BucketSuspendedError extends BrokerError {
+  readonly code = 'bucket_suspended';
+  readonly status = 409;
+  constructor(bucketName: string) {
+    super(`bucket "${bucketName}" is suspended`);
+  }
+}
+
+/** A create named a bucket that already has a record. */
+export class BucketExistsError extends BrokerError {
+  readonly code = 'bucket_exists';
+  readonly status = 409;
+  constructor(bucketName: string, options?: BrokerErrorOptions) {
+    super(`bucket "${bucketName}" is already registered`, options);
+  }
+}
+
+/** An update carried a revision other than the stored one (optimistic concurrency). */
+export class RevisionConflictError extends BrokerError {
+  readonly code = 'revision_conflict';
+  readonly status = 409;
+}
+
+/** A backend throttled us and the SDK's retries ran out. */
+export class ThrottledError extends BrokerError {
+  readonly code = 'throttled';
+  readonly status = 429;
+}
+
+/** The bucket's store refused the credentials. */
+export class CredentialsRejectedError extends BrokerError {
+  readonly code = 'credentials_rejected';
+  readonly status = 502;
+}
+
+/**
+ * The bucket's registration points at something that does not work: a missing secret, a secret
+ * whose payload breaks the shape conventions, a backend this deployment does not run. Retrying
+ * will not help; an operator must fix the record or the secret.
+ */
+export class BucketMisconfiguredError extends BrokerError {
+  readonly code: ErrorCode = 'bucket_misconfigured';
+  readonly status = 502;
+}
+
+/** The secret reference does not exist in its backend (or not at that version). */
+export class SecretNotFoundError extends BucketMisconfiguredError {
+  constructor(
+    readonly secretRef: string,
+    version: string | null | undefined,
+    options?: BrokerErrorOptions,
+  ) {
+    super(`secret ${secretRef}${version ? ` (version ${version})` : ''} was not found`, options);
+  }
+}
+
+/** A secret payload breaks the shape conventions. Names the ref and the field, never a value. */
+export class SecretShapeError extends BucketMisconfiguredError {
+  constructor(
+    readonly secretRef: string,
+    readonly field: string | undefined,
+    problem: string,
+  ) {
+    super(`secret ${secretRef}: ${field === undefined ? '' : `field "${field}" `}${problem}`);
+  }
+}
+
+/** No usable value: the backend failed and nothing cached is young enough to serve. */
+export class SecretBackendUnavailableError extends BrokerError {
+  readonly code = 'secret_backend_unavailable';
+  readonly status = 503;
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super(message, { retryAfterSeconds: 5, ...options });
+  }
+}
+
+/** The function's own configuration (environment) is invalid; raised at cold start. */
+export class ConfigurationError extends BrokerError {
+  readonly code = 'internal_error';
+  readonly status = 500;
+}
+
+/** Whether `error` is one of ours (as opposed to a bug or an unmapped SDK error). */
+export function isBrokerError(error: unknown): error is BrokerError {
+  return error instanceof BrokerError;
+}

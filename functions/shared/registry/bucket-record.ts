@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { parseRequest } from '../validation';
+
+/**
+ * The bucket registry record of DESIGN.md: one schema, used by the API, the CLI, the sync job
+ * and every Lambda. Only non-secret metadata lives here; credentials are referenced by
+ * `secret_ref` and never stored.
+ */
+
+export const PROVIDERS = ['aws', 'gcp', 's3_compatible', 'minio', 'azure_blob'] as const;
+export const AUTH_MODES = ['role', 'static', 'workload_identity'] as const;
+export const SECRETS_BACKENDS = ['aws_sm', 'gcp_sm', 'vault', 'k8s'] as const;
+export const BUCKET_OPERATIONS = ['download', 'upload', 'multipart', 'list'] as const;
+export const BUCKET_STATUSES = ['active', 'suspended'] as const;
+
+export type Provider = (typeof PROVIDERS)[number];
+export type AuthMode = (typeof AUTH_MODES)[number];
+export type SecretsBackend = (typeof SECRETS_BACKENDS)[number];
+export type BucketOperation = (typeof BUCKET_OPERATIONS)[number];
+export type BucketStatus = (typeof BUCKET_STATUSES)[number];
+
+/** Fence's MAX_PRESIGNED_URL_TTL. */
+export const DEFAULT_MAX_EXPIRES_IN = 3600;
+/** SigV4 query signatures cannot live longer than seven days. */
+export const SIGV4_MAX_EXPIRES_IN = 604_800;
+
+/** S3 bucket names (3–63) and GCS names with dots (up to 222); no uppercase, no leading dot. */
+export const BucketNameSchema = z
+  .string()
+  .min(3)
+  .max(222)
+  .regex(/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/, 'must be lowercase letters, digits, dots, hyphens or underscores');
+
+const nullableString = (max: number) => z.string().min(1).max(max).nullable();
+
+/** Field rules without defaults: the base of updates, where an absent field means "unchanged". */
+const fields = {
+  id: z.uuid(),
+  bucket_name: BucketNameSchema,
+  provider: z.enum(PROVIDERS),
+  auth_mode: z.enum(AUTH_MODES),
+  secrets_backend: z.enum(SECRETS_BACKENDS).nullable(),
+  secret_ref: nullableString(2048),
+  secret_version: nullableString(256),
+  role_arn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')
+    .nullable(),
+  external_id: z
+    .string()
+    .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]')
+    .nullable(),
+  gcp_service_account: z.email().nullable(),
+  kms_key_ref: nullableString(2048),
+  endpoint: z.url({ protocol: /^https?$/ }).nullable(),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{2,32}$/, 'must be a region name such as us-east-1')
+    .nullable(),
+  allowed_ops: z
+    .array(z.enum(BUCKET_OPERATIONS))
+    .min(1)
+    .refine((ops) => new Set(ops).size === ops.length, 'must not repeat an operation'),
+  max_expires_in: z.int().min(1).max(SIGV4_MAX_EXPIRES_IN),
+  status: z.enum(BUCKET_STATUSES),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+  revision: z.int().min(1),
+};
+
+/** Where a registration or an older stored record leaves a field out, it takes these values. */
+const recordShape = {
+  ...fields,
+  secrets_backend: fields.secrets_backend.default(null),
+  secret_ref: fields.secret_ref.default(null),
+  secret_version: fields.secret_version.default(null),
+  role_arn: fields.role_arn.default(null),
+  external_id: fields.external_id.default(null),
+  gcp_service_account: fields.gcp_service_account.default(null),
+  kms_key_ref: fields.kms_key_ref.default(null),
+  endpoint: fields.endpoint.default(null),
+  region: fields.region.default(null),
+  max_expires_in: fields.max_expires_in.default(DEFAULT_MAX_EXPIRES_IN),
+  status: fields.status.default('active'),
+};
+
+type ModeFields = {
+  provider: Provider;
+  auth_mode: AuthMode;
+  secrets_backend: SecretsBackend | null;
+  secret_ref: string | null;
+  secret_version: string | null;
+  role_arn: string | null;
+  gcp_service_account: string | null;
+  endpoint: string | null;
+};
+
+/** The rules that tie fields together: each auth mode needs its own fields and no others. */
+function checkModeFields(record: ModeFields, ctx: z.RefinementCtx): void {
+  const issue = (path: keyof ModeFields, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [path], message });
+  if (record.provider === 'azure_blob') issue('provider', 'azure_blob is reserved and not supported yet');
+  if (record.secret_version !== null && record.secret_ref === null) {
+    issue('secret_version', 'a version pin needs a secret_ref');
+  }
+  switch (record.auth_mode) {
+    case 'static':
+      if (record.secrets_backend === null) issue('secrets_backend', 'is required when auth_mode is static');
+      if (record.secret_ref === null) issue('secret_ref', 'is required when auth_mode is static');
+      if (record.role_arn !== null) issue('role_arn', 'must be null when auth_mode is static');
+      break;
+    case 'role':
+      if (record.provider !== 'aws') issue('auth_mode', 'role is only for provider aws');
+      if (record.role_arn === null) issue('role_arn', 'is required when auth_mode is role');
+      if (record.secrets_backend !== null) issue('secrets_backend', 'must be null when auth_mode is role');
+      if (record.secret_ref !== null) issue('secret_ref', 'must be null when auth_mode is role');
+      break;
+    case 'workload_identity':
+      if (record.provider !== 'gcp') issue('auth_mode', 'workload_identity is only for provider gcp');
+      if (record.gcp_service_account === null) {
+        issue('gcp_service_account', 'is required when auth_mode is workload_identity');
+      }
+      if (record.secret_ref !== null) issue('secret_ref', 'must be null when auth_mode is workload_identity');
+      break;
+  }
+  if ((record.provider === 'minio' || record.provider === 's3_compatible') && record.endpoint === null) {
+    issue('endpoint', `is required for provider ${record.provider}`);
+  }
+}
+
+const RecordObject = z.object(recordShape).strict();
+
+/** A stored registry record. */
+export const BucketRecordSchema = RecordObject.superRefine(checkModeFields);
+export type BucketRecord = z.infer<typeof BucketRecordSchema>;
+
+/** What an admin (or the sync job) supplies to create a record; the registry fills in the rest. */
+export const BucketRegistrationSchema = RecordObject.omit({
+  created_at: true,
+  updated_at: true,
+  revision: true,
+})
+  .extend({ id: recordShape.id.optional() })
+  .superRefine(checkModeFields);
+export type BucketRegistration = z.input<typeof BucketRegistrationSchema>;
+
+/** Fields an update may change. Name, id and creation time never change. */
+export const BucketChangesSchema = z
+  .object(fields)
+  .omit({
+    id: true,
+    bucket_name: true,
+    created_at: true,
+    updated_at: true,
+    revision: true,
+  })
+  .partial()
+  .strict();
+export type BucketChanges = z.input<typeof BucketChangesSchema>;
+
+/** Applies `changes` to `record` and checks the result as a whole, as a stored record must be. */
+export function applyBucketChanges(record: BucketRecord, changes: BucketChanges, now: Date): BucketRecord {
+  return parseRequest(BucketRecordSchema, {
+    ...record,
+    ...BucketChangesSchema.parse(changes),
+    updated_at: now.toISOString(),
+    revision: record.revision + 1,
+  });
+}

@@ -1,0 +1,157 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { BucketExistsError, InvalidRequestError, RevisionConflictError, UnknownBucketError } from '../errors';
+import { parseRequest } from '../validation';
+import {
+  applyBucketChanges,
+  type BucketChanges,
+  BucketChangesSchema,
+  type BucketRecord,
+  BucketRecordSchema,
+  type BucketRegistration,
+  BucketRegistrationSchema,
+} from './bucket-record';
+import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry';
+
+/** Key layout shared with the CDK table construct, so the two cannot drift apart. */
+export const REGISTRY_TABLE_KEYS = {
+  partitionKey: 'bucket_name',
+  idIndexName: 'by-id',
+  idIndexKey: 'id',
+} as const;
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+/**
+ * The registry in DynamoDB: one item per bucket, keyed by bucket name so the presign hot path is
+ * one `GetItem`; a global secondary index on `id` serves the admin routes.
+ */
+export class DynamoDbBucketRegistry implements BucketRegistry {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client);
+  }
+
+  async getByName(bucketName: string): Promise<BucketRecord | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: { [REGISTRY_TABLE_KEYS.partitionKey]: bucketName } }),
+    );
+    return Item === undefined ? undefined : BucketRecordSchema.parse(Item);
+  }
+
+  async getById(id: string): Promise<BucketRecord | undefined> {
+    const { Items } = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: REGISTRY_TABLE_KEYS.idIndexName,
+        KeyConditionExpression: '#id = :id',
+        ExpressionAttributeNames: { '#id': REGISTRY_TABLE_KEYS.idIndexKey },
+        ExpressionAttributeValues: { ':id': id },
+      }),
+    );
+    const bucketName = Items?.[0]?.[REGISTRY_TABLE_KEYS.partitionKey];
+    // The index is eventually consistent; the base table read is not.
+    return typeof bucketName === 'string' ? this.getByName(bucketName) : undefined;
+  }
+
+  async list(options: ListOptions = {}): Promise<BucketPage> {
+    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new InvalidRequestError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`, 'limit');
+    }
+    const { Items, LastEvaluatedKey } = await this.documents.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        ConsistentRead: true,
+        ExclusiveStartKey: options.cursor === undefined ? undefined : decodeCursor(options.cursor),
+      }),
+    );
+    const records = (Items ?? []).map((item) => BucketRecordSchema.parse(item));
+    return LastEvaluatedKey === undefined ? { records } : { records, cursor: encodeCursor(LastEvaluatedKey) };
+  }
+
+  async create(registration: BucketRegistration): Promise<BucketRecord> {
+    const now = this.clock().toISOString();
+    const parsed = parseRequest(BucketRegistrationSchema, registration);
+    const record = BucketRecordSchema.parse({
+      ...parsed,
+      id: parsed.id ?? crypto.randomUUID(),
+      created_at: now,
+      updated_at: now,
+      revision: 1,
+    });
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: record,
+          ConditionExpression: 'attribute_not_exists(#name)',
+          ExpressionAttributeNames: { '#name': REGISTRY_TABLE_KEYS.partitionKey },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new BucketExistsError(record.bucket_name);
+      throw error;
+    }
+    return record;
+  }
+
+  async update(id: string, expectedRevision: number, changes: BucketChanges): Promise<BucketRecord> {
+    const current = await this.getById(id);
+    if (current === undefined) throw new UnknownBucketError(id);
+    if (current.revision !== expectedRevision) throw staleRevision(id, expectedRevision, current.revision);
+    const next = applyBucketChanges(current, parseRequest(BucketChangesSchema, changes), this.clock());
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: next,
+          ConditionExpression: '#revision = :expected',
+          ExpressionAttributeNames: { '#revision': 'revision' },
+          ExpressionAttributeValues: { ':expected': expectedRevision },
+        }),
+      );
+    } catch (error) {
+      // Someone else wrote between our read and our write.
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new RevisionConflictError(`bucket ${id} changed concurrently; read it again and retry`);
+      }
+      throw error;
+    }
+    return next;
+  }
+}
+
+function staleRevision(id: string, expected: number, stored: number): RevisionConflictError {
+  return new RevisionConflictError(`bucket ${id} is at revision ${stored}, not ${expected}`);
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof key === 'object' && key !== null && !Array.isArray(key)) {
+      const name = (key as Record<string, unknown>)[REGISTRY_TABLE_KEYS.partitionKey];
+      if (typeof name === 'string' && Object.keys(key).length === 1) return key as Record<string, unknown>;
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidRequestError('cursor is not one this registry issued', 'cursor');
+}

@@ -1,0 +1,76 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsEnvironment } from '../config/secrets-environment';
+import { BucketMisconfiguredError, ConfigurationError } from '../errors';
+import type { SecretsBackend } from '../registry/bucket-record';
+import { AwsSecretsManagerResolver } from './aws-secrets-manager-resolver';
+import {
+  CachingSecretResolver,
+  type SecretCacheOptions,
+  type SecretCacheStats,
+} from './caching-secret-resolver';
+import type { SecretResolver } from './secret-resolver';
+
+/** The configured backends, each behind its cache. */
+export class SecretResolvers {
+  constructor(private readonly byBackend: ReadonlyMap<SecretsBackend, CachingSecretResolver>) {}
+
+  /** The resolver for `backend`; a record naming a backend this deployment does not run is misconfigured. */
+  for(backend: SecretsBackend): CachingSecretResolver {
+    const resolver = this.byBackend.get(backend);
+    if (resolver === undefined) {
+      throw new BucketMisconfiguredError(`secrets backend ${backend} is not enabled in this deployment`);
+    }
+    return resolver;
+  }
+
+  get backends(): SecretsBackend[] {
+    return [...this.byBackend.keys()];
+  }
+
+  /** Cache counters summed over all backends. */
+  stats(): SecretCacheStats {
+    const total: SecretCacheStats = { hits: 0, misses: 0, loads: 0, staleServes: 0, errors: 0, size: 0 };
+    for (const resolver of this.byBackend.values()) {
+      const stats = resolver.stats();
+      for (const key of Object.keys(total) as (keyof SecretCacheStats)[]) total[key] += stats[key];
+    }
+    return total;
+  }
+}
+
+/** Builds one backend's uncached resolver; overridable so tests and the local runner can add backends. */
+export type BackendFactory = (environment: SecretsEnvironment) => SecretResolver;
+
+const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
+  aws_sm: (environment) =>
+    new AwsSecretsManagerResolver(new SecretsManagerClient({}), {
+      kmsKeyId: environment.FENCE_SECRETS_KMS_KEY_ID,
+    }),
+};
+
+/** Builds the resolvers named by `FENCE_SECRETS_BACKEND`, each wrapped in the credentials cache. */
+export function createSecretResolvers(
+  environment: SecretsEnvironment,
+  factories: Partial<Record<SecretsBackend, BackendFactory>> = defaultFactories,
+  cacheOptions: SecretCacheOptions = {},
+): SecretResolvers {
+  const byBackend = new Map<SecretsBackend, CachingSecretResolver>();
+  for (const backend of environment.FENCE_SECRETS_BACKEND) {
+    const factory = factories[backend] ?? defaultFactories[backend];
+    if (factory === undefined) {
+      throw new ConfigurationError(
+        `FENCE_SECRETS_BACKEND names ${backend}, which this release has no resolver for`,
+      );
+    }
+    byBackend.set(
+      backend,
+      new CachingSecretResolver(factory(environment), {
+        ttlMs: environment.FENCE_SECRET_CACHE_TTL_SECONDS * 1000,
+        maxStaleMs: environment.FENCE_SECRET_CACHE_MAX_STALE_SECONDS * 1000,
+        maxEntries: environment.FENCE_SECRET_CACHE_MAX_ENTRIES,
+        ...cacheOptions,
+      }),
+    );
+  }
+  return new SecretResolvers(byBackend);
+}

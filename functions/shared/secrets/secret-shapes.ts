@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { SecretShapeError } from '../errors';
+import { describeIssue } from '../validation';
+import type { SecretPayload } from './secret-resolver';
+
+/**
+ * The secret shape conventions of the plan. Unknown fields are allowed: MinIO-rotated secrets
+ * also carry non-secret rotation metadata.
+ */
+export const S3StaticCredentialsSchema = z.object({
+  access_key_id: z.string().min(1),
+  secret_access_key: z.string().min(1),
+  session_token: z.string().min(1).optional(),
+  ca_bundle_pem: z.string().min(1).optional(),
+  client_cert_pem: z.string().min(1).optional(),
+  client_key_pem: z.string().min(1).optional(),
+});
+export type S3StaticCredentials = z.infer<typeof S3StaticCredentialsSchema>;
+
+export const GcpServiceAccountSecretSchema = z.object({
+  service_account_key_json: z.string().min(2),
+});
+export type GcpServiceAccountSecret = z.infer<typeof GcpServiceAccountSecretSchema>;
+
+// Payloads are frozen and cached, so each payload is validated once per shape, not per request.
+const validated = new WeakMap<z.ZodType, WeakMap<SecretPayload, unknown>>();
+
+/** Reads `payload` as `schema`, or throws a `SecretShapeError` naming the ref and the field. */
+export function readSecretShape<S extends z.ZodType>(
+  schema: S,
+  ref: string,
+  payload: SecretPayload,
+): z.output<S> {
+  let byPayload = validated.get(schema);
+  if (byPayload === undefined) {
+    byPayload = new WeakMap();
+    validated.set(schema, byPayload);
+  }
+  const known = byPayload.get(payload);
+  if (known !== undefined) return known as z.output<S>;
+  const result = schema.safeParse(payload);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.length ? issue.path.join('.') : undefined;
+    throw new SecretShapeError(ref, field, issue ? describeIssue(issue) : 'is invalid');
+  }
+  byPayload.set(payload, result.data);
+  return result.data;
+}
+
+/** The S3/MinIO static credentials in `payload`. */
+export function staticCredentialsFrom(ref: string, payload: SecretPayload): S3StaticCredentials {
+  return readSecretShape(S3StaticCredentialsSchema, ref, payload);
+}

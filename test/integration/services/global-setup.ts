@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import { endpointsFile, type TestEndpoints } from './endpoints';
+import { startMinio } from './minio';
+import { startMoto } from './moto';
+import { startPostgres } from './postgres';
+import type { ServiceProcess } from './process';
+
+declare global {
+  // Handed from global setup to global teardown, which run in the same process.
+  var __FBB_SERVICES__: ServiceProcess[] | undefined;
+}
+
+/**
+ * Starts the real services the integration tests use, on free loopback ports: moto (unless
+ * AWS_ENDPOINT_URL already names an emulator such as LocalStack), MinIO and PostgreSQL (unless
+ * MINIO_ENDPOINT / FENCE_DB_URL name running ones). A service that cannot start fails the run
+ * with its name and how to get it; nothing is skipped.
+ */
+export default async function globalSetup(): Promise<void> {
+  process.env.FBB_TEST_RUN_PID = String(process.pid);
+  const started: ServiceProcess[] = [];
+  globalThis.__FBB_SERVICES__ = started;
+  const track = <T extends { process: ServiceProcess }>(service: T): T => {
+    started.push(service.process);
+    return service;
+  };
+
+  const results = await Promise.allSettled([
+    process.env.AWS_ENDPOINT_URL
+      ? Promise.resolve({ endpoint: process.env.AWS_ENDPOINT_URL })
+      : startMoto().then(track),
+    process.env.MINIO_ENDPOINT
+      ? Promise.resolve({
+          endpoint: process.env.MINIO_ENDPOINT,
+          rootUser: required('MINIO_ROOT_USER'),
+          rootPassword: required('MINIO_ROOT_PASSWORD'),
+        })
+      : startMinio().then(track),
+    process.env.FENCE_DB_URL
+      ? Promise.resolve({ url: process.env.FENCE_DB_URL })
+      : startPostgres().then(track),
+  ]);
+  const failures = results.filter((result) => result.status === 'rejected');
+  if (failures.length > 0) {
+    await Promise.all(started.map((service) => service.stop()));
+    throw new Error(
+      failures.map((failure) => String((failure as PromiseRejectedResult).reason?.message)).join('\n\n'),
+    );
+  }
+  const [aws, minio, postgres] = results.map(
+    (result) => (result as PromiseFulfilledResult<unknown>).value,
+  ) as [{ endpoint: string }, TestEndpoints['minio'], { url: string }];
+  const endpoints: TestEndpoints = {
+    awsEndpoint: aws.endpoint,
+    awsRegion: process.env.AWS_REGION ?? 'us-east-1',
+    minio: { endpoint: minio.endpoint, rootUser: minio.rootUser, rootPassword: minio.rootPassword },
+    postgresUrl: postgres.url,
+  };
+  writeFileSync(endpointsFile(), JSON.stringify(endpoints), { mode: 0o600 });
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} must be set when MINIO_ENDPOINT names an existing MinIO server`);
+  return value;
+}

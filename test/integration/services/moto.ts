@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
+
+/** moto's AWS API emulator on 127.0.0.1 (all services on one port). */
+export async function startMoto(): Promise<{ process: ServiceProcess; endpoint: string }> {
+  const python = process.env.PYTHON ?? 'python3';
+  const check = spawnSync(python, ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    throw new ServiceStartError(
+      'moto server',
+      `is not installed for ${python}`,
+      check.stderr,
+      "pip install 'moto[server]'",
+    );
+  }
+  const port = await freePort();
+  const service = startProcess('moto server', python, [
+    '-m',
+    'moto.server',
+    '-H',
+    '127.0.0.1',
+    '-p',
+    String(port),
+  ]);
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitUntil(service, async () => (await fetch(`${endpoint}/moto-api/`)).ok, 30_000);
+  return { process: service, endpoint };
+}

@@ -1,0 +1,39 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { REGISTRY_TABLE_KEYS } from '../../../functions/shared/registry/dynamodb-bucket-registry';
+
+/** A name no other test in this run uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+// Endpoint, region and credentials come from the environment (load-endpoints.ts), so these
+// clients talk to moto here and to LocalStack wherever AWS_ENDPOINT_URL points at it.
+export const secretsManager = () => new SecretsManagerClient({});
+export const dynamoDb = () => new DynamoDBClient({});
+
+/** Creates a registry table with the key layout the CDK construct deploys. */
+export async function createRegistryTable(
+  client: DynamoDBClient,
+  tableName = uniqueName('registry'),
+): Promise<string> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: REGISTRY_TABLE_KEYS.partitionKey, AttributeType: 'S' },
+        { AttributeName: REGISTRY_TABLE_KEYS.idIndexKey, AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: REGISTRY_TABLE_KEYS.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: REGISTRY_TABLE_KEYS.idIndexName,
+          KeySchema: [{ AttributeName: REGISTRY_TABLE_KEYS.idIndexKey, KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    }),
+  );
+  return tableName;
+}
