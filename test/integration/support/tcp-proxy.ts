@@ -1,0 +1,51 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP forwarder in front of a real service. Closing it makes the service unreachable
+ * to whoever uses the proxy's address, without disturbing other tests that share the service.
+ */
+export class TcpProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Starts a proxy to `targetUrl` (its host and port) and returns it with its own URL. */
+  static async start(targetUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(targetUrl);
+    const proxy = new TcpProxy(
+      target.hostname,
+      Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+    );
+    const port = await proxy.listen();
+    return { proxy, url: `${target.protocol}//127.0.0.1:${port}` };
+  }
+
+  private listen(): Promise<number> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    return new Promise((resolve) =>
+      this.server?.listen(0, '127.0.0.1', () => {
+        const address = this.server?.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      }),
+    );
+  }
+
+  /** Refuses new connections and cuts open ones: the backend is down. */
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}

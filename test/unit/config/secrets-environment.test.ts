@@ -1,0 +1,46 @@
+import { readEnvironment } from '../../../functions/shared/config/environment';
+import { SecretsEnvironmentSchema } from '../../../functions/shared/config/secrets-environment';
+import { BucketMisconfiguredError, ConfigurationError } from '../../../functions/shared/errors';
+import { createSecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+
+describe('Schema: SecretsEnvironment', () => {
+  it('defaults to AWS Secrets Manager under gen3/fence/ with the DESIGN.md cache settings', () => {
+    expect(readEnvironment(SecretsEnvironmentSchema, {})).toEqual({
+      FENCE_SECRETS_BACKEND: ['aws_sm'],
+      FENCE_SECRETS_PREFIX: 'gen3/fence/',
+      FENCE_SECRET_CACHE_TTL_SECONDS: 300,
+      FENCE_SECRET_CACHE_MAX_STALE_SECONDS: 3600,
+      FENCE_SECRET_CACHE_MAX_ENTRIES: 1000,
+    });
+  });
+
+  it('reads a comma-separated backend list', () => {
+    const environment = readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'aws_sm, k8s' });
+    expect(environment.FENCE_SECRETS_BACKEND).toEqual(['aws_sm', 'k8s']);
+  });
+
+  it('fails at cold start on an unknown backend or a bad number, naming the variable', () => {
+    expect(() => readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'aws_sm,s3' })).toThrow(
+      /FENCE_SECRETS_BACKEND/,
+    );
+    expect(() =>
+      readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRET_CACHE_TTL_SECONDS: 'soon' }),
+    ).toThrow(ConfigurationError);
+  });
+});
+
+describe('Function: createSecretResolvers', () => {
+  it('wraps each configured backend in the cache and refuses records naming another backend', () => {
+    const resolvers = createSecretResolvers(
+      readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'aws_sm' }),
+    );
+    expect(resolvers.backends).toEqual(['aws_sm']);
+    expect(resolvers.for('aws_sm').backend).toBe('aws_sm');
+    expect(() => resolvers.for('vault')).toThrow(BucketMisconfiguredError);
+  });
+
+  it('refuses, at cold start, a backend this release has no resolver for', () => {
+    const environment = readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'gcp_sm' });
+    expect(() => createSecretResolvers(environment)).toThrow(/gcp_sm/);
+  });
+});
