@@ -1,0 +1,30 @@
+import { App, type AppProps, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { FenceBucketBrokerStack } from './stacks/fence-bucket-broker-stack';
+
+/**
+ * Builds the CDK app from context (`cdk.json` or `-c key=value`). Shared by `bin/app.ts` and the
+ * infra tests, so the tests check exactly what `cdk synth` produces. Needs no AWS credentials:
+ * without CDK_DEFAULT_ACCOUNT the stack is environment-agnostic.
+ */
+export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBrokerStack } {
+  const app = new App(props);
+  const context = (key: string): unknown => app.node.tryGetContext(key);
+  const stack = new FenceBucketBrokerStack(app, String(context('stackName') ?? 'FenceBucketBroker'), {
+    env:
+      process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION
+        ? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION }
+        : undefined,
+    description:
+      'fence-bucket-broker: presigned URLs for registered buckets, credentials in a secrets manager',
+    registry: {
+      removalPolicy:
+        context('registryRemovalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      deletionProtection:
+        context('registryDeletionProtection') !== 'false' && context('registryDeletionProtection') !== false,
+    },
+  });
+  // AWS Solutions checks run at every synth; each acknowledgement sits on its construct with a reason.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack };
+}

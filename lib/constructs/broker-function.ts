@@ -1,0 +1,116 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { z } from 'zod';
+
+/** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
+export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** The environment a function's zod schema accepts: the same object types the runtime parses. */
+export type FunctionEnvironment<S extends z.ZodType> = z.input<S> & Record<string, string | undefined>;
+
+export interface BrokerFunctionProps<S extends z.ZodType> {
+  /** Path to the function's `handler.ts`, which exports `handler`. */
+  readonly entry: string;
+  /**
+   * The function's environment schema, shared with its runtime. Only used for typing
+   * `environment`, so a variable the runtime needs cannot be left out.
+   */
+  readonly environmentSchema: S;
+  /** The function's environment, typed by `environmentSchema`. */
+  readonly environment: FunctionEnvironment<S>;
+  readonly description: string;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default logs.RetentionDays.ONE_YEAR (audit lines live here) */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN, so audit logs outlive the stack */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Optional VPC placement (for MinIO or registries on private networks). @default no VPC */
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** @default no reserved concurrency */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * The base of every broker Lambda: current Node.js runtime on arm64, esbuild bundling (never
+ * Docker) to a minified ESM bundle with source maps, X-Ray tracing, and an explicit log group
+ * with retention. Functions differ only in entry, environment and sizing.
+ */
+export class BrokerFunction<S extends z.ZodType> extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: BrokerFunctionProps<S>) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // Our own role rather than AWSLambdaBasicExecutionRole: it may write to this log group only.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
+    const environment = Object.fromEntries(
+      Object.entries(props.environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: BROKER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        ...environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'fence-bucket-broker',
+        POWERTOOLS_METRICS_NAMESPACE: 'FenceBucketBroker',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        // The SDK is bundled rather than taken from the runtime: pinned versions, smaller cold start.
+        externalModules: [],
+        // CommonJS dependencies (minio, pg) still call require() inside the ESM bundle.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+    });
+    const policy = role.node.tryFindChild('DefaultPolicy');
+    if (policy !== undefined) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.',
+      });
+    }
+    if (props.vpc !== undefined) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'In a VPC, Lambda needs to manage its network interfaces; this AWS policy is the one that grants it.',
+      });
+    }
+  }
+}
