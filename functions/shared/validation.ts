@@ -1,11 +1,11 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { InvalidRequestError } from './errors';
 
 /**
  * Parses `input` with `schema`, turning the first schema violation into an `InvalidRequestError`
  * that names the field. Messages come from the schema's rules, never from the input's values.
  */
-export function parseRequest<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+export function parseRequest<S extends z.ZodMiniType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

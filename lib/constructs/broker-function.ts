@@ -5,15 +5,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 /** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
 export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /** The environment a function's zod schema accepts: the same object types the runtime parses. */
-export type FunctionEnvironment<S extends z.ZodType> = z.input<S> & Record<string, string | undefined>;
+export type FunctionEnvironment<S extends z.ZodMiniType> = z.input<S> & Record<string, string | undefined>;
 
-export interface BrokerFunctionProps<S extends z.ZodType> {
+export interface BrokerFunctionProps<S extends z.ZodMiniType> {
   /** Path to the function's `handler.ts`, which exports `handler`. */
   readonly entry: string;
   /**
@@ -45,7 +45,7 @@ export interface BrokerFunctionProps<S extends z.ZodType> {
  * Docker) to a minified ESM bundle with source maps, X-Ray tracing, and an explicit log group
  * with retention. Functions differ only in entry, environment and sizing.
  */
-export class BrokerFunction<S extends z.ZodType> extends NodejsFunction {
+export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
   constructor(scope: Construct, id: string, props: BrokerFunctionProps<S>) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,

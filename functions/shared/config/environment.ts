@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigurationError } from '../errors';
 import { describeIssue } from '../validation';
 
@@ -6,7 +6,7 @@ import { describeIssue } from '../validation';
  * Reads a function's environment with its zod schema. The same schema types the CDK construct's
  * `environment`, so a missing variable fails at compile time there and at cold start here.
  */
-export function readEnvironment<S extends z.ZodType>(
+export function readEnvironment<S extends z.ZodMiniType>(
   schema: S,
   source: NodeJS.ProcessEnv = process.env,
 ): z.output<S> {
@@ -17,16 +17,22 @@ export function readEnvironment<S extends z.ZodType>(
 }
 
 /** A comma-separated environment list, e.g. `aws_sm,k8s`. */
-export const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
-  z
-    .string()
-    .transform((text) =>
-      text
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part.length > 0),
-    )
-    .pipe(z.array(item).min(1));
+export const commaList = <T extends z.ZodMiniType<unknown, string>>(item: T) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((text) =>
+        text
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part.length > 0),
+      ),
+    ),
+    z.array(item).check(z.minLength(1)),
+  );
 
 /** A positive whole number of seconds given as text. */
-export const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const seconds = (fallback: number) => z._default(positiveInteger(), fallback);
+
+/** A positive whole number given as text. */
+export const positiveInteger = () => z.coerce.number().check(z.int(), z.positive());

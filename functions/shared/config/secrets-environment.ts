@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SECRETS_BACKENDS } from '../registry/bucket-record';
-import { commaList, seconds } from './environment';
+import { commaList, positiveInteger, seconds } from './environment';
 
 /**
  * Secrets settings every function that resolves secrets shares (the plan's
@@ -10,15 +10,15 @@ import { commaList, seconds } from './environment';
  */
 export const SecretsEnvironmentSchema = z.object({
   /** Backends this deployment serves, comma-separated; records naming another are refused. */
-  FENCE_SECRETS_BACKEND: commaList(z.enum(SECRETS_BACKENDS)).default(['aws_sm']),
+  FENCE_SECRETS_BACKEND: z._default(commaList(z.enum(SECRETS_BACKENDS)), ['aws_sm' as const]),
   /** Every secret name lives under this prefix; IAM grants nothing outside it. */
-  FENCE_SECRETS_PREFIX: z.string().min(1).default('gen3/fence/'),
+  FENCE_SECRETS_PREFIX: z._default(z.string().check(z.minLength(1)), 'gen3/fence/'),
   /** KMS key for secrets the admin flows create. */
-  FENCE_SECRETS_KMS_KEY_ID: z.string().min(1).optional(),
+  FENCE_SECRETS_KMS_KEY_ID: z.optional(z.string().check(z.minLength(1))),
   /** Directory of mounted secret files, for the `k8s` backend. */
-  FENCE_SECRETS_DIR: z.string().min(1).optional(),
+  FENCE_SECRETS_DIR: z.optional(z.string().check(z.minLength(1))),
   FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300),
   FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600),
-  FENCE_SECRET_CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(1000),
+  FENCE_SECRET_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 1000),
 });
 export type SecretsEnvironment = z.output<typeof SecretsEnvironmentSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseRequest } from '../validation';
 
 /**
@@ -27,11 +27,17 @@ export const SIGV4_MAX_EXPIRES_IN = 604_800;
 /** S3 bucket names (3–63) and GCS names with dots (up to 222); no uppercase, no leading dot. */
 export const BucketNameSchema = z
   .string()
-  .min(3)
-  .max(222)
-  .regex(/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/, 'must be lowercase letters, digits, dots, hyphens or underscores');
+  .check(
+    z.minLength(3),
+    z.maxLength(222),
+    z.regex(
+      /^[a-z0-9][a-z0-9._-]*[a-z0-9]$/,
+      'must be lowercase letters, digits, dots, hyphens or underscores',
+    ),
+  );
 
-const nullableString = (max: number) => z.string().min(1).max(max).nullable();
+const boundedString = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+const patterned = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
 
 /** Field rules without defaults: the base of updates, where an absent field means "unchanged". */
 const fields = {
@@ -39,49 +45,44 @@ const fields = {
   bucket_name: BucketNameSchema,
   provider: z.enum(PROVIDERS),
   auth_mode: z.enum(AUTH_MODES),
-  secrets_backend: z.enum(SECRETS_BACKENDS).nullable(),
-  secret_ref: nullableString(2048),
-  secret_version: nullableString(256),
-  role_arn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')
-    .nullable(),
-  external_id: z
-    .string()
-    .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]')
-    .nullable(),
-  gcp_service_account: z.email().nullable(),
-  kms_key_ref: nullableString(2048),
-  endpoint: z.url({ protocol: /^https?$/ }).nullable(),
-  region: z
-    .string()
-    .regex(/^[a-z0-9-]{2,32}$/, 'must be a region name such as us-east-1')
-    .nullable(),
-  allowed_ops: z
-    .array(z.enum(BUCKET_OPERATIONS))
-    .min(1)
-    .refine((ops) => new Set(ops).size === ops.length, 'must not repeat an operation'),
-  max_expires_in: z.int().min(1).max(SIGV4_MAX_EXPIRES_IN),
+  secrets_backend: z.nullable(z.enum(SECRETS_BACKENDS)),
+  secret_ref: z.nullable(boundedString(2048)),
+  secret_version: z.nullable(boundedString(256)),
+  role_arn: z.nullable(
+    patterned(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
+  ),
+  external_id: z.nullable(
+    patterned(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]'),
+  ),
+  gcp_service_account: z.nullable(z.email()),
+  kms_key_ref: z.nullable(boundedString(2048)),
+  endpoint: z.nullable(z.url({ protocol: /^https?$/ })),
+  region: z.nullable(patterned(/^[a-z0-9-]{2,32}$/, 'must be a region name such as us-east-1')),
+  allowed_ops: z.array(z.enum(BUCKET_OPERATIONS)).check(
+    z.minLength(1),
+    z.refine((ops) => new Set(ops).size === ops.length, 'must not repeat an operation'),
+  ),
+  max_expires_in: z.int().check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
   status: z.enum(BUCKET_STATUSES),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-  revision: z.int().min(1),
+  revision: z.int().check(z.minimum(1)),
 };
 
 /** Where a registration or an older stored record leaves a field out, it takes these values. */
 const recordShape = {
   ...fields,
-  secrets_backend: fields.secrets_backend.default(null),
-  secret_ref: fields.secret_ref.default(null),
-  secret_version: fields.secret_version.default(null),
-  role_arn: fields.role_arn.default(null),
-  external_id: fields.external_id.default(null),
-  gcp_service_account: fields.gcp_service_account.default(null),
-  kms_key_ref: fields.kms_key_ref.default(null),
-  endpoint: fields.endpoint.default(null),
-  region: fields.region.default(null),
-  max_expires_in: fields.max_expires_in.default(DEFAULT_MAX_EXPIRES_IN),
-  status: fields.status.default('active'),
+  secrets_backend: z._default(fields.secrets_backend, null),
+  secret_ref: z._default(fields.secret_ref, null),
+  secret_version: z._default(fields.secret_version, null),
+  role_arn: z._default(fields.role_arn, null),
+  external_id: z._default(fields.external_id, null),
+  gcp_service_account: z._default(fields.gcp_service_account, null),
+  kms_key_ref: z._default(fields.kms_key_ref, null),
+  endpoint: z._default(fields.endpoint, null),
+  region: z._default(fields.region, null),
+  max_expires_in: z._default(fields.max_expires_in, DEFAULT_MAX_EXPIRES_IN),
+  status: z._default(fields.status, 'active' as const),
 };
 
 type ModeFields = {
@@ -96,7 +97,7 @@ type ModeFields = {
 };
 
 /** The rules that tie fields together: each auth mode needs its own fields and no others. */
-function checkModeFields(record: ModeFields, ctx: z.RefinementCtx): void {
+function checkModeFields(record: ModeFields, ctx: z.core.$RefinementCtx<ModeFields>): void {
   const issue = (path: keyof ModeFields, message: string) =>
     ctx.addIssue({ code: 'custom', path: [path], message });
   if (record.provider === 'azure_blob') issue('provider', 'azure_blob is reserved and not supported yet');
@@ -128,34 +129,31 @@ function checkModeFields(record: ModeFields, ctx: z.RefinementCtx): void {
   }
 }
 
-const RecordObject = z.object(recordShape).strict();
+const RecordObject = z.strictObject(recordShape);
+const modeRules = z.superRefine(checkModeFields);
 
 /** A stored registry record. */
-export const BucketRecordSchema = RecordObject.superRefine(checkModeFields);
+export const BucketRecordSchema = RecordObject.check(modeRules);
 export type BucketRecord = z.infer<typeof BucketRecordSchema>;
 
 /** What an admin (or the sync job) supplies to create a record; the registry fills in the rest. */
-export const BucketRegistrationSchema = RecordObject.omit({
-  created_at: true,
-  updated_at: true,
-  revision: true,
-})
-  .extend({ id: recordShape.id.optional() })
-  .superRefine(checkModeFields);
+export const BucketRegistrationSchema = z
+  .extend(z.omit(RecordObject, { created_at: true, updated_at: true, revision: true }), {
+    id: z.optional(fields.id),
+  })
+  .check(modeRules);
 export type BucketRegistration = z.input<typeof BucketRegistrationSchema>;
 
 /** Fields an update may change. Name, id and creation time never change. */
-export const BucketChangesSchema = z
-  .object(fields)
-  .omit({
+export const BucketChangesSchema = z.partial(
+  z.omit(z.strictObject(fields), {
     id: true,
     bucket_name: true,
     created_at: true,
     updated_at: true,
     revision: true,
-  })
-  .partial()
-  .strict();
+  }),
+);
 export type BucketChanges = z.input<typeof BucketChangesSchema>;
 
 /** Applies `changes` to `record` and checks the result as a whole, as a stored record must be. */

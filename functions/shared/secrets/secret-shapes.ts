@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SecretShapeError } from '../errors';
 import { describeIssue } from '../validation';
 import type { SecretPayload } from './secret-resolver';
@@ -7,26 +7,27 @@ import type { SecretPayload } from './secret-resolver';
  * The secret shape conventions of the plan. Unknown fields are allowed: MinIO-rotated secrets
  * also carry non-secret rotation metadata.
  */
+const nonEmpty = () => z.string().check(z.minLength(1));
 export const S3StaticCredentialsSchema = z.object({
-  access_key_id: z.string().min(1),
-  secret_access_key: z.string().min(1),
-  session_token: z.string().min(1).optional(),
-  ca_bundle_pem: z.string().min(1).optional(),
-  client_cert_pem: z.string().min(1).optional(),
-  client_key_pem: z.string().min(1).optional(),
+  access_key_id: nonEmpty(),
+  secret_access_key: nonEmpty(),
+  session_token: z.optional(nonEmpty()),
+  ca_bundle_pem: z.optional(nonEmpty()),
+  client_cert_pem: z.optional(nonEmpty()),
+  client_key_pem: z.optional(nonEmpty()),
 });
 export type S3StaticCredentials = z.infer<typeof S3StaticCredentialsSchema>;
 
 export const GcpServiceAccountSecretSchema = z.object({
-  service_account_key_json: z.string().min(2),
+  service_account_key_json: z.string().check(z.minLength(2)),
 });
 export type GcpServiceAccountSecret = z.infer<typeof GcpServiceAccountSecretSchema>;
 
 // Payloads are frozen and cached, so each payload is validated once per shape, not per request.
-const validated = new WeakMap<z.ZodType, WeakMap<SecretPayload, unknown>>();
+const validated = new WeakMap<z.ZodMiniType, WeakMap<SecretPayload, unknown>>();
 
 /** Reads `payload` as `schema`, or throws a `SecretShapeError` naming the ref and the field. */
-export function readSecretShape<S extends z.ZodType>(
+export function readSecretShape<S extends z.ZodMiniType>(
   schema: S,
   ref: string,
   payload: SecretPayload,
