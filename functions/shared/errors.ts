@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'credentials_rejected'
   | 'bucket_misconfigured'
   | 'secret_backend_unavailable'
+  | 'store_unavailable'
   | 'internal_error';
 
 interface BrokerErrorOptions {
@@ -135,6 +136,15 @@ export class SecretBackendUnavailableError extends BrokerError {
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 5, ...options });
+  }
+}
+
+/** The bucket's store could not be reached or failed (multipart calls, validation). */
+export class StoreUnavailableError extends BrokerError {
+  readonly code = 'store_unavailable';
+  readonly status = 503;
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super(message, { retryAfterSeconds: 2, ...options });
   }
 }
 

@@ -1,0 +1,59 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
+import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
+import { PresignService } from '../../../functions/shared/presign/presign-service';
+import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
+import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
+import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
+import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
+import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+import { readEndpoints } from '../services/endpoints';
+import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from './aws';
+
+/** A MinIO bucket with its keys in (emulated) Secrets Manager and a record in the registry. */
+export async function presignBed(options: { lookupTtlMs?: number } = {}) {
+  const endpoints = readEndpoints();
+  const s3 = new S3Client({
+    endpoint: endpoints.minio.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: endpoints.minio.rootUser, secretAccessKey: endpoints.minio.rootPassword },
+  });
+  const bucketName = uniqueName('presign');
+  await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  const secretRef = `gen3/fence/minio/${bucketName}`;
+  await secretsManager().send(
+    new CreateSecretCommand({
+      Name: secretRef,
+      SecretString: JSON.stringify({
+        access_key_id: endpoints.minio.rootUser,
+        secret_access_key: endpoints.minio.rootPassword,
+      }),
+    }),
+  );
+  const registry = new DynamoDbBucketRegistry(dynamoDb(), await createRegistryTable(dynamoDb()));
+  const record = await registry.create({
+    bucket_name: bucketName,
+    provider: 'minio',
+    auth_mode: 'static',
+    secrets_backend: 'aws_sm',
+    secret_ref: secretRef,
+    endpoint: endpoints.minio.endpoint,
+    region: 'us-east-1',
+    allowed_ops: ['download', 'upload', 'multipart'],
+  });
+  const roles = new AssumedRoleCredentials();
+  const secrets = new SecretResolvers(
+    new Map([['aws_sm', new CachingSecretResolver(new AwsSecretsManagerResolver(secretsManager()))]]),
+  );
+  const service = new PresignService({
+    buckets: new CachedBucketLookup(registry, { ttlMs: options.lookupTtlMs ?? 10_000 }),
+    credentials: new BucketCredentialsService(secrets, roles),
+    presigner: new SigV4Presigner(),
+    multipart: new S3MultipartClient(),
+  });
+  return { s3, bucketName, record, registry, roles, secrets, service, endpoints };
+}
