@@ -33,7 +33,7 @@ const ContentTypeSchema = z
     z.minLength(3),
     z.maxLength(256),
     z.regex(
-      /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=("[^"\u0000-\u001f]*"|[\w.+-]+))*$/,
+      /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=("[\x20\x21\x23-\x7e]*"|[\w.+-]+))*$/,
       'must be a media type such as text/plain',
     ),
   );
