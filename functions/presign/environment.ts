@@ -1,0 +1,20 @@
+import * as z from 'zod/mini';
+import { positiveInteger, seconds } from '../shared/config/environment';
+import { SecretsEnvironmentSchema } from '../shared/config/secrets-environment';
+
+/** The presign function's environment; the CDK construct is typed by the same schema. */
+export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
+  /** The registry table (DynamoDB mirror of Fence DB). */
+  REGISTRY_TABLE_NAME: z.string().check(z.minLength(3)),
+  /** How long a registry record is trusted; a suspension takes effect within it. */
+  REGISTRY_CACHE_TTL_SECONDS: seconds(10),
+  /** Requested AssumeRole session length; URLs in role mode live at most this long. */
+  ASSUME_ROLE_DURATION_SECONDS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(900), z.maximum(43_200)),
+    3600,
+  ),
+  /** Audit lines for successful requests are kept at this rate (errors are always logged). */
+  AUDIT_SAMPLE_RATE: z._default(z.coerce.number().check(z.minimum(0), z.maximum(1)), 1),
+  REGISTRY_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 10_000),
+});
+export type PresignEnvironment = z.output<typeof PresignEnvironmentSchema>;

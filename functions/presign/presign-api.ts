@@ -1,0 +1,194 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type * as z from 'zod/mini';
+import { InvalidRequestError } from '../shared/errors';
+import { errorResponse, jsonResponse } from '../shared/http/api-response';
+import {
+  MultipartAbortRequestSchema,
+  MultipartCompleteRequestSchema,
+  MultipartInitRequestSchema,
+  MultipartPartsRequestSchema,
+  PresignBatchRequestSchema,
+  PresignRequestSchema,
+} from '../shared/presign/presign-requests';
+import type { PresignAudit, PresignContext, PresignService } from '../shared/presign/presign-service';
+import { BucketNameSchema } from '../shared/registry/bucket-record';
+import { parseRequest } from '../shared/validation';
+
+/** One audit line per request (DESIGN.md "Logging and audit"): never a secret, token or signature. */
+export interface PresignAuditLine {
+  request_id: string;
+  route: string;
+  bucket: string;
+  operation: string;
+  caller: string | undefined;
+  audit_user: string | undefined;
+  purpose: string | undefined;
+  secret_ref: string | null | undefined;
+  outcome: 'ok' | string;
+  status: number;
+  latency_ms: number;
+  items?: number;
+}
+
+export interface PresignApiDependencies {
+  service: PresignService;
+  /** Receives the audit line of each request (the handler logs it and records metrics). */
+  record: (line: PresignAuditLine) => void;
+  /** Receives errors that are not ours (bugs, unmapped SDK errors) so they can be logged. */
+  unexpected?: (error: unknown) => void;
+  /** @default performance.now */
+  now?: () => number;
+}
+
+type RouteHandler = (
+  service: PresignService,
+  bucket: string,
+  body: unknown,
+  context: PresignContext,
+  audit: PresignAudit,
+) => Promise<{ status: number; body?: unknown; operation: string; fields: Partial<PresignAuditLine> }>;
+
+const parse = <S extends z.ZodMiniType>(schema: S, body: unknown) => parseRequest(schema, body);
+
+/** The routes of DESIGN.md "Presign API", keyed by the path after `/v1/buckets/{bucket}/`. */
+const ROUTES: Record<string, RouteHandler> = {
+  presign: async (service, bucket, body, context, audit) => {
+    const request = parse(PresignRequestSchema, body);
+    const url = await service.presign(bucket, request, context, audit);
+    return { status: 200, body: url, operation: request.method, fields: auditFields(request) };
+  },
+  'presign-batch': async (service, bucket, body, context, audit) => {
+    const { items } = parse(PresignBatchRequestSchema, body);
+    const results = await service.presignBatch(bucket, items, context, audit);
+    return {
+      status: 200,
+      body: { results },
+      operation: 'batch',
+      fields: { ...auditFields(items[0]), items: items.length },
+    };
+  },
+  multipart: async (service, bucket, body, context, audit) => {
+    const answer = await service.initiateMultipart(
+      bucket,
+      parse(MultipartInitRequestSchema, body),
+      context,
+      audit,
+    );
+    return { status: 200, body: answer, operation: 'multipart-init', fields: {} };
+  },
+  'multipart/parts': async (service, bucket, body, context, audit) => {
+    const request = parse(MultipartPartsRequestSchema, body);
+    const answer = await service.presignParts(bucket, request, context, audit);
+    return {
+      status: 200,
+      body: answer,
+      operation: 'multipart-parts',
+      fields: { items: request.part_numbers.length },
+    };
+  },
+  'multipart/complete': async (service, bucket, body, context, audit) => {
+    const answer = await service.completeMultipart(
+      bucket,
+      parse(MultipartCompleteRequestSchema, body),
+      context,
+      audit,
+    );
+    return { status: 200, body: answer, operation: 'multipart-complete', fields: {} };
+  },
+  'multipart/abort': async (service, bucket, body, context, audit) => {
+    await service.abortMultipart(bucket, parse(MultipartAbortRequestSchema, body), context, audit);
+    return { status: 204, operation: 'multipart-abort', fields: {} };
+  },
+};
+
+const ROUTE_PATTERN =
+  /^\/v1\/buckets\/([^/]+)\/(presign|presign-batch|multipart(?:\/parts|\/complete|\/abort)?)\/?$/;
+
+function auditFields(
+  request: { audit?: { username?: string; user_id?: string }; purpose?: string } | undefined,
+) {
+  return { audit_user: request?.audit?.username ?? request?.audit?.user_id, purpose: request?.purpose };
+}
+
+/**
+ * The presign API over an API Gateway (REST, proxy) event: route, parse, call the service, map
+ * the result or error. Bad input of any shape ends as a 4xx with a stable code.
+ */
+export async function handlePresignApi(
+  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'body' | 'isBase64Encoded' | 'requestContext'>,
+  requestId: string,
+  deps: PresignApiDependencies,
+): Promise<APIGatewayProxyResult> {
+  const now = deps.now ?? (() => performance.now());
+  const started = now();
+  const audit: PresignAudit = {};
+  const line: PresignAuditLine = {
+    request_id: requestId,
+    route: '',
+    bucket: '',
+    operation: '',
+    caller: event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined,
+    audit_user: undefined,
+    purpose: undefined,
+    secret_ref: undefined,
+    outcome: 'ok',
+    status: 200,
+    latency_ms: 0,
+  };
+  let response: APIGatewayProxyResult;
+  try {
+    const match = ROUTE_PATTERN.exec(event.path ?? '');
+    if (match === null || event.httpMethod !== 'POST') {
+      throw new InvalidRequestError(
+        `no route for ${String(event.httpMethod).slice(0, 10)} ${String(event.path).slice(0, 200)}`,
+      );
+    }
+    const [, rawBucket = '', route = ''] = match;
+    line.route = route;
+    const bucket = parse(BucketNameSchema, safeDecode(rawBucket));
+    line.bucket = bucket;
+    const result = await (ROUTES[route] as RouteHandler)(
+      deps.service,
+      bucket,
+      readBody(event),
+      { requestId },
+      audit,
+    );
+    Object.assign(line, result.fields, { operation: result.operation, status: result.status });
+    response =
+      result.body === undefined
+        ? { statusCode: result.status, body: '' }
+        : jsonResponse(result.status, result.body);
+  } catch (error) {
+    const failure = errorResponse(error, requestId);
+    if (failure.code === 'internal_error') deps.unexpected?.(error);
+    line.outcome = failure.code;
+    line.status = failure.statusCode;
+    const { code: _code, ...wire } = failure;
+    response = wire;
+  }
+  line.secret_ref = audit.record?.secret_ref;
+  line.latency_ms = Math.round((now() - started) * 1000) / 1000;
+  deps.record(line);
+  return response;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidRequestError('bucket is not a valid path segment', 'bucket');
+  }
+}
+
+function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') {
+    throw new InvalidRequestError('request body is required');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidRequestError('request body is not valid JSON');
+  }
+}

@@ -1,0 +1,51 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
+import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
+import { PresignService } from '../shared/presign/presign-service';
+import { S3MultipartClient } from '../shared/presign/s3-multipart-client';
+import { SigV4Presigner } from '../shared/presign/sigv4-presigner';
+import type { SecretsBackend } from '../shared/registry/bucket-record';
+import type { BucketRegistry } from '../shared/registry/bucket-registry';
+import { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
+import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
+import {
+  type BackendFactory,
+  createSecretResolvers,
+  type SecretResolvers,
+} from '../shared/secrets/secret-resolvers';
+import type { PresignEnvironment } from './environment';
+
+export interface PresignWiring {
+  service: PresignService;
+  lookup: CachedBucketLookup;
+  secrets: SecretResolvers;
+  roles: AssumedRoleCredentials;
+}
+
+/**
+ * The composition root of the presign function (and the local runner): everything a request
+ * needs, built once per container. Registry and backends can be swapped for local ones.
+ */
+export function wirePresignService(
+  environment: PresignEnvironment,
+  overrides: {
+    registry?: Pick<BucketRegistry, 'getByName'>;
+    backends?: Partial<Record<SecretsBackend, BackendFactory>>;
+  } = {},
+): PresignWiring {
+  const registry =
+    overrides.registry ?? new DynamoDbBucketRegistry(new DynamoDBClient({}), environment.REGISTRY_TABLE_NAME);
+  const lookup = new CachedBucketLookup(registry, {
+    ttlMs: environment.REGISTRY_CACHE_TTL_SECONDS * 1000,
+    maxEntries: environment.REGISTRY_CACHE_MAX_ENTRIES,
+  });
+  const secrets = createSecretResolvers(environment, overrides.backends);
+  const roles = new AssumedRoleCredentials({ durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS });
+  const service = new PresignService({
+    buckets: lookup,
+    credentials: new BucketCredentialsService(secrets, roles),
+    presigner: new SigV4Presigner(),
+    multipart: new S3MultipartClient(),
+  });
+  return { service, lookup, secrets, roles };
+}

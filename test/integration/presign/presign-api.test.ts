@@ -1,0 +1,195 @@
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import fc from 'fast-check';
+import { handlePresignApi, type PresignAuditLine } from '../../../functions/presign/presign-api';
+import { presignBed } from '../support/presign-bed';
+
+const DESIGN_CODES = new Set([
+  'invalid_request',
+  'operation_not_allowed',
+  'unknown_bucket',
+  'bucket_suspended',
+]);
+
+function event(path: string, body: unknown, httpMethod = 'POST'): APIGatewayProxyEvent {
+  return {
+    httpMethod,
+    path,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/fence/pod' } },
+  } as unknown as APIGatewayProxyEvent;
+}
+
+describe('Function: handlePresignApi (MinIO + moto)', () => {
+  let bed: Awaited<ReturnType<typeof presignBed>>;
+  const lines: PresignAuditLine[] = [];
+  const call = (path: string, body: unknown, method?: string) =>
+    handlePresignApi(event(path, body, method), 'req-api', {
+      service: bed.service,
+      record: (line) => lines.push(line),
+    });
+
+  beforeAll(async () => {
+    bed = await presignBed();
+  });
+
+  it('answers a presign with a working URL and writes one audit line without secrets', async () => {
+    // Act
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign`, {
+      key: 'api/object.txt',
+      method: 'PUT',
+      content_type: 'text/plain',
+      audit: { username: 'alice' },
+      purpose: 'upload',
+    });
+    const body = JSON.parse(answer.body);
+    const uploaded = await fetch(body.url, { method: 'PUT', body: 'hello', headers: body.headers });
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    expect(uploaded.status).toBe(200);
+    expect(body.headers).toEqual({ 'content-type': 'text/plain' });
+    const line = lines.at(-1);
+    expect(line).toMatchObject({
+      bucket: bed.bucketName,
+      operation: 'PUT',
+      caller: 'arn:aws:sts::123456789012:assumed-role/fence/pod',
+      audit_user: 'alice',
+      purpose: 'upload',
+      secret_ref: `gen3/fence/minio/${bed.bucketName}`,
+      outcome: 'ok',
+    });
+    // Canary: the secret key (MinIO's root password here) never reaches a log line or a body.
+    const secret = bed.endpoints.minio.rootPassword;
+    expect(JSON.stringify(lines)).not.toContain(secret);
+    expect(answer.body).not.toContain(secret);
+    expect(JSON.stringify(lines)).not.toContain(new URL(body.url).searchParams.get('X-Amz-Signature'));
+  });
+
+  it('answers a batch of 1,000 in order, each item a URL or its own error', async () => {
+    // Prepare
+    const items = Array.from({ length: 1000 }, (_, index) => ({
+      key: `batch/${index}`,
+      method: index === 7 ? 'PUT' : 'GET',
+    }));
+
+    // Act
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign-batch`, { items });
+    const { results } = JSON.parse(answer.body);
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    expect(results).toHaveLength(1000);
+    expect(results[3].url).toContain('/batch/3?');
+    expect(results[7].url).toContain('/batch/7?');
+  });
+
+  it.each([
+    ['malformed JSON', '/v1/buckets/b-x1/presign', '{not json', 'POST', 400, 'invalid_request'],
+    [
+      'a bad bucket name',
+      '/v1/buckets/UPPER/presign',
+      { key: 'k', method: 'GET' },
+      'POST',
+      400,
+      'invalid_request',
+    ],
+    ['an unknown route', '/v1/buckets/b-x1/other', {}, 'POST', 400, 'invalid_request'],
+    ['a GET', '/v1/buckets/b-x1/presign', {}, 'GET', 400, 'invalid_request'],
+    [
+      'an unknown bucket',
+      '/v1/buckets/never-registered/presign',
+      { key: 'k', method: 'GET' },
+      'POST',
+      404,
+      'unknown_bucket',
+    ],
+  ])('refuses %s with a stable 4xx code', async (_case, path, body, method, status, code) => {
+    const answer = await call(path, body, method);
+    expect(answer.statusCode).toBe(status);
+    expect(JSON.parse(answer.body)).toEqual({
+      error: { code, message: expect.any(String), request_id: 'req-api' },
+    });
+  });
+
+  it('names the offending field of a schema violation', async () => {
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign`, {
+      key: 'k',
+      method: 'GET',
+      expires_in: 0,
+    });
+    expect(JSON.parse(answer.body).error.message).toMatch(/^expires_in /);
+  });
+
+  it.each([
+    'presign',
+    'presign-batch',
+    'multipart',
+    'multipart/parts',
+    'multipart/complete',
+    'multipart/abort',
+  ])(
+    'answers fuzzed bodies on %s with 2xx or a DESIGN.md 4xx, never a 5xx (1,000 cases)',
+    async (route) => {
+      const anyJson = fc.oneof(
+        fc.jsonValue(),
+        fc.record(
+          {
+            key: fc.oneof(fc.string(), fc.constant('ok/key'), fc.integer()),
+            method: fc.oneof(fc.constantFrom('GET', 'PUT', 'HEAD', 'DELETE'), fc.string()),
+            expires_in: fc.oneof(fc.integer({ min: -5, max: 700_000 }), fc.double(), fc.string()),
+            content_type: fc.oneof(fc.constantFrom('text/plain', 'bad type'), fc.string()),
+            upload_id: fc.oneof(fc.string(), fc.constant('id')),
+            part_numbers: fc.array(fc.integer({ min: -1, max: 10_001 }), { maxLength: 5 }),
+            parts: fc.array(fc.record({ part_number: fc.integer(), etag: fc.string() }), { maxLength: 3 }),
+            items: fc.array(fc.record({ key: fc.string(), method: fc.constantFrom('GET', 'PUT', 'POST') }), {
+              maxLength: 3,
+            }),
+            audit: fc.dictionary(fc.string(), fc.string()),
+          },
+          { requiredKeys: [] },
+        ),
+      );
+      await fc.assert(
+        fc.asyncProperty(anyJson, async (body) => {
+          const answer = await call(`/v1/buckets/${bed.bucketName}/${route}`, body);
+          if (answer.statusCode >= 300) {
+            expect(answer.statusCode).toBeLessThan(500);
+            expect(DESIGN_CODES.has(JSON.parse(answer.body).error.code)).toBe(true);
+          }
+        }),
+        { numRuns: 1000 },
+      );
+    },
+    120_000,
+  );
+});
+
+describe('Handler: presign Lambda entry (middy, Powertools)', () => {
+  it('runs the middy chain at module load with its environment and answers an API Gateway event', async () => {
+    // Prepare
+    const bed = await presignBed();
+    process.env.REGISTRY_TABLE_NAME = (bed.registry as unknown as { tableName: string }).tableName;
+    process.env.POWERTOOLS_METRICS_NAMESPACE = 'FenceBucketBrokerTest';
+    const output: string[] = [];
+    const spy = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk) => (output.push(String(chunk)), true));
+    const { handler } = await import('../../../functions/presign/handler');
+
+    // Act
+    const answer = await handler(
+      event(`/v1/buckets/${bed.bucketName}/presign`, { key: 'h.txt', method: 'GET' }),
+      {
+        awsRequestId: 'req-handler',
+        functionName: 'presign',
+      } as Context,
+    );
+    spy.mockRestore();
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(answer.body).url).toContain('/h.txt?');
+    expect(output.join('')).not.toContain(bed.endpoints.minio.rootPassword);
+  });
+});
