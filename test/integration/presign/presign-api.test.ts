@@ -169,12 +169,13 @@ describe('Handler: presign Lambda entry (middy, Powertools)', () => {
   it('runs the middy chain at module load with its environment and answers an API Gateway event', async () => {
     // Prepare
     const bed = await presignBed();
-    process.env.REGISTRY_TABLE_NAME = (bed.registry as unknown as { tableName: string }).tableName;
+    process.env.REGISTRY_TABLE_NAME = bed.tableName;
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'FenceBucketBrokerTest';
     const output: string[] = [];
-    const spy = jest
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk) => (output.push(String(chunk)), true));
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      output.push(String(chunk));
+      return true;
+    });
     const { handler } = await import('../../../functions/presign/handler');
 
     // Act

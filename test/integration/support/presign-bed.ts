@@ -34,7 +34,8 @@ export async function presignBed(options: { lookupTtlMs?: number } = {}) {
       }),
     }),
   );
-  const registry = new DynamoDbBucketRegistry(dynamoDb(), await createRegistryTable(dynamoDb()));
+  const tableName = await createRegistryTable(dynamoDb());
+  const registry = new DynamoDbBucketRegistry(dynamoDb(), tableName);
   const record = await registry.create({
     bucket_name: bucketName,
     provider: 'minio',
@@ -55,5 +56,5 @@ export async function presignBed(options: { lookupTtlMs?: number } = {}) {
     presigner: new SigV4Presigner(),
     multipart: new S3MultipartClient(),
   });
-  return { s3, bucketName, record, registry, roles, secrets, service, endpoints };
+  return { s3, bucketName, tableName, record, registry, roles, secrets, service, endpoints };
 }
