@@ -17,6 +17,10 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
         : undefined,
     description:
       'fence-bucket-broker: presigned URLs for registered buckets, credentials in a secrets manager',
+    fenceRoleArns: list(context('fenceRoleArns')),
+    assumableRoleArns: list(context('assumableRoleArns')),
+    secretsPrefix:
+      typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,
     registry: {
       removalPolicy:
         context('registryRemovalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -27,4 +31,14 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
   // AWS Solutions checks run at every synth; each acknowledgement sits on its construct with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
+}
+
+/** A context value given as a JSON array or a comma-separated string. */
+function list(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value !== 'string' || value.trim() === '') return [];
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }

@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { REGISTRY_TABLE_KEYS } from '../../functions/shared/registry/dynamodb-bucket-registry';
@@ -50,7 +50,12 @@ export class BucketRegistryTable extends Construct {
 
   /** The presign hot path: `GetItem` by bucket name, nothing more. */
   grantLookup(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:GetItem');
+    // Not table.grant(): that would add the indexes, which the hot path never reads.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.table.tableArn],
+    });
   }
 
   /** Reads for the drift check: every record, but no writes. */

@@ -8,11 +8,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../lib/app';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
+const FENCE_ROLE = 'arn:aws:iam::123456789012:role/fence-irsa';
+const context = { fenceRoleArns: FENCE_ROLE };
 
 describe('App: fence-bucket-broker', () => {
   it('synthesizes offline with the AWS Solutions checks passing', () => {
     // Act
-    const { app, stack } = buildApp({ outdir: outdir() });
+    const { app, stack } = buildApp({ outdir: outdir(), context });
     const assembly = app.synth();
 
     // Assess
@@ -21,7 +23,7 @@ describe('App: fence-bucket-broker', () => {
 
   it('deploys the registry table: on demand, PITR, encrypted, protected and retained by default', () => {
     // Act
-    const { stack } = buildApp({ outdir: outdir() });
+    const { stack } = buildApp({ outdir: outdir(), context });
     const template = Template.fromStack(stack);
 
     // Assess
@@ -47,7 +49,7 @@ describe('App: fence-bucket-broker', () => {
     // Act
     const { stack } = buildApp({
       outdir: outdir(),
-      context: { registryRemovalPolicy: 'destroy', registryDeletionProtection: 'false' },
+      context: { ...context, registryRemovalPolicy: 'destroy', registryDeletionProtection: 'false' },
     });
 
     // Assess
@@ -55,6 +57,85 @@ describe('App: fence-bucket-broker', () => {
       DeletionPolicy: 'Delete',
       Properties: { DeletionProtectionEnabled: false },
     });
+  });
+
+  it('puts the presign Lambda behind an IAM-authorized API that admits only Fence', () => {
+    // Act
+    const { stack } = buildApp({ outdir: outdir(), context });
+    const template = Template.fromStack(stack);
+
+    // Assess
+    const methods = template.findResources('AWS::ApiGateway::Method');
+    expect(Object.keys(methods)).toHaveLength(6);
+    for (const method of Object.values(methods)) {
+      expect(method.Properties).toMatchObject({ HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    }
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          Match.objectLike({ Action: 'execute-api:Invoke', Effect: 'Allow', Principal: { AWS: FENCE_ROLE } }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Environment: {
+        Variables: Match.objectLike({
+          FENCE_SECRETS_PREFIX: 'gen3/fence/',
+          REGISTRY_TABLE_NAME: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('gives the runtime role reads only: secrets under the prefix, one registry action, writes denied', () => {
+    // Act
+    const { stack } = buildApp({ outdir: outdir(), context });
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    const runtime = Object.entries(policies).find(([name]) =>
+      name.startsWith('PresignFunctionRoleDefaultPolicy'),
+    );
+    const statements = (runtime?.[1].Properties.PolicyDocument.Statement ?? []) as {
+      Effect: string;
+      Action: string | string[];
+      Resource: unknown;
+    }[];
+    const actions = (effect: string) =>
+      statements.filter((s) => s.Effect === effect).flatMap((s) => [s.Action].flat());
+
+    // Assess
+    expect(actions('Allow')).toEqual(
+      expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:GetItem', 'kms:Decrypt']),
+    );
+    expect(
+      actions('Allow').filter((action) =>
+        /secretsmanager:(Create|Put|Update|Delete|Tag|Rotate)/.test(action),
+      ),
+    ).toEqual([]);
+    expect(actions('Allow')).not.toContain('sts:AssumeRole');
+    expect(actions('Deny')).toEqual(
+      expect.arrayContaining([
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:TagResource',
+      ]),
+    );
+    expect(JSON.stringify(statements)).toContain(':secret:gen3/fence/*');
+  });
+
+  it('lets the runtime role assume only the role ARNs it is given', () => {
+    const role = 'arn:aws:iam::210987654321:role/gen3-bucket-access';
+    const { stack } = buildApp({ outdir: outdir(), context: { ...context, assumableRoleArns: role } });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'sts:AssumeRole', Resource: role })]),
+      },
+    });
+  });
+
+  it('refuses to synthesize a presign API nobody may call', () => {
+    expect(() => buildApp({ outdir: outdir() })).toThrow(/fenceRoleArns/);
   });
 
   it('fails synthesis on an unacknowledged AWS Solutions finding (the checks really run)', () => {
