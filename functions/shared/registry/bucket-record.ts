@@ -165,3 +165,16 @@ export function applyBucketChanges(record: BucketRecord, changes: BucketChanges,
     revision: record.revision + 1,
   });
 }
+
+/** A new stored record from a registration: id (unless given), timestamps, revision 1. */
+export function newBucketRecord(registration: BucketRegistration, now: Date): BucketRecord {
+  const parsed = parseRequest(BucketRegistrationSchema, registration);
+  const timestamp = now.toISOString();
+  return parseRequest(BucketRecordSchema, {
+    ...parsed,
+    id: parsed.id ?? crypto.randomUUID(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    revision: 1,
+  });
+}

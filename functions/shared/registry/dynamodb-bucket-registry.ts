@@ -15,7 +15,7 @@ import {
   type BucketRecord,
   BucketRecordSchema,
   type BucketRegistration,
-  BucketRegistrationSchema,
+  newBucketRecord,
 } from './bucket-record';
 import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry';
 
@@ -84,15 +84,7 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
   }
 
   async create(registration: BucketRegistration): Promise<BucketRecord> {
-    const now = this.clock().toISOString();
-    const parsed = parseRequest(BucketRegistrationSchema, registration);
-    const record = BucketRecordSchema.parse({
-      ...parsed,
-      id: parsed.id ?? crypto.randomUUID(),
-      created_at: now,
-      updated_at: now,
-      revision: 1,
-    });
+    const record = newBucketRecord(registration, this.clock());
     try {
       await this.documents.send(
         new PutCommand({

@@ -8,6 +8,7 @@ import {
   type SecretCacheOptions,
   type SecretCacheStats,
 } from './caching-secret-resolver';
+import { FileSecretResolver } from './file-secret-resolver';
 import type { SecretResolver } from './secret-resolver';
 
 /** The configured backends, each behind its cache. */
@@ -46,6 +47,14 @@ const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
     new AwsSecretsManagerResolver(new SecretsManagerClient({}), {
       kmsKeyId: environment.FENCE_SECRETS_KMS_KEY_ID,
     }),
+  k8s: (environment) => {
+    if (environment.FENCE_SECRETS_DIR === undefined) {
+      throw new ConfigurationError(
+        'FENCE_SECRETS_BACKEND names k8s, which needs FENCE_SECRETS_DIR (the mounted secrets)',
+      );
+    }
+    return new FileSecretResolver(environment.FENCE_SECRETS_DIR);
+  },
 };
 
 /** Builds the resolvers named by `FENCE_SECRETS_BACKEND`, each wrapped in the credentials cache. */

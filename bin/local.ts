@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { startLocalRunner } from '../functions/local/local-runner';
+
+/** `npm start`: the presign API on 127.0.0.1 (see README, "Quick start"). */
+const port = process.env.PORT === undefined ? 8787 : Number(process.env.PORT);
+startLocalRunner({ port, host: process.env.HOST ?? '127.0.0.1' }).then(
+  (runner) => {
+    const where =
+      runner.mode === 'files'
+        ? `registry and secrets in ${process.env.FENCE_LOCAL_DIR ?? '.local'}/`
+        : 'DynamoDB + Secrets Manager';
+    console.error(`fence-bucket-broker presign API on ${runner.url} (${where})`);
+    const stop = () => void runner.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  },
+  (error: unknown) => {
+    console.error(
+      `fence-bucket-broker could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,134 @@
+import * as z from 'zod/mini';
+import {
+  MultipartAbortRequestSchema,
+  MultipartCompleteRequestSchema,
+  MultipartInitRequestSchema,
+  MultipartPartsRequestSchema,
+  PresignBatchRequestSchema,
+  PresignRequestSchema,
+} from '../shared/presign/presign-requests';
+
+const jsonSchema = (schema: z.ZodMiniType) => {
+  const { $schema: _dialect, ...body } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return body;
+};
+
+const ERROR_CODES = [
+  'invalid_request',
+  'operation_not_allowed',
+  'unknown_bucket',
+  'bucket_suspended',
+  'throttled',
+  'credentials_rejected',
+  'bucket_misconfigured',
+  'secret_backend_unavailable',
+  'store_unavailable',
+  'internal_error',
+];
+
+/** The presign API as OpenAPI 3.1, generated from the same zod schemas the handler parses with. */
+export function presignOpenApiDocument(): Record<string, unknown> {
+  const presignedUrl = {
+    type: 'object',
+    required: ['url', 'method', 'headers', 'expires_at'],
+    properties: {
+      url: { type: 'string', format: 'uri' },
+      method: { type: 'string', enum: ['GET', 'PUT', 'HEAD'] },
+      headers: {
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        description: 'Headers the client must send',
+      },
+      expires_at: { type: 'string', format: 'date-time' },
+    },
+  };
+  const error = {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message', 'request_id'],
+        properties: {
+          code: { type: 'string', enum: ERROR_CODES },
+          message: { type: 'string' },
+          request_id: { type: 'string' },
+        },
+      },
+    },
+  };
+  const route = (summary: string, request: z.ZodMiniType, answer: Record<string, unknown> | undefined) => ({
+    post: {
+      summary,
+      security: [{ sigv4: [] }],
+      parameters: [{ name: 'bucket', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(request) } } },
+      responses: {
+        ...(answer === undefined
+          ? { '204': { description: 'Done' } }
+          : { '200': { description: 'OK', content: { 'application/json': { schema: answer } } } }),
+        default: {
+          description: 'Error (4xx with a stable code; 5xx only for backend failures)',
+          content: { 'application/json': { schema: error } },
+        },
+      },
+    },
+  });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'fence-bucket-broker presign API', version: '1' },
+    components: {
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS SigV4 (IAM authorization at API Gateway)',
+        },
+      },
+    },
+    paths: {
+      '/v1/buckets/{bucket}/presign': route(
+        'Presign one GET, PUT or HEAD',
+        PresignRequestSchema,
+        presignedUrl,
+      ),
+      '/v1/buckets/{bucket}/presign-batch': route('Presign up to 1,000 URLs', PresignBatchRequestSchema, {
+        type: 'object',
+        properties: { results: { type: 'array', items: { oneOf: [presignedUrl, error.properties.error] } } },
+      }),
+      '/v1/buckets/{bucket}/multipart': route('Start a multipart upload', MultipartInitRequestSchema, {
+        type: 'object',
+        properties: { upload_id: { type: 'string' } },
+      }),
+      '/v1/buckets/{bucket}/multipart/parts': route('Presign part uploads', MultipartPartsRequestSchema, {
+        type: 'object',
+        properties: {
+          parts: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { part_number: { type: 'integer' }, url: { type: 'string' } },
+            },
+          },
+        },
+      }),
+      '/v1/buckets/{bucket}/multipart/complete': route(
+        'Complete a multipart upload',
+        MultipartCompleteRequestSchema,
+        {
+          type: 'object',
+          properties: { etag: { type: 'string' } },
+        },
+      ),
+      '/v1/buckets/{bucket}/multipart/abort': route(
+        'Abort a multipart upload',
+        MultipartAbortRequestSchema,
+        undefined,
+      ),
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BucketExistsError, InvalidRequestError, RevisionConflictError, UnknownBucketError } from '../errors';
+import { parseRequest } from '../validation';
+import {
+  applyBucketChanges,
+  type BucketChanges,
+  BucketChangesSchema,
+  type BucketRecord,
+  BucketRecordSchema,
+  type BucketRegistration,
+  newBucketRecord,
+} from './bucket-record';
+import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry';
+
+/**
+ * The registry as one JSON file (`{ "records": [...] }`), for the local runner and small
+ * single-host setups. Re-read when the file changes, so an edit by hand or by another process is
+ * seen; writes go through a temporary file and a rename. One writer process at a time.
+ */
+export class FileBucketRegistry implements BucketRegistry {
+  private snapshot: { mtimeMs: number; byName: Map<string, BucketRecord> } | undefined;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async getByName(bucketName: string): Promise<BucketRecord | undefined> {
+    return (await this.load()).get(bucketName);
+  }
+
+  async getById(id: string): Promise<BucketRecord | undefined> {
+    for (const record of (await this.load()).values()) if (record.id === id) return record;
+    return undefined;
+  }
+
+  async list(options: ListOptions = {}): Promise<BucketPage> {
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new InvalidRequestError('limit must be an integer from 1 to 1000', 'limit');
+    }
+    const after =
+      options.cursor === undefined ? undefined : Buffer.from(options.cursor, 'base64url').toString('utf8');
+    const names = [...(await this.load()).keys()].sort();
+    const start = after === undefined ? 0 : names.findIndex((name) => name > after);
+    const page = start < 0 ? [] : names.slice(start, start + limit);
+    const records = await Promise.all(page.map(async (name) => (await this.getByName(name)) as BucketRecord));
+    const last = page.at(-1);
+    const more = last !== undefined && names.indexOf(last) < names.length - 1;
+    return more ? { records, cursor: Buffer.from(last).toString('base64url') } : { records };
+  }
+
+  create(registration: BucketRegistration): Promise<BucketRecord> {
+    return this.write(async (records) => {
+      const record = newBucketRecord(registration, this.clock());
+      if (records.has(record.bucket_name)) throw new BucketExistsError(record.bucket_name);
+      records.set(record.bucket_name, record);
+      return record;
+    });
+  }
+
+  update(id: string, expectedRevision: number, changes: BucketChanges): Promise<BucketRecord> {
+    return this.write(async (records) => {
+      const current = [...records.values()].find((record) => record.id === id);
+      if (current === undefined) throw new UnknownBucketError(id);
+      if (current.revision !== expectedRevision) {
+        throw new RevisionConflictError(
+          `bucket ${id} is at revision ${current.revision}, not ${expectedRevision}`,
+        );
+      }
+      const next = applyBucketChanges(current, parseRequest(BucketChangesSchema, changes), this.clock());
+      records.set(next.bucket_name, next);
+      return next;
+    });
+  }
+
+  private async load(): Promise<Map<string, BucketRecord>> {
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(this.file)).mtimeMs;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw error;
+    }
+    if (this.snapshot?.mtimeMs === mtimeMs) return this.snapshot.byName;
+    const document = JSON.parse(await readFile(this.file, 'utf8')) as { records?: unknown[] };
+    const byName = new Map<string, BucketRecord>();
+    for (const raw of document.records ?? []) {
+      const record = BucketRecordSchema.parse(raw);
+      byName.set(record.bucket_name, record);
+    }
+    this.snapshot = { mtimeMs, byName };
+    return byName;
+  }
+
+  /** Serializes writers in this process; each write rewrites the whole file atomically. */
+  private write<T>(change: (records: Map<string, BucketRecord>) => Promise<T>): Promise<T> {
+    const run = this.writes.then(async () => {
+      const records = new Map(await this.load());
+      const result = await change(records);
+      await mkdir(dirname(this.file), { recursive: true });
+      const temporary = `${this.file}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify({ records: [...records.values()] }, null, 2)}\n`);
+      await rename(temporary, this.file);
+      this.snapshot = undefined;
+      return result;
+    });
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,155 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DEMO_BUCKET, startLocalRunner } from '../../../functions/local/local-runner';
+import { readEndpoints } from '../services/endpoints';
+import { freePort } from '../services/process';
+import { presignBed } from '../support/presign-bed';
+
+const endpoints = readEndpoints();
+const post = async (base: string, path: string, body: unknown) => {
+  const answer = await fetch(`${base}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
+  return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
+};
+
+describe('Function: startLocalRunner', () => {
+  it('serves the API from a registry file and secret files, seeded with a demo bucket that works on MinIO', async () => {
+    // Prepare: the demo bucket points at the test MinIO.
+    const s3 = new S3Client({
+      endpoint: endpoints.minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: endpoints.minio.rootUser, secretAccessKey: endpoints.minio.rootPassword },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: DEMO_BUCKET })).catch(() => undefined);
+    const dataDir = mkdtempSync(join(tmpdir(), 'fbb-local-'));
+    const runner = await startLocalRunner({
+      port: 0,
+      env: {
+        FENCE_LOCAL_DIR: dataDir,
+        FENCE_DEMO_ENDPOINT: endpoints.minio.endpoint,
+        FENCE_DEMO_ACCESS_KEY_ID: endpoints.minio.rootUser,
+        FENCE_DEMO_SECRET_ACCESS_KEY: endpoints.minio.rootPassword,
+        FENCE_SECRET_CACHE_TTL_SECONDS: '1',
+      },
+    });
+
+    try {
+      // Act
+      const put = await post(runner.url, `/v1/buckets/${DEMO_BUCKET}/presign`, {
+        key: 'local.txt',
+        method: 'PUT',
+      });
+      const uploaded = await fetch(String(put.body.url), { method: 'PUT', body: 'from the local runner' });
+      const get = await post(runner.url, `/v1/buckets/${DEMO_BUCKET}/presign`, {
+        key: 'local.txt',
+        method: 'GET',
+      });
+      const downloaded = await fetch(String(get.body.url));
+      // A changed secret file is picked up once the cache TTL has passed.
+      writeFileSync(
+        join(dataDir, 'secrets/minio/demo-bucket'),
+        JSON.stringify({ access_key_id: 'rotatedkey', secret_access_key: 'x'.repeat(40) }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      const afterChange = await post(runner.url, `/v1/buckets/${DEMO_BUCKET}/presign`, {
+        key: 'local.txt',
+        method: 'GET',
+      });
+      const health = await fetch(`${runner.url}/healthz`);
+      const openApi = await fetch(`${runner.url}/openapi.json`);
+
+      // Assess
+      expect(runner.mode).toBe('files');
+      expect(put.status).toBe(200);
+      expect(uploaded.status).toBe(200);
+      expect(await downloaded.text()).toBe('from the local runner');
+      expect(String(afterChange.body.url)).toContain('X-Amz-Credential=rotatedkey%2F');
+      expect(await health.json()).toEqual({ status: 'ok', mode: 'files' });
+      expect(((await openApi.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('switches to DynamoDB and Secrets Manager when REGISTRY_TABLE_NAME is set', async () => {
+    // Prepare
+    const bed = await presignBed();
+    const runner = await startLocalRunner({
+      port: 0,
+      env: { ...process.env, REGISTRY_TABLE_NAME: bed.tableName },
+    });
+
+    try {
+      // Act
+      const get = await post(runner.url, `/v1/buckets/${bed.bucketName}/presign`, {
+        key: 'missing.txt',
+        method: 'GET',
+      });
+      const fetched = await fetch(String(get.body.url));
+
+      // Assess
+      expect(runner.mode).toBe('aws');
+      expect(get.status).toBe(200);
+      // Signed with the keys from Secrets Manager: MinIO checks the signature, then finds no object.
+      expect(fetched.status).toBe(404);
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
+describe('Command: npm start', () => {
+  it("answers the README's curl", async () => {
+    // Prepare
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'fbb-start-'));
+    const child = spawn('npm', ['start'], {
+      cwd: join(__dirname, '../../..'),
+      env: { ...process.env, PORT: String(port), FENCE_LOCAL_DIR: dataDir, REGISTRY_TABLE_NAME: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += String(chunk)));
+    child.stderr.on('data', (chunk) => (output += String(chunk)));
+
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes('presign API on') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(output).toContain(`presign API on http://127.0.0.1:${port}`);
+
+      // Act: the README's command, with this test's port.
+      const answer = execFileSync(
+        'curl',
+        [
+          '-s',
+          '-X',
+          'POST',
+          `http://127.0.0.1:${port}/v1/buckets/demo-bucket/presign`,
+          '-H',
+          'content-type: application/json',
+          '-d',
+          '{"key": "hello.txt", "method": "GET"}',
+        ],
+        { encoding: 'utf8' },
+      );
+
+      // Assess
+      const body = JSON.parse(answer) as { url: string; expires_at: string };
+      expect(body.url).toMatch(
+        /^http:\/\/127\.0\.0\.1:9000\/demo-bucket\/hello\.txt\?X-Amz-Algorithm=AWS4-HMAC-SHA256&/,
+      );
+      expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+    }
+  }, 60_000);
+});

@@ -1,0 +1,47 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BucketExistsError, RevisionConflictError } from '../../../functions/shared/errors';
+import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
+import { minioRegistration, roleRegistration } from '../../fixtures/bucket-records';
+
+describe('Class: FileBucketRegistry', () => {
+  const file = () => join(mkdtempSync(join(tmpdir(), 'fbb-registry-')), 'registry.json');
+
+  it('creates, refuses duplicates, and guards updates by revision', async () => {
+    const registry = new FileBucketRegistry(file());
+    const created = await registry.create(minioRegistration());
+    await expect(registry.create(minioRegistration())).rejects.toBeInstanceOf(BucketExistsError);
+    const updated = await registry.update(created.id, 1, { status: 'suspended' });
+    await expect(registry.update(created.id, 1, { status: 'active' })).rejects.toBeInstanceOf(
+      RevisionConflictError,
+    );
+    expect(updated.revision).toBe(2);
+    expect(await registry.getById(created.id)).toEqual(updated);
+  });
+
+  it('pages through every record', async () => {
+    const registry = new FileBucketRegistry(file());
+    for (let index = 0; index < 25; index++)
+      await registry.create(roleRegistration({ bucket_name: `bucket-${String(index).padStart(2, '0')}` }));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await registry.list({ limit: 7, cursor });
+      seen.push(...page.records.map((record) => record.bucket_name));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+  });
+
+  it('sees a change made to the file by someone else', async () => {
+    const path = file();
+    const registry = new FileBucketRegistry(path);
+    const created = await registry.create(minioRegistration());
+    writeFileSync(path, JSON.stringify({ records: [{ ...created, status: 'suspended', revision: 2 }] }));
+    const { utimesSync } = await import('node:fs');
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    expect((await registry.getByName(created.bucket_name))?.status).toBe('suspended');
+  });
+});
