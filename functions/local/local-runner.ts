@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { AuditLog } from '../presign/audit-log';
 import { PresignEnvironmentSchema } from '../presign/environment';
 import { presignOpenApiDocument } from '../presign/openapi';
 import { handlePresignApi } from '../presign/presign-api';
@@ -66,6 +67,7 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
   }
   const telemetry = presignTelemetry({
     logger,
+    audit: new AuditLog('fence-bucket-broker-local'),
     secrets: wiring.secrets,
     lookup: wiring.lookup,
     sampleRate: 1,

@@ -15,6 +15,11 @@ export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   ),
   /** Audit lines for successful requests are kept at this rate (errors are always logged). */
   AUDIT_SAMPLE_RATE: z._default(z.coerce.number().check(z.minimum(0), z.maximum(1)), 1),
+  /** Metrics are published at most this often (0: after every invocation). */
+  METRICS_PUBLISH_INTERVAL_SECONDS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(0), z.maximum(300)),
+    10,
+  ),
   REGISTRY_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 10_000),
 });
 export type PresignEnvironment = z.output<typeof PresignEnvironmentSchema>;

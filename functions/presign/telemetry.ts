@@ -2,57 +2,87 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import type { SecretResolvers } from '../shared/secrets/secret-resolvers';
+import type { AuditLog } from './audit-log';
 import type { PresignAuditLine } from './presign-api';
 
 export interface PresignTelemetry {
   record(line: PresignAuditLine): void;
   unexpected(error: unknown): void;
-  /** Publishes what the caches did since the last call. */
-  flushCacheCounters(): void;
+  /** Ends an invocation: publishes metrics once `metricsIntervalMs` has passed since the last publish. */
+  endInvocation(): void;
 }
+
+/** EMF takes up to 100 values of one metric per blob. */
+const MAX_LATENCY_VALUES = 100;
 
 /**
  * Audit lines and metrics of the presign API, shared by the Lambda handler and the local runner.
- * Successful requests may be sampled; failures are always logged.
+ * Counts and latencies are aggregated in process and handed to Powertools Metrics when they are
+ * published: an EMF blob costs ~25 µs, more than a whole presign.
  */
 export function presignTelemetry(options: {
   logger: Logger;
+  audit: Pick<AuditLog, 'record'>;
   metrics?: Metrics;
   secrets: SecretResolvers;
   lookup: CachedBucketLookup;
+  /** Share of successful requests that get an audit line; failures always do. */
   sampleRate: number;
+  /** Publish metrics at most this often; 0 publishes after every invocation. @default 0 */
+  metricsIntervalMs?: number;
+  clock?: () => number;
 }): PresignTelemetry {
-  const { logger, metrics, secrets, lookup, sampleRate } = options;
+  const { logger, audit, metrics, secrets, lookup, sampleRate } = options;
+  const interval = options.metricsIntervalMs ?? 0;
+  const clock = options.clock ?? Date.now;
+  let lastPublish = clock();
+  const counts = new Map<string, number>();
+  // A uniform reservoir of at most 100 latencies per publish interval (EMF's per-blob limit).
+  let latencies: number[] = [];
+  let latencyCount = 0;
   let seen = { secretHits: 0, secretMisses: 0, staleServes: 0, registryHits: 0, registryMisses: 0 };
+
+  const publish = (target: Metrics) => {
+    for (const [name, value] of counts) target.addMetric(name, MetricUnit.Count, value);
+    counts.clear();
+    for (const value of latencies) target.addMetric('PresignLatency', MetricUnit.Milliseconds, value);
+    latencies = [];
+    latencyCount = 0;
+    const cache = secrets.stats();
+    const now = {
+      secretHits: cache.hits,
+      secretMisses: cache.misses,
+      staleServes: cache.staleServes,
+      registryHits: lookup.counters.hits,
+      registryMisses: lookup.counters.misses,
+    };
+    target.addMetric('SecretCacheHits', MetricUnit.Count, now.secretHits - seen.secretHits);
+    target.addMetric('SecretCacheMisses', MetricUnit.Count, now.secretMisses - seen.secretMisses);
+    target.addMetric('SecretStaleServes', MetricUnit.Count, now.staleServes - seen.staleServes);
+    target.addMetric('RegistryCacheHits', MetricUnit.Count, now.registryHits - seen.registryHits);
+    target.addMetric('RegistryCacheMisses', MetricUnit.Count, now.registryMisses - seen.registryMisses);
+    seen = now;
+    target.publishStoredMetrics();
+    lastPublish = clock();
+  };
+
   return {
     record(line) {
-      metrics?.addMetric(
-        line.outcome === 'ok' ? 'PresignCount' : `Error_${line.outcome}`,
-        MetricUnit.Count,
-        line.items ?? 1,
-      );
-      metrics?.addMetric('PresignLatency', MetricUnit.Milliseconds, line.latency_ms);
-      if (line.outcome !== 'ok' || Math.random() < sampleRate) logger.info('presign', { ...line });
+      const name = line.outcome === 'ok' ? 'PresignCount' : `Error_${line.outcome}`;
+      counts.set(name, (counts.get(name) ?? 0) + (line.items ?? 1));
+      latencyCount++;
+      if (latencies.length < MAX_LATENCY_VALUES) latencies.push(line.latency_ms);
+      else {
+        const slot = Math.floor(Math.random() * latencyCount);
+        if (slot < MAX_LATENCY_VALUES) latencies[slot] = line.latency_ms;
+      }
+      if (line.outcome !== 'ok' || sampleRate >= 1 || Math.random() < sampleRate) audit.record(line);
     },
     unexpected(error) {
       logger.error('unexpected error', error as Error);
     },
-    flushCacheCounters() {
-      if (metrics === undefined) return;
-      const cache = secrets.stats();
-      const now = {
-        secretHits: cache.hits,
-        secretMisses: cache.misses,
-        staleServes: cache.staleServes,
-        registryHits: lookup.counters.hits,
-        registryMisses: lookup.counters.misses,
-      };
-      metrics.addMetric('SecretCacheHits', MetricUnit.Count, now.secretHits - seen.secretHits);
-      metrics.addMetric('SecretCacheMisses', MetricUnit.Count, now.secretMisses - seen.secretMisses);
-      metrics.addMetric('SecretStaleServes', MetricUnit.Count, now.staleServes - seen.staleServes);
-      metrics.addMetric('RegistryCacheHits', MetricUnit.Count, now.registryHits - seen.registryHits);
-      metrics.addMetric('RegistryCacheMisses', MetricUnit.Count, now.registryMisses - seen.registryMisses);
-      seen = now;
+    endInvocation() {
+      if (metrics !== undefined && clock() - lastPublish >= interval) publish(metrics);
     },
   };
 }

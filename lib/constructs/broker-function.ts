@@ -10,6 +10,19 @@ import type * as z from 'zod/mini';
 /** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
 export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/**
+ * How every function is bundled. Exported so the cold-start benchmark builds exactly what
+ * `cdk synth` deploys.
+ */
+export const BUNDLE_SETTINGS = {
+  target: 'node22',
+  minify: true,
+  mainFields: ['module', 'main'],
+  // CommonJS dependencies (minio, pg) still call require() inside the ESM bundle.
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+} as const;
+
 /** The environment a function's zod schema accepts: the same object types the runtime parses. */
 export type FunctionEnvironment<S extends z.ZodMiniType> = z.input<S> & Record<string, string | undefined>;
 
@@ -84,17 +97,15 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       },
       bundling: {
         forceDockerBundling: false,
-        minify: true,
+        minify: BUNDLE_SETTINGS.minify,
         sourceMap: true,
         sourcesContent: false,
-        target: 'node22',
+        target: BUNDLE_SETTINGS.target,
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
         // The SDK is bundled rather than taken from the runtime: pinned versions, smaller cold start.
         externalModules: [],
-        // CommonJS dependencies (minio, pg) still call require() inside the ESM bundle.
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        banner: BUNDLE_SETTINGS.banner,
       },
     });
     const policy = role.node.tryFindChild('DefaultPolicy');

@@ -21,12 +21,11 @@ export function objectLocation(record: BucketRecord, key: string): ObjectLocatio
   const region = record.region ?? DEFAULT_REGION;
   const encodedKey = encodeS3Path(key);
   if (record.endpoint !== null) {
-    const endpoint = new URL(record.endpoint);
-    const prefix = endpoint.pathname.replace(/\/+$/, '');
+    const endpoint = parsedEndpoint(record.endpoint);
     return {
-      protocol: endpoint.protocol === 'http:' ? 'http:' : 'https:',
+      protocol: endpoint.protocol,
       host: endpoint.host,
-      path: `${prefix}/${record.bucket_name}/${encodedKey}`,
+      path: `${endpoint.prefix}/${record.bucket_name}/${encodedKey}`,
       region,
     };
   }
@@ -52,4 +51,22 @@ export function objectLocation(record: BucketRecord, key: string): ObjectLocatio
     path: `/${encodedKey}`,
     region,
   };
+}
+
+// Records are cached and immutable, and few endpoints exist: parse each once.
+const endpoints = new Map<string, { protocol: 'https:' | 'http:'; host: string; prefix: string }>();
+
+function parsedEndpoint(text: string) {
+  let parsed = endpoints.get(text);
+  if (parsed === undefined) {
+    const url = new URL(text);
+    parsed = {
+      protocol: url.protocol === 'http:' ? 'http:' : 'https:',
+      host: url.host,
+      prefix: url.pathname.replace(/\/+$/, ''),
+    };
+    if (endpoints.size >= 1000) endpoints.clear();
+    endpoints.set(text, parsed);
+  }
+  return parsed;
 }

@@ -1,4 +1,5 @@
-import { createHash, createHmac } from 'node:crypto';
+import * as cryptoModule from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /** Credentials that sign a URL. Reuse the same object for the same key: signing keys are cached on it. */
 export interface SigningCredentials {
@@ -35,13 +36,15 @@ const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
  * passes and one HMAC.
  */
 export class SigV4Presigner {
-  private readonly signingKeys = new WeakMap<SigningCredentials, Map<string, Buffer>>();
+  private readonly scopes = new WeakMap<SigningCredentials, Map<string, CredentialScope>>();
+  private lastSecond = Number.NaN;
+  private lastAmzDate = '';
 
   presign(credentials: SigningCredentials, target: PresignTarget): string {
     const service = target.service ?? 's3';
-    const amzDate = toAmzDate(target.now);
+    const amzDate = this.amzDate(target.now);
     const day = amzDate.slice(0, 8);
-    const scope = `${day}/${target.region}/${service}/aws4_request`;
+    const scope = this.scope(credentials, day, target.region, service);
 
     const headers: [string, string][] = [['host', target.host]];
     if (target.headers) {
@@ -51,17 +54,19 @@ export class SigV4Presigner {
     headers.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const signedHeaders = headers.map(([name]) => name).join(';');
 
-    const params: [string, string][] = [
+    // Only the credential and the token need escaping among the X-Amz-* values; both are cached.
+    const encoded: [string, string][] = [
       ['X-Amz-Algorithm', ALGORITHM],
-      ['X-Amz-Credential', `${credentials.accessKeyId}/${scope}`],
+      ['X-Amz-Credential', scope.encodedCredential],
       ['X-Amz-Date', amzDate],
       ['X-Amz-Expires', String(target.expiresIn)],
-      ['X-Amz-SignedHeaders', signedHeaders],
+      ['X-Amz-SignedHeaders', uriEscape(signedHeaders)],
     ];
-    if (credentials.sessionToken !== undefined)
-      params.push(['X-Amz-Security-Token', credentials.sessionToken]);
-    if (target.query) for (const entry of Object.entries(target.query)) params.push(entry);
-    const encoded = params.map(([key, value]) => [uriEscape(key), uriEscape(value)] as const);
+    if (scope.encodedToken !== undefined) encoded.push(['X-Amz-Security-Token', scope.encodedToken]);
+    if (target.query) {
+      for (const [key, value] of Object.entries(target.query))
+        encoded.push([uriEscape(key), uriEscape(value)]);
+    }
     encoded.sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0));
     const canonicalQuery = encoded.map(([key, value]) => `${key}=${value}`).join('&');
 
@@ -73,36 +78,67 @@ export class SigV4Presigner {
       signedHeaders,
       UNSIGNED_PAYLOAD,
     ].join('\n');
-    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const signature = createHmac('sha256', this.signingKey(credentials, day, target.region, service))
-      .update(stringToSign)
-      .digest('hex');
+    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope.scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac('sha256', scope.signingKey).update(stringToSign).digest('hex');
     return `${target.protocol}//${target.host}${target.path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
   }
 
-  private signingKey(credentials: SigningCredentials, day: string, region: string, service: string): Buffer {
-    let keys = this.signingKeys.get(credentials);
-    if (keys === undefined) {
-      keys = new Map();
-      this.signingKeys.set(credentials, keys);
+  /** `YYYYMMDDTHHMMSSZ`, formatted once per second rather than per URL. */
+  private amzDate(now: Date): string {
+    const second = Math.floor(now.getTime() / 1000);
+    if (second !== this.lastSecond) {
+      this.lastSecond = second;
+      this.lastAmzDate = toAmzDate(now);
     }
-    const scope = `${day}/${region}/${service}`;
-    let key = keys.get(scope);
-    if (key === undefined) {
-      // A day rolled over or a new region: older keys for this credential can go.
-      if (keys.size >= 8) keys.clear();
-      const dateKey = hmac(`AWS4${credentials.secretAccessKey}`, day);
-      key = hmac(hmac(hmac(dateKey, region), service), 'aws4_request');
-      keys.set(scope, key);
-    }
-    return key;
+    return this.lastAmzDate;
   }
+
+  /** Signing key and encoded credential of one credential, day, region and service. */
+  private scope(
+    credentials: SigningCredentials,
+    day: string,
+    region: string,
+    service: string,
+  ): CredentialScope {
+    let scopes = this.scopes.get(credentials);
+    if (scopes === undefined) {
+      scopes = new Map();
+      this.scopes.set(credentials, scopes);
+    }
+    const name = `${day}/${region}/${service}`;
+    let scope = scopes.get(name);
+    if (scope === undefined) {
+      // A day rolled over or a new region: older scopes for this credential can go.
+      if (scopes.size >= 8) scopes.clear();
+      const dateKey = hmac(`AWS4${credentials.secretAccessKey}`, day);
+      const text = `${name}/aws4_request`;
+      scope = {
+        scope: text,
+        signingKey: createSecretKey(hmac(hmac(hmac(dateKey, region), service), 'aws4_request')),
+        encodedCredential: uriEscape(`${credentials.accessKeyId}/${text}`),
+        encodedToken:
+          credentials.sessionToken === undefined ? undefined : uriEscape(credentials.sessionToken),
+      };
+      scopes.set(name, scope);
+    }
+    return scope;
+  }
+}
+
+interface CredentialScope {
+  scope: string;
+  signingKey: KeyObject;
+  encodedCredential: string;
+  encodedToken: string | undefined;
 }
 
 /** Encodes an object key as an S3 path: every byte but unreserved characters and `/` is %-encoded. */
 export function encodeS3Path(key: string): string {
-  return key.split('/').map(uriEscape).join('/');
+  return SAFE_PATH.test(key) ? key : key.split('/').map(uriEscape).join('/');
 }
+
+/** Keys made only of unreserved characters and slashes encode to themselves. */
+const SAFE_PATH = /^[A-Za-z0-9\-._~/]*$/;
 
 /** RFC 3986 encoding, as SigV4 requires (encodeURIComponent leaves !'()* alone). */
 export function uriEscape(value: string): string {
@@ -124,6 +160,11 @@ function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }
 
+// One-shot hashing (Node ≥ 20.12) skips the Hash object; fall back where it is missing.
+const oneShot = (cryptoModule as { hash?: (algorithm: string, data: string, encoding: 'hex') => string })
+  .hash;
 function sha256Hex(data: string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot === undefined
+    ? createHash('sha256').update(data).digest('hex')
+    : oneShot('sha256', data, 'hex');
 }

@@ -1,0 +1,265 @@
+/**
+ * `npm run bench`: the presign hot path, the whole handler in process, cold start and a batch of
+ * 1,000, each measured next to a reference in the same run. One JSON object per line on stdout.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { build } from 'esbuild';
+import { PresignEnvironmentSchema } from '../functions/presign/environment';
+import { createPresignHandler } from '../functions/presign/presign-handler';
+import { wirePresignService } from '../functions/presign/presign-wiring';
+import { readEnvironment } from '../functions/shared/config/environment';
+import { SigV4Presigner } from '../functions/shared/presign/sigv4-presigner';
+import { FileBucketRegistry } from '../functions/shared/registry/file-bucket-registry';
+import { FileSecretResolver } from '../functions/shared/secrets/file-secret-resolver';
+import { BUNDLE_SETTINGS } from '../lib/constructs/broker-function';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const credentials = {
+  accessKeyId: 'AKIDBENCHMARK0001',
+  secretAccessKey: 'bench/secret/key/0123456789abcdefghij',
+};
+
+function emit(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+interface Measured {
+  ops: number;
+  ops_per_s: number;
+  p50_us: number;
+  p99_us: number;
+}
+
+/** Runs `operation` for warm-up then for SECONDS, timing every call. */
+async function measure(operation: (index: number) => unknown, seconds = SECONDS): Promise<Measured> {
+  for (let index = 0; index < 2000; index++) await operation(index);
+  const samples: number[] = [];
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(Math.round(seconds * 1e9));
+  let now = started;
+  let index = 0;
+  while (now < deadline) {
+    const before = process.hrtime.bigint();
+    await operation(index++);
+    now = process.hrtime.bigint();
+    samples.push(Number(now - before) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Number((samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0).toFixed(2));
+  return {
+    ops: samples.length,
+    ops_per_s: Math.round(samples.length / (Number(now - started) / 1e9)),
+    p50_us: at(0.5),
+    p99_us: at(0.99),
+  };
+}
+
+async function presignCore(): Promise<number> {
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9000',
+    forcePathStyle: true,
+    credentials,
+  });
+  const reference = await measure((index) =>
+    getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench-bucket', Key: `dir/object-${index}.bin` }), {
+      expiresIn: 3600,
+    }),
+  );
+  emit({
+    bench: 'presign-core',
+    impl: '@aws-sdk/s3-request-presigner getSignedUrl',
+    reference: true,
+    ...reference,
+  });
+  const presigner = new SigV4Presigner();
+  const ours = await measure((index) =>
+    presigner.presign(credentials, {
+      method: 'GET',
+      protocol: 'http:',
+      host: '127.0.0.1:9000',
+      path: `/bench-bucket/dir/object-${index}.bin`,
+      region: 'us-east-1',
+      expiresIn: 3600,
+      now: new Date(),
+    }),
+  );
+  emit({
+    bench: 'presign-core',
+    impl: 'SigV4Presigner',
+    ...ours,
+    throughput_ratio_vs_reference: Number((ours.ops_per_s / reference.ops_per_s).toFixed(1)),
+    target_ratio: 20,
+  });
+  return reference.ops_per_s;
+}
+
+/** The Lambda's own middy + Powertools chain over a file registry and file secrets: no network. */
+async function wholeHandler(referenceOpsPerSecond: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fbb-bench-'));
+  const registry = new FileBucketRegistry(join(dir, 'registry.json'));
+  await new FileSecretResolver(join(dir, 'secrets')).put('minio/bench', {
+    access_key_id: credentials.accessKeyId,
+    secret_access_key: credentials.secretAccessKey,
+  });
+  await registry.create({
+    bucket_name: 'bench-bucket',
+    provider: 'minio',
+    auth_mode: 'static',
+    secrets_backend: 'k8s',
+    secret_ref: 'minio/bench',
+    endpoint: 'http://127.0.0.1:9000',
+    allowed_ops: ['download', 'upload'],
+  });
+  const environment = readEnvironment(PresignEnvironmentSchema, {
+    REGISTRY_TABLE_NAME: 'bench',
+    FENCE_SECRETS_BACKEND: 'k8s',
+    FENCE_SECRETS_DIR: join(dir, 'secrets'),
+  });
+  const handler = createPresignHandler({
+    wiring: wirePresignService(environment, { registry }),
+    logger: new Logger({ serviceName: 'bench' }),
+    metrics: new Metrics({ namespace: 'Bench', serviceName: 'bench' }),
+    auditSampleRate: environment.AUDIT_SAMPLE_RATE,
+    metricsIntervalMs: environment.METRICS_PUBLISH_INTERVAL_SECONDS * 1000,
+  });
+  const event = (index: number) =>
+    ({
+      httpMethod: 'POST',
+      path: '/v1/buckets/bench-bucket/presign',
+      body: JSON.stringify({ key: `dir/object-${index}.bin`, method: 'GET', audit: { username: 'bench' } }),
+      isBase64Encoded: false,
+      requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/fence/pod' } },
+    }) as unknown as APIGatewayProxyEvent;
+  const context = { awsRequestId: 'bench', functionName: 'presign' } as Context;
+  // Audit lines and EMF metrics are produced as in Lambda, then dropped instead of printed.
+  const write = process.stdout.write.bind(process.stdout);
+  let dropped = 0;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    dropped += chunk.length;
+    return true;
+  }) as typeof process.stdout.write;
+  let single: Measured;
+  let batchMs: number;
+  try {
+    single = await measure((index) => handler(event(index), context));
+    const items = Array.from({ length: 1000 }, (_, index) => ({ key: `batch/${index}`, method: 'GET' }));
+    const batchEvent = {
+      ...event(0),
+      path: '/v1/buckets/bench-bucket/presign-batch',
+      body: JSON.stringify({ items }),
+    };
+    const runs: number[] = [];
+    for (let run = 0; run < 20; run++) {
+      const started = performance.now();
+      const answer = await handler(batchEvent as APIGatewayProxyEvent, context);
+      runs.push(performance.now() - started);
+      if (answer.statusCode !== 200) throw new Error(`batch failed: ${answer.body}`);
+    }
+    batchMs = runs.sort((a, b) => a - b)[10] ?? 0;
+  } finally {
+    process.stdout.write = write;
+  }
+  emit({
+    bench: 'handler-in-process',
+    impl: 'presign Lambda handler (middy + Powertools, audit line per request, EMF metrics, default settings, warm caches)',
+    ...single,
+    throughput_ratio_vs_getSignedUrl: Number((single.ops_per_s / referenceOpsPerSecond).toFixed(1)),
+    target_ratio: 10,
+    target_p99_us: 200,
+    log_bytes_per_request: Math.round(dropped / (single.ops + 2000 + 20)),
+  });
+  emit({
+    bench: 'batch-1000',
+    impl: 'presign-batch route, whole handler',
+    median_ms: Number(batchMs.toFixed(2)),
+    reference_ms_1000_getSignedUrl: Number(((1000 / referenceOpsPerSecond) * 1000).toFixed(1)),
+  });
+}
+
+/** Bundle size and module-load time of the presign Lambda against an eager three-client bundle. */
+async function coldStart(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fbb-cold-'));
+  const bundle = async (entry: string, name: string) => {
+    const outfile = join(dir, `${name}.mjs`);
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: BUNDLE_SETTINGS.target,
+      minify: BUNDLE_SETTINGS.minify,
+      mainFields: [...BUNDLE_SETTINGS.mainFields],
+      banner: { js: BUNDLE_SETTINGS.banner },
+      logLevel: 'error',
+    });
+    return outfile;
+  };
+  const ours = await bundle(join(__dirname, '../functions/presign/handler.ts'), 'presign');
+  const reference = await bundle(join(__dirname, 'fixtures/eager-clients.ts'), 'eager');
+  const loadMs = (file: string) => {
+    const times: number[] = [];
+    for (let run = 0; run < 9; run++) {
+      const output = execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
+        ],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            REGISTRY_TABLE_NAME: 'registry',
+            AWS_REGION: 'us-east-1',
+            AWS_LAMBDA_FUNCTION_NAME: 'bench',
+          },
+        },
+      );
+      times.push(Number(output.trim()));
+    }
+    return Number((times.sort((a, b) => a - b)[4] ?? 0).toFixed(1));
+  };
+  const referenceMs = loadMs(reference);
+  const oursMs = loadMs(ours);
+  emit({
+    bench: 'cold-start',
+    impl: 'eager Secrets Manager + STS + DynamoDB clients',
+    reference: true,
+    bundle_kb: Math.round(statSync(reference).size / 1024),
+    module_load_ms: referenceMs,
+  });
+  emit({
+    bench: 'cold-start',
+    impl: 'presign Lambda bundle',
+    bundle_kb: Math.round(statSync(ours).size / 1024),
+    module_load_ms: oursMs,
+    load_ratio_vs_reference: Number((oursMs / referenceMs).toFixed(2)),
+    target_bundle_kb: 600,
+    target_load_ratio: 0.67,
+  });
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const referenceOps = await presignCore();
+  if (only === 'core') return;
+  await wholeHandler(referenceOps);
+  await coldStart();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

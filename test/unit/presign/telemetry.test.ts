@@ -1,0 +1,87 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AuditLog } from '../../../functions/presign/audit-log';
+import type { PresignAuditLine } from '../../../functions/presign/presign-api';
+import { presignTelemetry } from '../../../functions/presign/telemetry';
+import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
+import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+
+const line = (overrides: Partial<PresignAuditLine> = {}): PresignAuditLine => ({
+  request_id: 'r-1',
+  route: 'presign',
+  bucket: 'dataset',
+  operation: 'GET',
+  caller: 'arn:aws:sts::123456789012:assumed-role/fence/pod',
+  audit_user: 'alice',
+  purpose: 'download',
+  secret_ref: 'gen3/fence/minio/dataset',
+  outcome: 'ok',
+  status: 200,
+  latency_ms: 0.05,
+  ...overrides,
+});
+
+describe('Class: AuditLog', () => {
+  it('writes one JSON line in the Powertools shape with the request and trace ids', () => {
+    const written: string[] = [];
+    const audit = new AuditLog('fence-bucket-broker', (text) => written.push(text));
+    audit.startInvocation(
+      'aws-request-1',
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+    );
+    audit.record(line());
+    expect(written).toHaveLength(1);
+    expect(written[0]?.endsWith('\n')).toBe(true);
+    expect(JSON.parse(written[0] ?? '')).toMatchObject({
+      level: 'INFO',
+      message: 'presign',
+      service: 'fence-bucket-broker',
+      function_request_id: 'aws-request-1',
+      xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      bucket: 'dataset',
+      secret_ref: 'gen3/fence/minio/dataset',
+    });
+  });
+});
+
+describe('Function: presignTelemetry', () => {
+  function setup(sampleRate: number, interval: number) {
+    let now = 0;
+    const audited: PresignAuditLine[] = [];
+    const published: string[] = [];
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
+      published.push('publish');
+    });
+    const telemetry = presignTelemetry({
+      logger: new Logger(),
+      audit: { record: (entry) => audited.push(entry) },
+      metrics,
+      secrets: new SecretResolvers(new Map()),
+      lookup: new CachedBucketLookup({ getByName: async () => undefined }),
+      sampleRate,
+      metricsIntervalMs: interval,
+      clock: () => now,
+    });
+    return { telemetry, audited, published, advance: (ms: number) => (now += ms) };
+  }
+
+  it('publishes metrics once per interval, not per invocation', () => {
+    const { telemetry, published, advance } = setup(1, 10_000);
+    for (let index = 0; index < 500; index++) {
+      telemetry.record(line());
+      telemetry.endInvocation();
+    }
+    expect(published).toHaveLength(0);
+    advance(10_000);
+    telemetry.endInvocation();
+    expect(published).toHaveLength(1);
+  });
+
+  it('samples audit lines of successes but always keeps failures', () => {
+    const { telemetry, audited } = setup(0, 0);
+    telemetry.record(line());
+    telemetry.record(line({ outcome: 'bucket_suspended', status: 409 }));
+    expect(audited.map((entry) => entry.outcome)).toEqual(['bucket_suspended']);
+  });
+});
