@@ -12,8 +12,8 @@ export interface PresignTelemetry {
   endInvocation(): void;
 }
 
-/** EMF takes up to 100 values of one metric per blob. */
-const MAX_LATENCY_VALUES = 100;
+/** EMF takes up to 100 values of one metric per blob, and Powertools flushes on the 100th: stay one below. */
+const MAX_LATENCY_VALUES = 99;
 
 /**
  * Audit lines and metrics of the presign API, shared by the Lambda handler and the local runner.
@@ -37,7 +37,7 @@ export function presignTelemetry(options: {
   const clock = options.clock ?? Date.now;
   let lastPublish = clock();
   const counts = new Map<string, number>();
-  // A uniform reservoir of at most 100 latencies per publish interval (EMF's per-blob limit).
+  // A uniform reservoir of at most 99 latencies per publish interval (EMF's per-blob limit).
   let latencies: number[] = [];
   let latencyCount = 0;
   let seen = { secretHits: 0, secretMisses: 0, staleServes: 0, registryHits: 0, registryMisses: 0 };

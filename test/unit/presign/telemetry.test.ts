@@ -52,6 +52,7 @@ describe('Function: presignTelemetry', () => {
     const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
     jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
       published.push('publish');
+      return metrics;
     });
     const telemetry = presignTelemetry({
       logger: new Logger(),
