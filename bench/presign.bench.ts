@@ -20,6 +20,7 @@ import { SigV4Presigner } from '../functions/shared/presign/sigv4-presigner';
 import { FileBucketRegistry } from '../functions/shared/registry/file-bucket-registry';
 import { FileSecretResolver } from '../functions/shared/secrets/file-secret-resolver';
 import { BUNDLE_SETTINGS } from '../lib/constructs/broker-function';
+import { PRESIGN_RUNTIME_PROVIDED_MODULES } from '../lib/constructs/presign-api';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const credentials = {
@@ -38,73 +39,98 @@ interface Measured {
   p99_us: number;
 }
 
-/** Runs `operation` for warm-up then for SECONDS, timing every call. */
-async function measure(operation: (index: number) => unknown, seconds = SECONDS): Promise<Measured> {
-  for (let index = 0; index < 2000; index++) await operation(index);
-  const samples: number[] = [];
-  const started = process.hrtime.bigint();
-  const deadline = started + BigInt(Math.round(seconds * 1e9));
-  let now = started;
+/**
+ * Times every call of each operation. The operations take turns in short slices (20 rounds),
+ * so drift in machine load falls on all of them alike and their ratio stays meaningful.
+ */
+async function measureTogether<K extends string>(
+  operations: Record<K, (index: number) => unknown>,
+  seconds = SECONDS,
+): Promise<Record<K, Measured>> {
+  const names = Object.keys(operations) as K[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
+  const elapsed = Object.fromEntries(names.map((name) => [name, 0n])) as Record<K, bigint>;
+  for (const name of names) for (let index = 0; index < 2000; index++) await operations[name](index);
+  const rounds = 20;
+  const slice = BigInt(Math.round((seconds / rounds) * 1e9));
   let index = 0;
-  while (now < deadline) {
-    const before = process.hrtime.bigint();
-    await operation(index++);
-    now = process.hrtime.bigint();
-    samples.push(Number(now - before) / 1000);
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const started = process.hrtime.bigint();
+      let now = started;
+      while (now - started < slice) {
+        const before = process.hrtime.bigint();
+        await operations[name](index++);
+        now = process.hrtime.bigint();
+        samples[name].push(Number(now - before) / 1000);
+      }
+      elapsed[name] += now - started;
+    }
   }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Number((samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0).toFixed(2));
-  return {
-    ops: samples.length,
-    ops_per_s: Math.round(samples.length / (Number(now - started) / 1e9)),
-    p50_us: at(0.5),
-    p99_us: at(0.99),
-  };
+  const result = {} as Record<K, Measured>;
+  for (const name of names) {
+    const sorted = samples[name].sort((a, b) => a - b);
+    const at = (q: number) =>
+      Number((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(2));
+    result[name] = {
+      ops: sorted.length,
+      ops_per_s: Math.round(sorted.length / (Number(elapsed[name]) / 1e9)),
+      p50_us: at(0.5),
+      p99_us: at(0.99),
+    };
+  }
+  return result;
 }
 
-async function presignCore(): Promise<number> {
+/** The same GET, signed by `getSignedUrl` (the reference) and by the broker's presigner. */
+function presignOperations() {
   const s3 = new S3Client({
     region: 'us-east-1',
     endpoint: 'http://127.0.0.1:9000',
     forcePathStyle: true,
     credentials,
   });
-  const reference = await measure((index) =>
-    getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench-bucket', Key: `dir/object-${index}.bin` }), {
-      expiresIn: 3600,
-    }),
-  );
+  const presigner = new SigV4Presigner();
+  return {
+    getSignedUrl: (index: number) =>
+      getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench-bucket', Key: `dir/object-${index}.bin` }), {
+        expiresIn: 3600,
+      }),
+    presigner: (index: number) =>
+      presigner.presign(credentials, {
+        method: 'GET',
+        protocol: 'http:',
+        host: '127.0.0.1:9000',
+        path: `/bench-bucket/dir/object-${index}.bin`,
+        region: 'us-east-1',
+        expiresIn: 3600,
+        now: new Date(),
+      }),
+  };
+}
+
+async function presignCore(): Promise<void> {
+  const { getSignedUrl: reference, presigner } = presignOperations();
+  const measured = await measureTogether({ reference, presigner });
   emit({
     bench: 'presign-core',
     impl: '@aws-sdk/s3-request-presigner getSignedUrl',
     reference: true,
-    ...reference,
+    ...measured.reference,
   });
-  const presigner = new SigV4Presigner();
-  const ours = await measure((index) =>
-    presigner.presign(credentials, {
-      method: 'GET',
-      protocol: 'http:',
-      host: '127.0.0.1:9000',
-      path: `/bench-bucket/dir/object-${index}.bin`,
-      region: 'us-east-1',
-      expiresIn: 3600,
-      now: new Date(),
-    }),
-  );
   emit({
     bench: 'presign-core',
     impl: 'SigV4Presigner',
-    ...ours,
-    throughput_ratio_vs_reference: Number((ours.ops_per_s / reference.ops_per_s).toFixed(1)),
+    ...measured.presigner,
+    throughput_ratio_vs_reference: Number(
+      (measured.presigner.ops_per_s / measured.reference.ops_per_s).toFixed(1),
+    ),
     target_ratio: 20,
   });
-  return reference.ops_per_s;
 }
 
 /** The Lambda's own middy + Powertools chain over a file registry and file secrets: no network. */
-async function wholeHandler(referenceOpsPerSecond: number): Promise<void> {
+async function wholeHandler(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fbb-bench-'));
   const registry = new FileBucketRegistry(join(dir, 'registry.json'));
   await new FileSecretResolver(join(dir, 'secrets')).put('minio/bench', {
@@ -128,7 +154,7 @@ async function wholeHandler(referenceOpsPerSecond: number): Promise<void> {
   const handler = createPresignHandler({
     wiring: wirePresignService(environment, { registry }),
     logger: new Logger({ serviceName: 'bench' }),
-    metrics: new Metrics({ namespace: 'Bench', serviceName: 'bench' }),
+    metrics: async () => new Metrics({ namespace: 'Bench', serviceName: 'bench' }),
     auditSampleRate: environment.AUDIT_SAMPLE_RATE,
     metricsIntervalMs: environment.METRICS_PUBLISH_INTERVAL_SECONDS * 1000,
   });
@@ -149,9 +175,15 @@ async function wholeHandler(referenceOpsPerSecond: number): Promise<void> {
     return true;
   }) as typeof process.stdout.write;
   let single: Measured;
+  let referenceOpsPerSecond: number;
   let batchMs: number;
   try {
-    single = await measure((index) => handler(event(index), context));
+    const measured = await measureTogether({
+      reference: presignOperations().getSignedUrl,
+      handler: (index) => handler(event(index), context),
+    });
+    single = measured.handler;
+    referenceOpsPerSecond = measured.reference.ops_per_s;
     const items = Array.from({ length: 1000 }, (_, index) => ({ key: `batch/${index}`, method: 'GET' }));
     const batchEvent = {
       ...event(0),
@@ -189,7 +221,7 @@ async function wholeHandler(referenceOpsPerSecond: number): Promise<void> {
 /** Bundle size and module-load time of the presign Lambda against an eager three-client bundle. */
 async function coldStart(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fbb-cold-'));
-  const bundle = async (entry: string, name: string) => {
+  const bundle = async (entry: string, name: string, external: string[] = []) => {
     const outfile = join(dir, `${name}.mjs`);
     await build({
       entryPoints: [entry],
@@ -201,16 +233,21 @@ async function coldStart(): Promise<void> {
       minify: BUNDLE_SETTINGS.minify,
       mainFields: [...BUNDLE_SETTINGS.mainFields],
       banner: { js: BUNDLE_SETTINGS.banner },
+      external,
       logLevel: 'error',
     });
     return outfile;
   };
-  const ours = await bundle(join(__dirname, '../functions/presign/handler.ts'), 'presign');
+  const ours = await bundle(
+    join(__dirname, '../functions/presign/handler.ts'),
+    'presign',
+    PRESIGN_RUNTIME_PROVIDED_MODULES,
+  );
   const reference = await bundle(join(__dirname, 'fixtures/eager-clients.ts'), 'eager');
-  const loadMs = (file: string) => {
-    const times: number[] = [];
-    for (let run = 0; run < 9; run++) {
-      const output = execFileSync(
+  // Fresh processes, alternating between the two bundles so machine noise hits both alike.
+  const loadOnce = (file: string) =>
+    Number(
+      execFileSync(
         process.execPath,
         [
           '--input-type=module',
@@ -226,13 +263,21 @@ async function coldStart(): Promise<void> {
             AWS_LAMBDA_FUNCTION_NAME: 'bench',
           },
         },
-      );
-      times.push(Number(output.trim()));
-    }
-    return Number((times.sort((a, b) => a - b)[4] ?? 0).toFixed(1));
-  };
-  const referenceMs = loadMs(reference);
-  const oursMs = loadMs(ours);
+      ).trim(),
+    );
+  const runs = Number(process.env.BENCH_COLD_RUNS ?? 21);
+  const referenceTimes: number[] = [];
+  const ourTimes: number[] = [];
+  loadOnce(reference);
+  loadOnce(ours);
+  for (let run = 0; run < runs; run++) {
+    referenceTimes.push(loadOnce(reference));
+    ourTimes.push(loadOnce(ours));
+  }
+  const median = (times: number[]) =>
+    Number((times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0).toFixed(1));
+  const referenceMs = median(referenceTimes);
+  const oursMs = median(ourTimes);
   emit({
     bench: 'cold-start',
     impl: 'eager Secrets Manager + STS + DynamoDB clients',
@@ -253,9 +298,9 @@ async function coldStart(): Promise<void> {
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  const referenceOps = await presignCore();
+  await presignCore();
   if (only === 'core') return;
-  await wholeHandler(referenceOps);
+  await wholeHandler();
   await coldStart();
 }
 

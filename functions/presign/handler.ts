@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { readEnvironment } from '../shared/config/environment';
 import { PresignEnvironmentSchema } from './environment';
 import { createPresignHandler } from './presign-handler';
@@ -12,7 +11,7 @@ const environment = readEnvironment(PresignEnvironmentSchema);
 export const handler = createPresignHandler({
   wiring: wirePresignService(environment),
   logger: new Logger(),
-  metrics: new Metrics(),
+  metrics: async () => new (await import('@aws-lambda-powertools/metrics')).Metrics(),
   auditSampleRate: environment.AUDIT_SAMPLE_RATE,
   metricsIntervalMs: environment.METRICS_PUBLISH_INTERVAL_SECONDS * 1000,
 });

@@ -15,7 +15,8 @@ import { presignTelemetry } from './telemetry';
 export function createPresignHandler(options: {
   wiring: PresignWiring;
   logger: Logger;
-  metrics: Metrics;
+  /** Built at the first metrics publish, not at cold start. */
+  metrics: () => Promise<Metrics>;
   auditSampleRate: number;
   /** See `presignTelemetry`. @default 0 (publish after every invocation) */
   metricsIntervalMs?: number;
@@ -40,7 +41,7 @@ export function createPresignHandler(options: {
         record: telemetry.record,
         unexpected: telemetry.unexpected,
       });
-      telemetry.endInvocation();
+      await telemetry.endInvocation();
       return response;
     });
 }

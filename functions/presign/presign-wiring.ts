@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
 import { PresignService } from '../shared/presign/presign-service';
@@ -33,8 +32,7 @@ export function wirePresignService(
     backends?: Partial<Record<SecretsBackend, BackendFactory>>;
   } = {},
 ): PresignWiring {
-  const registry =
-    overrides.registry ?? new DynamoDbBucketRegistry(new DynamoDBClient({}), environment.REGISTRY_TABLE_NAME);
+  const registry = overrides.registry ?? new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME);
   const lookup = new CachedBucketLookup(registry, {
     ttlMs: environment.REGISTRY_CACHE_TTL_SECONDS * 1000,
     maxEntries: environment.REGISTRY_CACHE_MAX_ENTRIES,

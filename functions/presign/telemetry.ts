@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import type { SecretResolvers } from '../shared/secrets/secret-resolvers';
 import type { AuditLog } from './audit-log';
@@ -9,7 +9,7 @@ export interface PresignTelemetry {
   record(line: PresignAuditLine): void;
   unexpected(error: unknown): void;
   /** Ends an invocation: publishes metrics once `metricsIntervalMs` has passed since the last publish. */
-  endInvocation(): void;
+  endInvocation(): Promise<void>;
 }
 
 /** EMF takes up to 100 values of one metric per blob, and Powertools flushes on the 100th: stay one below. */
@@ -23,7 +23,11 @@ const MAX_LATENCY_VALUES = 99;
 export function presignTelemetry(options: {
   logger: Logger;
   audit: Pick<AuditLog, 'record'>;
-  metrics?: Metrics;
+  /**
+   * Where metrics go. A factory, so Powertools Metrics is loaded at the first publish rather
+   * than at cold start. @default no metrics
+   */
+  metrics?: () => Promise<Metrics>;
   secrets: SecretResolvers;
   lookup: CachedBucketLookup;
   /** Share of successful requests that get an audit line; failures always do. */
@@ -42,10 +46,22 @@ export function presignTelemetry(options: {
   let latencyCount = 0;
   let seen = { secretHits: 0, secretMisses: 0, staleServes: 0, registryHits: 0, registryMisses: 0 };
 
-  const publish = (target: Metrics) => {
-    for (const [name, value] of counts) target.addMetric(name, MetricUnit.Count, value);
+  let target:
+    | Promise<{ metrics: Metrics; unit: typeof import('@aws-lambda-powertools/metrics').MetricUnit }>
+    | undefined;
+  const publish = async () => {
+    if (metrics === undefined) return;
+    lastPublish = clock();
+    target ??= Promise.all([metrics(), import('@aws-lambda-powertools/metrics')]).then(
+      ([instance, module]) => ({
+        metrics: instance,
+        unit: module.MetricUnit,
+      }),
+    );
+    const { metrics: sink, unit: MetricUnit } = await target;
+    for (const [name, value] of counts) sink.addMetric(name, MetricUnit.Count, value);
     counts.clear();
-    for (const value of latencies) target.addMetric('PresignLatency', MetricUnit.Milliseconds, value);
+    for (const value of latencies) sink.addMetric('PresignLatency', MetricUnit.Milliseconds, value);
     latencies = [];
     latencyCount = 0;
     const cache = secrets.stats();
@@ -56,14 +72,13 @@ export function presignTelemetry(options: {
       registryHits: lookup.counters.hits,
       registryMisses: lookup.counters.misses,
     };
-    target.addMetric('SecretCacheHits', MetricUnit.Count, now.secretHits - seen.secretHits);
-    target.addMetric('SecretCacheMisses', MetricUnit.Count, now.secretMisses - seen.secretMisses);
-    target.addMetric('SecretStaleServes', MetricUnit.Count, now.staleServes - seen.staleServes);
-    target.addMetric('RegistryCacheHits', MetricUnit.Count, now.registryHits - seen.registryHits);
-    target.addMetric('RegistryCacheMisses', MetricUnit.Count, now.registryMisses - seen.registryMisses);
+    sink.addMetric('SecretCacheHits', MetricUnit.Count, now.secretHits - seen.secretHits);
+    sink.addMetric('SecretCacheMisses', MetricUnit.Count, now.secretMisses - seen.secretMisses);
+    sink.addMetric('SecretStaleServes', MetricUnit.Count, now.staleServes - seen.staleServes);
+    sink.addMetric('RegistryCacheHits', MetricUnit.Count, now.registryHits - seen.registryHits);
+    sink.addMetric('RegistryCacheMisses', MetricUnit.Count, now.registryMisses - seen.registryMisses);
     seen = now;
-    target.publishStoredMetrics();
-    lastPublish = clock();
+    sink.publishStoredMetrics();
   };
 
   return {
@@ -81,8 +96,8 @@ export function presignTelemetry(options: {
     unexpected(error) {
       logger.error('unexpected error', error as Error);
     },
-    endInvocation() {
-      if (metrics !== undefined && clock() - lastPublish >= interval) publish(metrics);
+    async endInvocation() {
+      if (metrics !== undefined && clock() - lastPublish >= interval) await publish();
     },
   };
 }

@@ -51,6 +51,12 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
   readonly securityGroups?: ec2.ISecurityGroup[];
   /** @default no reserved concurrency */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Modules left out of the bundle and taken from the Lambda runtime's own AWS SDK v3 when the
+   * code first imports them. For SDK clients a function needs only off its hot path: they then
+   * cost no bundle size and no start-up time. @default none: everything is bundled
+   */
+  readonly runtimeProvidedModules?: string[];
 }
 
 /**
@@ -103,8 +109,8 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
         target: BUNDLE_SETTINGS.target,
         format: OutputFormat.ESM,
         mainFields: [...BUNDLE_SETTINGS.mainFields],
-        // The SDK is bundled rather than taken from the runtime: pinned versions, smaller cold start.
-        externalModules: [],
+        // The SDK is bundled (pinned versions) except what the function only loads lazily.
+        externalModules: props.runtimeProvidedModules ?? [],
         banner: BUNDLE_SETTINGS.banner,
       },
     });

@@ -18,6 +18,19 @@ export interface PresignApiProps {
   readonly assumableRoleArns?: string[];
 }
 
+/**
+ * SDK clients the presign function imports only off its hot path (role mode, admin calls, a
+ * credential chain outside Lambda); Node.js runtimes ship them. The hot path's two reads go
+ * through the bundled JSON client, so a static-mode cold start loads no SDK client at all.
+ */
+export const PRESIGN_RUNTIME_PROVIDED_MODULES = [
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/lib-dynamodb',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/credential-provider-node',
+];
+
 const ROUTES = [
   'presign',
   'presign-batch',
@@ -54,6 +67,7 @@ export class PresignApi extends Construct {
         FENCE_SECRETS_BACKEND: 'aws_sm',
         FENCE_SECRETS_PREFIX: prefix,
       },
+      runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,
     });
     const role = this.function.role as iam.Role;
     props.registry.grantLookup(role);

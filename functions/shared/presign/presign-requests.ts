@@ -3,7 +3,8 @@ import { SIGV4_MAX_EXPIRES_IN } from '../registry/bucket-record';
 
 /**
  * The request bodies of the presign API (DESIGN.md, "Presign API"). One schema per route,
- * shared by the handler, the local runner and the OpenAPI document.
+ * shared by the handler, the local runner and the OpenAPI document. Schemas of the rarer routes
+ * are `z.lazy`: built on their first request, not at every cold start.
  */
 
 /** Control characters have no place in an object key and break access-log parsing. */
@@ -64,53 +65,61 @@ export const PresignRequestSchema = z.strictObject({
 export type PresignRequest = z.infer<typeof PresignRequestSchema>;
 
 export const MAX_BATCH_ITEMS = 1000;
-export const PresignBatchRequestSchema = z.strictObject({
-  items: z.array(PresignRequestSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
-});
+export const PresignBatchRequestSchema = z.lazy(() =>
+  z.strictObject({
+    items: z.array(PresignRequestSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+  }),
+);
 export type PresignBatchRequest = z.infer<typeof PresignBatchRequestSchema>;
 
-export const MultipartInitRequestSchema = z.strictObject({
-  key: ObjectKeySchema,
-  content_type: z.optional(ContentTypeSchema),
-});
+export const MultipartInitRequestSchema = z.lazy(() =>
+  z.strictObject({
+    key: ObjectKeySchema,
+    content_type: z.optional(ContentTypeSchema),
+  }),
+);
 export type MultipartInitRequest = z.infer<typeof MultipartInitRequestSchema>;
 
-export const MultipartPartsRequestSchema = z.strictObject({
-  key: ObjectKeySchema,
-  upload_id: UploadIdSchema,
-  part_numbers: z.array(PartNumberSchema).check(
-    z.minLength(1),
-    z.maxLength(MAX_BATCH_ITEMS),
-    z.refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a part number'),
-  ),
-  expires_in: z.optional(ExpiresInSchema),
-});
+export const MultipartPartsRequestSchema = z.lazy(() =>
+  z.strictObject({
+    key: ObjectKeySchema,
+    upload_id: UploadIdSchema,
+    part_numbers: z.array(PartNumberSchema).check(
+      z.minLength(1),
+      z.maxLength(MAX_BATCH_ITEMS),
+      z.refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a part number'),
+    ),
+    expires_in: z.optional(ExpiresInSchema),
+  }),
+);
 export type MultipartPartsRequest = z.infer<typeof MultipartPartsRequestSchema>;
 
-export const MultipartCompleteRequestSchema = z.strictObject({
-  key: ObjectKeySchema,
-  upload_id: UploadIdSchema,
-  parts: z
-    .array(
-      z.strictObject({
-        part_number: PartNumberSchema,
-        etag: z
-          .string()
-          .check(z.minLength(1), z.maxLength(1024), z.regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')),
-      }),
-    )
-    .check(
-      z.minLength(1),
-      z.maxLength(10_000),
-      z.refine(
-        (parts) =>
-          parts.every(
-            (part, index) => index === 0 || (parts[index - 1]?.part_number ?? 0) < part.part_number,
-          ),
-        'must list part numbers in ascending order without repeats',
+export const MultipartCompleteRequestSchema = z.lazy(() =>
+  z.strictObject({
+    key: ObjectKeySchema,
+    upload_id: UploadIdSchema,
+    parts: z
+      .array(
+        z.strictObject({
+          part_number: PartNumberSchema,
+          etag: z
+            .string()
+            .check(z.minLength(1), z.maxLength(1024), z.regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')),
+        }),
+      )
+      .check(
+        z.minLength(1),
+        z.maxLength(10_000),
+        z.refine(
+          (parts) =>
+            parts.every(
+              (part, index) => index === 0 || (parts[index - 1]?.part_number ?? 0) < part.part_number,
+            ),
+          'must list part numbers in ascending order without repeats',
+        ),
       ),
-    ),
-});
+  }),
+);
 export type MultipartCompleteRequest = z.infer<typeof MultipartCompleteRequestSchema>;
 
 export const MultipartAbortRequestSchema = z.strictObject({

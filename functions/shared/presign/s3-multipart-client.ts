@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import {
   CredentialsRejectedError,
   InvalidRequestError,
@@ -11,7 +7,7 @@ import {
   ThrottledError,
 } from '../errors';
 import type { ObjectLocation } from './object-location';
-import type { SigningCredentials } from './sigv4-presigner';
+import { type SigningCredentials, SigV4Presigner } from './sigv4-presigner';
 
 export interface StoreAccess {
   credentials: SigningCredentials;
@@ -26,10 +22,12 @@ interface StoreAnswer {
 
 /**
  * The three multipart calls that cannot be presigned for the client: create, complete and abort.
- * Requests are signed with the SDK's `SignatureV4` and sent over `node:https`, which honours a
+ * Requests are signed with the broker's SigV4 signer and sent over `node:https`, which honours a
  * store's private CA bundle.
  */
 export class S3MultipartClient {
+  private readonly signer = new SigV4Presigner();
+
   constructor(private readonly timeoutMs = 10_000) {}
 
   async initiate(location: ObjectLocation, access: StoreAccess, contentType?: string): Promise<string> {
@@ -73,38 +71,24 @@ export class S3MultipartClient {
     body: string,
     contentType?: string,
   ): Promise<StoreAnswer> {
-    const [hostname = location.host, port] = location.host.split(':');
-    const headers: Record<string, string> = {
-      host: location.host,
-      'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
-      'content-length': String(Buffer.byteLength(body)),
-    };
+    const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (contentType !== undefined) headers['content-type'] = contentType;
     if (access.requesterPays) headers['x-amz-request-payer'] = 'requester';
-    const signer = new SignatureV4({
-      service: 's3',
+    const signed = this.signer.signHeaders(access.credentials, {
+      method,
+      host: location.host,
+      path: location.path,
+      query,
+      headers,
+      body,
       region: location.region,
-      credentials: access.credentials,
-      sha256: Sha256,
-      uriEscapePath: false,
+      now: new Date(),
     });
-    const signed = await signer.sign(
-      new HttpRequest({
-        method,
-        protocol: location.protocol,
-        hostname,
-        port: port ? Number(port) : undefined,
-        path: location.path,
-        query,
-        headers,
-        body,
-      }),
-    );
     const search = new URLSearchParams(query).toString().replace(/=(&|$)/g, '$1');
     const answer = await this.exchange(
       `${location.protocol}//${location.host}${location.path}?${search}`,
       method,
-      signed.headers,
+      signed,
       body,
       access.caBundlePem,
     );

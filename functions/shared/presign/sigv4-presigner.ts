@@ -26,6 +26,41 @@ export interface PresignTarget {
   service?: string;
 }
 
+/** A request to sign in its Authorization header. Path URI-encoded; names of headers lower-case. */
+export interface SignedRequest {
+  method: string;
+  host: string;
+  path: string;
+  query?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>>;
+  body?: string;
+  /** Hex SHA-256 of the body, if already known. */
+  payloadHash?: string;
+  region: string;
+  /** @default 's3' */
+  service?: string;
+  now: Date;
+}
+
+/** Headers proxies may change or drop, which SigV4 leaves unsigned (the SDK's list). */
+const UNSIGNED_HEADERS = new Set([
+  'authorization',
+  'cache-control',
+  'connection',
+  'expect',
+  'from',
+  'keep-alive',
+  'max-forwards',
+  'pragma',
+  'referer',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'user-agent',
+  'x-amzn-trace-id',
+]);
+
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
@@ -81,6 +116,44 @@ export class SigV4Presigner {
     const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope.scope}\n${sha256Hex(canonicalRequest)}`;
     const signature = createHmac('sha256', scope.signingKey).update(stringToSign).digest('hex');
     return `${target.protocol}//${target.host}${target.path}?${canonicalQuery}&X-Amz-Signature=${signature}`;
+  }
+
+  /**
+   * Signs a request in the Authorization header (for the few calls the broker makes itself:
+   * DynamoDB and Secrets Manager reads, S3 multipart calls). Returns the headers to send,
+   * `host` included; the property test holds them equal to `SignatureV4.sign`'s.
+   */
+  signHeaders(credentials: SigningCredentials, request: SignedRequest): Record<string, string> {
+    const service = request.service ?? 's3';
+    const amzDate = this.amzDate(request.now);
+    const scope = this.scope(credentials, amzDate.slice(0, 8), request.region, service);
+    const payloadHash = request.payloadHash ?? sha256Hex(request.body ?? '');
+    const headers: Record<string, string> = { host: request.host };
+    for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+    headers['x-amz-date'] = amzDate;
+    if (credentials.sessionToken !== undefined) headers['x-amz-security-token'] = credentials.sessionToken;
+    if (service === 's3') headers['x-amz-content-sha256'] = payloadHash;
+    const names = Object.keys(headers)
+      .filter((name) => !UNSIGNED_HEADERS.has(name))
+      .sort();
+    const signedHeaders = names.join(';');
+    const query = Object.entries(request.query ?? {})
+      .map(([key, value]) => [uriEscape(key), uriEscape(value)] as const)
+      .sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0))
+      .map(([key, value]) => `${key}=${value}`)
+      .join('&');
+    const canonicalRequest = [
+      request.method,
+      request.path,
+      query,
+      names.map((name) => `${name}:${(headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join(''),
+      signedHeaders,
+      payloadHash,
+    ].join('\n');
+    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope.scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac('sha256', scope.signingKey).update(stringToSign).digest('hex');
+    headers.authorization = `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope.scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return headers;
   }
 
   /** `YYYYMMDDTHHMMSSZ`, formatted once per second rather than per URL. */

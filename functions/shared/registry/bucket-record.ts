@@ -136,23 +136,27 @@ const modeRules = z.superRefine(checkModeFields);
 export const BucketRecordSchema = RecordObject.check(modeRules);
 export type BucketRecord = z.infer<typeof BucketRecordSchema>;
 
-/** What an admin (or the sync job) supplies to create a record; the registry fills in the rest. */
-export const BucketRegistrationSchema = z
-  .extend(z.omit(RecordObject, { created_at: true, updated_at: true, revision: true }), {
-    id: z.optional(fields.id),
-  })
-  .check(modeRules);
+/** What an admin (or the sync job) supplies to create a record; the registry fills in the rest. Built on first use (admin paths). */
+export const BucketRegistrationSchema = z.lazy(() =>
+  z
+    .extend(z.omit(RecordObject, { created_at: true, updated_at: true, revision: true }), {
+      id: z.optional(fields.id),
+    })
+    .check(modeRules),
+);
 export type BucketRegistration = z.input<typeof BucketRegistrationSchema>;
 
 /** Fields an update may change. Name, id and creation time never change. */
-export const BucketChangesSchema = z.partial(
-  z.omit(z.strictObject(fields), {
-    id: true,
-    bucket_name: true,
-    created_at: true,
-    updated_at: true,
-    revision: true,
-  }),
+export const BucketChangesSchema = z.lazy(() =>
+  z.partial(
+    z.omit(z.strictObject(fields), {
+      id: true,
+      bucket_name: true,
+      created_at: true,
+      updated_at: true,
+      revision: true,
+    }),
+  ),
 );
 export type BucketChanges = z.input<typeof BucketChangesSchema>;
 

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../cache/bounded-lru';
 import type { BucketRecord } from './bucket-record';
 import type { BucketRegistry } from './bucket-registry';
 
@@ -16,7 +16,7 @@ export interface BucketLookupOptions {
  * concurrent misses for one name sharing one read.
  */
 export class CachedBucketLookup {
-  private readonly entries: LRUCache<string, { record: BucketRecord | undefined; until: number }>;
+  private readonly entries: BoundedLru<string, { record: BucketRecord | undefined; until: number }>;
   private readonly inFlight = new Map<string, Promise<BucketRecord | undefined>>();
   private readonly ttlMs: number;
   private readonly clock: () => number;
@@ -28,7 +28,7 @@ export class CachedBucketLookup {
   ) {
     this.ttlMs = options.ttlMs ?? 10_000;
     this.clock = options.clock ?? Date.now;
-    this.entries = new LRUCache({ max: options.maxEntries ?? 10_000 });
+    this.entries = new BoundedLru(options.maxEntries ?? 10_000);
   }
 
   getByName(bucketName: string): Promise<BucketRecord | undefined> {

@@ -1,11 +1,6 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { AwsJsonClient } from '../aws/aws-json-client';
 import { BucketExistsError, InvalidRequestError, RevisionConflictError, UnknownBucketError } from '../errors';
 import { parseRequest } from '../validation';
 import {
@@ -29,30 +24,72 @@ export const REGISTRY_TABLE_KEYS = {
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
+export interface DynamoDbBucketRegistryOptions {
+  /** Endpoint override (else the SDK's environment variables). */
+  endpoint?: string;
+  region?: string;
+  /** @default () => new Date() */
+  clock?: () => Date;
+}
+
 /**
  * The registry in DynamoDB: one item per bucket, keyed by bucket name so the presign hot path is
- * one `GetItem`; a global secondary index on `id` serves the admin routes.
+ * one `GetItem`; a global secondary index on `id` serves the admin routes. The hot-path read
+ * goes through the small JSON client; every other call loads the SDK's document client when
+ * first needed, so the presign function never pays its start-up cost.
  */
 export class DynamoDbBucketRegistry implements BucketRegistry {
-  private readonly documents: DynamoDBDocumentClient;
+  private readonly reads: AwsJsonClient;
+  private readonly clock: () => Date;
+  private documentsClient: Promise<DynamoDBDocumentClient> | undefined;
 
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly clock: () => Date = () => new Date(),
+    readonly tableName: string,
+    private readonly options: DynamoDbBucketRegistryOptions = {},
   ) {
-    this.documents = DynamoDBDocumentClient.from(client);
+    this.clock = options.clock ?? (() => new Date());
+    this.reads = new AwsJsonClient({
+      service: 'dynamodb',
+      targetPrefix: 'DynamoDB_20120810',
+      jsonVersion: '1.0',
+      endpointEnvSuffix: 'DYNAMODB',
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(options.region === undefined ? {} : { region: options.region }),
+    });
   }
 
   async getByName(bucketName: string): Promise<BucketRecord | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { [REGISTRY_TABLE_KEYS.partitionKey]: bucketName } }),
+    const { Item } = await this.reads.call<{ Item?: Parameters<typeof unmarshall>[0] }>('GetItem', {
+      TableName: this.tableName,
+      Key: { [REGISTRY_TABLE_KEYS.partitionKey]: { S: bucketName } },
+    });
+    return Item === undefined ? undefined : BucketRecordSchema.parse(unmarshall(Item));
+  }
+
+  /** The SDK's document client and commands, loaded on first use (admin and sync paths only). */
+  private async sdk() {
+    const [dynamodb, lib] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('@aws-sdk/lib-dynamodb'),
+    ]);
+    this.documentsClient ??= Promise.resolve(
+      lib.DynamoDBDocumentClient.from(
+        new dynamodb.DynamoDBClient({
+          ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
+          ...(this.options.region === undefined ? {} : { region: this.options.region }),
+        }),
+      ),
     );
-    return Item === undefined ? undefined : BucketRecordSchema.parse(Item);
+    return {
+      documents: await this.documentsClient,
+      ...lib,
+      ConditionalCheckFailedException: dynamodb.ConditionalCheckFailedException,
+    };
   }
 
   async getById(id: string): Promise<BucketRecord | undefined> {
-    const { Items } = await this.documents.send(
+    const { documents, QueryCommand } = await this.sdk();
+    const { Items } = await documents.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: REGISTRY_TABLE_KEYS.idIndexName,
@@ -71,7 +108,8 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
       throw new InvalidRequestError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`, 'limit');
     }
-    const { Items, LastEvaluatedKey } = await this.documents.send(
+    const { documents, ScanCommand } = await this.sdk();
+    const { Items, LastEvaluatedKey } = await documents.send(
       new ScanCommand({
         TableName: this.tableName,
         Limit: limit,
@@ -85,8 +123,9 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
 
   async create(registration: BucketRegistration): Promise<BucketRecord> {
     const record = newBucketRecord(registration, this.clock());
+    const { documents, PutCommand, ConditionalCheckFailedException } = await this.sdk();
     try {
-      await this.documents.send(
+      await documents.send(
         new PutCommand({
           TableName: this.tableName,
           Item: record,
@@ -106,8 +145,9 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
     if (current === undefined) throw new UnknownBucketError(id);
     if (current.revision !== expectedRevision) throw staleRevision(id, expectedRevision, current.revision);
     const next = applyBucketChanges(current, parseRequest(BucketChangesSchema, changes), this.clock());
+    const { documents, PutCommand, ConditionalCheckFailedException } = await this.sdk();
     try {
-      await this.documents.send(
+      await documents.send(
         new PutCommand({
           TableName: this.tableName,
           Item: next,

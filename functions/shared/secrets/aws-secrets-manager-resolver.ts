@@ -1,10 +1,5 @@
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceNotFoundException,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AwsJsonClient, type AwsJsonClientOptions } from '../aws/aws-json-client';
 import {
   BrokerError,
   BucketMisconfiguredError,
@@ -33,28 +28,51 @@ const VERSION_ID = /^[0-9a-fA-F-]{32,64}$/;
 export interface AwsSecretsManagerResolverOptions {
   /** KMS key for secrets this resolver creates. @default the account's aws/secretsmanager key */
   kmsKeyId?: string;
+  /** Endpoint override (else the SDK's environment variables). */
+  endpoint?: string;
+  region?: string;
+  /** Attempts per read, including the first. @default 3 */
+  maxAttempts?: number;
 }
 
 /**
- * AWS Secrets Manager. Always names a stage or a version: an unlabelled `GetSecretValue` means
- * AWSCURRENT on AWS, but emulators have returned stale versions for it.
+ * AWS Secrets Manager. Reads go through the small JSON client (the presign hot path); writes,
+ * which only admin flows make, load the SDK client when first needed. Always names a stage or a
+ * version: an unlabelled `GetSecretValue` means AWSCURRENT on AWS, but emulators have returned
+ * stale versions for it.
  */
 export class AwsSecretsManagerResolver implements SecretResolver {
   readonly backend = 'aws_sm' as const;
+  private readonly reads: AwsJsonClient;
+  private writer: Promise<SecretsManagerClient> | undefined;
 
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly options: AwsSecretsManagerResolverOptions = {},
-  ) {}
+  constructor(private readonly options: AwsSecretsManagerResolverOptions = {}) {
+    const clientOptions: AwsJsonClientOptions = {
+      service: 'secretsmanager',
+      targetPrefix: 'secretsmanager',
+      jsonVersion: '1.1',
+      endpointEnvSuffix: 'SECRETS_MANAGER',
+    };
+    if (options.endpoint !== undefined) clientOptions.endpoint = options.endpoint;
+    if (options.region !== undefined) clientOptions.region = options.region;
+    if (options.maxAttempts !== undefined) clientOptions.maxAttempts = options.maxAttempts;
+    this.reads = new AwsJsonClient(clientOptions);
+  }
 
   async get(ref: string, version?: string | null): Promise<SecretPayload> {
     const pin = version ?? CURRENT_STAGE;
     const selector = VERSION_ID.test(pin) ? { VersionId: pin } : { VersionStage: pin };
     try {
-      const answer = await this.client.send(new GetSecretValueCommand({ SecretId: ref, ...selector }));
+      const answer = await this.reads.call<{ SecretString?: string; SecretBinary?: string }>(
+        'GetSecretValue',
+        {
+          SecretId: ref,
+          ...selector,
+        },
+      );
       if (answer.SecretString !== undefined) return decodeSecretPayload(ref, answer.SecretString);
       if (answer.SecretBinary !== undefined) {
-        return decodeSecretPayload(ref, Buffer.from(answer.SecretBinary).toString('utf8'));
+        return decodeSecretPayload(ref, Buffer.from(answer.SecretBinary, 'base64').toString('utf8'));
       }
       throw new SecretShapeError(ref, undefined, 'has neither SecretString nor SecretBinary');
     } catch (error) {
@@ -63,18 +81,30 @@ export class AwsSecretsManagerResolver implements SecretResolver {
   }
 
   async put(ref: string, payload: SecretPayload): Promise<SecretVersionId> {
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    this.writer ??= Promise.resolve(
+      new sdk.SecretsManagerClient({
+        ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
+        ...(this.options.region === undefined ? {} : { region: this.options.region }),
+      }),
+    );
+    const client = await this.writer;
     const secretString = JSON.stringify(payload);
     try {
-      const written = await this.client.send(
-        new PutSecretValueCommand({ SecretId: ref, SecretString: secretString }),
+      const written = await client.send(
+        new sdk.PutSecretValueCommand({ SecretId: ref, SecretString: secretString }),
       );
       return requireVersionId(written.VersionId, ref);
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw translate(error, ref, undefined);
+      if (errorName(error) !== 'ResourceNotFoundException') throw translate(error, ref, undefined);
     }
     try {
-      const created = await this.client.send(
-        new CreateSecretCommand({ Name: ref, SecretString: secretString, KmsKeyId: this.options.kmsKeyId }),
+      const created = await client.send(
+        new sdk.CreateSecretCommand({
+          Name: ref,
+          SecretString: secretString,
+          KmsKeyId: this.options.kmsKeyId,
+        }),
       );
       return requireVersionId(created.VersionId, ref);
     } catch (error) {
@@ -89,20 +119,26 @@ function requireVersionId(versionId: string | undefined, ref: string): string {
   return versionId;
 }
 
-/** Maps SDK errors to ours by exception type, never by message. */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}
+
+/** Maps service errors (from the JSON client or the SDK) to ours by exception name, never by message. */
 function translate(error: unknown, ref: string, version: string | null | undefined): Error {
   if (error instanceof BrokerError) return error;
-  if (error instanceof ResourceNotFoundException)
-    return new SecretNotFoundError(ref, version, { cause: error });
-  const name = error instanceof Error ? error.name : '';
-  const retryable = (error as { $retryable?: { throttling?: boolean } } | null)?.$retryable;
-  if (retryable?.throttling || name === 'ThrottlingException') {
+  const name = errorName(error);
+  const throttling =
+    (error as { throttling?: boolean; $retryable?: { throttling?: boolean } } | null)?.throttling ||
+    (error as { $retryable?: { throttling?: boolean } } | null)?.$retryable?.throttling;
+  if (throttling || name === 'ThrottlingException') {
     return new ThrottledError(`Secrets Manager throttled reads of ${ref}`, {
       cause: error,
       retryAfterSeconds: 1,
     });
   }
   switch (name) {
+    case 'ResourceNotFoundException':
+      return new SecretNotFoundError(ref, version, { cause: error });
     case 'AccessDeniedException':
       return new BucketMisconfiguredError(`access to secret ${ref} was denied`, { cause: error });
     case 'DecryptionFailure':

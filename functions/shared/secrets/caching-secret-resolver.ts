@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedLru } from '../cache/bounded-lru';
 import { BrokerError, SecretBackendUnavailableError, SecretNotFoundError, SecretShapeError } from '../errors';
 import type { SecretPayload, SecretResolver, SecretVersionId } from './secret-resolver';
 
@@ -49,7 +49,7 @@ type CacheEntry =
  */
 export class CachingSecretResolver implements SecretResolver {
   readonly backend: SecretResolver['backend'];
-  private readonly entries: LRUCache<string, CacheEntry>;
+  private readonly entries: BoundedLru<string, CacheEntry>;
   private readonly inFlight = new Map<string, Promise<SecretPayload>>();
   private readonly ttlMs: number;
   private readonly jitter: number;
@@ -73,7 +73,7 @@ export class CachingSecretResolver implements SecretResolver {
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     if (!(this.jitter >= 0 && this.jitter < 1)) throw new RangeError('jitter must be in [0, 1)');
-    this.entries = new LRUCache({ max: options.maxEntries ?? 1000 });
+    this.entries = new BoundedLru(options.maxEntries ?? 1000);
   }
 
   get(ref: string, version?: string | null): Promise<SecretPayload> {

@@ -1,4 +1,3 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsEnvironment } from '../config/secrets-environment';
 import { BucketMisconfiguredError, ConfigurationError } from '../errors';
 import type { SecretsBackend } from '../registry/bucket-record';
@@ -44,9 +43,11 @@ export type BackendFactory = (environment: SecretsEnvironment) => SecretResolver
 
 const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
   aws_sm: (environment) =>
-    new AwsSecretsManagerResolver(new SecretsManagerClient({}), {
-      kmsKeyId: environment.FENCE_SECRETS_KMS_KEY_ID,
-    }),
+    new AwsSecretsManagerResolver(
+      environment.FENCE_SECRETS_KMS_KEY_ID === undefined
+        ? {}
+        : { kmsKeyId: environment.FENCE_SECRETS_KMS_KEY_ID },
+    ),
   k8s: (environment) => {
     if (environment.FENCE_SECRETS_DIR === undefined) {
       throw new ConfigurationError(

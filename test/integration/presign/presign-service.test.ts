@@ -170,7 +170,7 @@ describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => 
 describe('Class: PresignService (role mode, STS)', () => {
   it('calls STS once per credential lifetime and never signs past the credentials expiry', async () => {
     // Prepare
-    const registry = new DynamoDbBucketRegistry(dynamoDb(), await createRegistryTable(dynamoDb()));
+    const registry = new DynamoDbBucketRegistry(await createRegistryTable(dynamoDb()));
     await registry.create(roleRegistration({ bucket_name: 'role-bucket', max_expires_in: 3600 }));
     const roles = new AssumedRoleCredentials({ durationSeconds: 900 });
     const service = new PresignService({

@@ -12,7 +12,7 @@ describe('Class: DynamoDbBucketRegistry', () => {
   let registry: DynamoDbBucketRegistry;
 
   beforeEach(async () => {
-    registry = new DynamoDbBucketRegistry(client, await createRegistryTable(client));
+    registry = new DynamoDbBucketRegistry(await createRegistryTable(client));
   });
 
   it('stores a record at revision 1 and reads it back by name and by id', async () => {

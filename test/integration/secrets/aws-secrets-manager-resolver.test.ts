@@ -14,7 +14,7 @@ const CANARY = `canary-${crypto.randomUUID()}`;
 
 describe('Class: AwsSecretsManagerResolver', () => {
   const client = secretsManager();
-  const resolver = new AwsSecretsManagerResolver(client);
+  const resolver = new AwsSecretsManagerResolver();
 
   async function createSecret(payload: unknown): Promise<{ name: string; versionId: string }> {
     const name = `gen3/fence/${uniqueName('resolver')}`;

@@ -1,4 +1,4 @@
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretBackendUnavailableError } from '../../../functions/shared/errors';
 import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
@@ -23,7 +23,7 @@ describe('Class: CachingSecretResolver (on a real Secrets Manager API)', () => {
   it('turns 1,000 concurrent misses for one key into exactly one backend call', async () => {
     // Prepare
     const name = await createSecret();
-    const counting = new CountingResolver(new AwsSecretsManagerResolver(client));
+    const counting = new CountingResolver(new AwsSecretsManagerResolver());
     const cached = new CachingSecretResolver(counting);
 
     // Act
@@ -40,14 +40,17 @@ describe('Class: CachingSecretResolver (on a real Secrets Manager API)', () => {
     // Prepare: the resolver reaches the emulator only through a proxy the test can cut.
     const name = await createSecret('warm');
     const { proxy, url } = await TcpProxy.start(process.env.AWS_ENDPOINT_URL ?? '');
-    const throughProxy = new SecretsManagerClient({ endpoint: url, maxAttempts: 1 });
+
     const clock = new ManualClock();
-    const cached = new CachingSecretResolver(new AwsSecretsManagerResolver(throughProxy), {
-      ttlMs: 300_000,
-      maxStaleMs: 3_600_000,
-      failureBackoffMs: 2_000,
-      clock: clock.read,
-    });
+    const cached = new CachingSecretResolver(
+      new AwsSecretsManagerResolver({ endpoint: url, maxAttempts: 1 }),
+      {
+        ttlMs: 300_000,
+        maxStaleMs: 3_600_000,
+        failureBackoffMs: 2_000,
+        clock: clock.read,
+      },
+    );
     expect((await cached.get(name)).access_key_id).toBe('warm');
     await proxy.close();
 
@@ -74,7 +77,7 @@ describe('Class: CachingSecretResolver (on a real Secrets Manager API)', () => {
   it('holds the LRU bound and evicts the least recently used secret', async () => {
     // Prepare
     const names = await Promise.all(Array.from({ length: 6 }, (_, index) => createSecret(`key-${index}`)));
-    const counting = new CountingResolver(new AwsSecretsManagerResolver(client));
+    const counting = new CountingResolver(new AwsSecretsManagerResolver());
     const cached = new CachingSecretResolver(counting, { maxEntries: 4 });
 
     // Act

@@ -35,7 +35,7 @@ export async function presignBed(options: { lookupTtlMs?: number } = {}) {
     }),
   );
   const tableName = await createRegistryTable(dynamoDb());
-  const registry = new DynamoDbBucketRegistry(dynamoDb(), tableName);
+  const registry = new DynamoDbBucketRegistry(tableName);
   const record = await registry.create({
     bucket_name: bucketName,
     provider: 'minio',
@@ -48,7 +48,7 @@ export async function presignBed(options: { lookupTtlMs?: number } = {}) {
   });
   const roles = new AssumedRoleCredentials();
   const secrets = new SecretResolvers(
-    new Map([['aws_sm', new CachingSecretResolver(new AwsSecretsManagerResolver(secretsManager()))]]),
+    new Map([['aws_sm', new CachingSecretResolver(new AwsSecretsManagerResolver())]]),
   );
   const service = new PresignService({
     buckets: new CachedBucketLookup(registry, { ttlMs: options.lookupTtlMs ?? 10_000 }),

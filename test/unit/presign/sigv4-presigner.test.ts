@@ -140,3 +140,79 @@ describe('Class: SigV4Presigner', () => {
     expect(encodeS3Path("a b/c+d/é/~._-/!'()*")).toBe('a%20b/c%2Bd/%C3%A9/~._-/%21%27%28%29%2A');
   });
 });
+
+describe('Method: SigV4Presigner.signHeaders', () => {
+  it('produces the headers SignatureV4.sign produces for the same request (property)', async () => {
+    const presigner = new SigV4Presigner();
+    await fc.assert(
+      fc.asyncProperty(
+        credentialsArb,
+        fc.record({
+          service: fc.constantFrom('s3', 'dynamodb', 'secretsmanager'),
+          method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
+          host: fc.constantFrom(
+            'dynamodb.us-east-1.amazonaws.com',
+            '127.0.0.1:5000',
+            'bucket.s3.eu-west-2.amazonaws.com',
+          ),
+          key: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+          query: fc.dictionary(
+            fc.constantFrom('uploads', 'uploadId', 'partNumber', 'x'),
+            fc.string({ maxLength: 12 }),
+          ),
+          target: fc.constantFrom('DynamoDB_20120810.GetItem', 'secretsmanager.GetSecretValue'),
+          body: fc.string({ maxLength: 200 }),
+          region: fc.constantFrom('us-east-1', 'eu-west-2'),
+          now: fc.date({
+            min: new Date('2020-01-01T00:00:00Z'),
+            max: new Date('2035-01-01T00:00:00Z'),
+            noInvalidDate: true,
+          }),
+        }),
+        async (credentials, input) => {
+          const now = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
+          const path = input.service === 's3' ? `/${encodeS3Path(input.key)}` : '/';
+          const headers = {
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amz-target': input.target,
+            'content-length': String(Buffer.byteLength(input.body)),
+          };
+          const ours = presigner.signHeaders(credentials, {
+            method: input.method,
+            host: input.host,
+            path,
+            query: input.query,
+            headers,
+            body: input.body,
+            region: input.region,
+            service: input.service,
+            now,
+          });
+          const [hostname, port] = input.host.split(':');
+          const reference = await new SignatureV4({
+            service: input.service,
+            region: input.region,
+            credentials,
+            sha256: Sha256,
+            uriEscapePath: input.service !== 's3',
+            applyChecksum: input.service === 's3',
+          }).sign(
+            new HttpRequest({
+              method: input.method,
+              protocol: 'https:',
+              hostname,
+              port: port ? Number(port) : undefined,
+              path,
+              query: { ...input.query },
+              headers: { host: input.host, ...headers },
+              body: input.body,
+            }),
+            { signingDate: now },
+          );
+          expect(ours).toEqual(reference.headers);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

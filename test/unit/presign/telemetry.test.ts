@@ -57,7 +57,7 @@ describe('Function: presignTelemetry', () => {
     const telemetry = presignTelemetry({
       logger: new Logger(),
       audit: { record: (entry) => audited.push(entry) },
-      metrics,
+      metrics: async () => metrics,
       secrets: new SecretResolvers(new Map()),
       lookup: new CachedBucketLookup({ getByName: async () => undefined }),
       sampleRate,
@@ -67,15 +67,15 @@ describe('Function: presignTelemetry', () => {
     return { telemetry, audited, published, advance: (ms: number) => (now += ms) };
   }
 
-  it('publishes metrics once per interval, not per invocation', () => {
+  it('publishes metrics once per interval, not per invocation', async () => {
     const { telemetry, published, advance } = setup(1, 10_000);
     for (let index = 0; index < 500; index++) {
       telemetry.record(line());
-      telemetry.endInvocation();
+      await telemetry.endInvocation();
     }
     expect(published).toHaveLength(0);
     advance(10_000);
-    telemetry.endInvocation();
+    await telemetry.endInvocation();
     expect(published).toHaveLength(1);
   });
 

@@ -1,0 +1,184 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import { SigV4Presigner } from '../presign/sigv4-presigner';
+
+/** Credentials to sign with; `expiration` lets a provider's credentials be refreshed. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+export type CredentialSource = () => Promise<AwsCredentials>;
+
+/** An error answer of an AWS JSON API, named by its `__type` (e.g. `ResourceNotFoundException`). */
+export class AwsServiceError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+    readonly statusCode: number,
+    readonly throttling: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface AwsJsonClientOptions {
+  /** Signing name and endpoint prefix, e.g. `dynamodb`, `secretsmanager`. */
+  service: string;
+  /** `X-Amz-Target` prefix, e.g. `DynamoDB_20120810`, `secretsmanager`. */
+  targetPrefix: string;
+  /** `application/x-amz-json-1.0` or `-1.1`. */
+  jsonVersion: '1.0' | '1.1';
+  /** The service's suffix for `AWS_ENDPOINT_URL_<SERVICE>`, e.g. `DYNAMODB`, `SECRETS_MANAGER`. */
+  endpointEnvSuffix: string;
+  /** @default AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the regional AWS endpoint */
+  endpoint?: string;
+  /** @default AWS_REGION */
+  region?: string;
+  /** @default credentials from the environment, else the SDK's default provider chain */
+  credentials?: CredentialSource;
+  /** Attempts including the first. @default 3 */
+  maxAttempts?: number;
+  /** @default 3000 */
+  timeoutMs?: number;
+}
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
+const keepAlive = { keepAlive: true, maxSockets: 50 };
+const httpsAgent = new Agent(keepAlive);
+const httpAgent = new HttpAgent(keepAlive);
+
+/**
+ * A small client for the AWS JSON protocol, for the two calls on the presign hot path (DynamoDB
+ * GetItem and Secrets Manager GetSecretValue). It exists because loading one SDK v3 client costs
+ * ~100 ms of cold start here (`npm run bench`), as much as the whole budget; everything off the
+ * hot path uses the SDK, loaded lazily. Signing is the broker's SigV4 signer (held equal to the
+ * SDK's `SignatureV4` by a property test); endpoints,
+ * region and credentials follow the SDK's environment variables, so it runs against AWS, moto
+ * or LocalStack alike. Retries throttling, 5xx and network errors with jittered backoff.
+ */
+export class AwsJsonClient {
+  private readonly endpoint: URL;
+  private readonly region: string;
+  private readonly signer = new SigV4Presigner();
+  private readonly credentials: CredentialSource;
+  private readonly maxAttempts: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: AwsJsonClientOptions) {
+    this.region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    this.endpoint = new URL(
+      options.endpoint ?? defaultEndpoint(options.service, options.endpointEnvSuffix, this.region),
+    );
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.timeoutMs = options.timeoutMs ?? 3000;
+    this.credentials = options.credentials ?? credentialsFromEnvironment;
+  }
+
+  /** Calls `operation` with `input`; resolves to the parsed answer or throws `AwsServiceError`. */
+  async call<T>(operation: string, input: unknown): Promise<T> {
+    const body = JSON.stringify(input);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.send(operation, body)) as T;
+      } catch (error) {
+        const retryable = !(error instanceof AwsServiceError) || error.throttling || error.statusCode >= 500;
+        if (!retryable || attempt >= this.maxAttempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async send(operation: string, body: string): Promise<unknown> {
+    const headers = this.signer.signHeaders(await this.credentials(), {
+      method: 'POST',
+      host: this.endpoint.host,
+      path: this.endpoint.pathname,
+      headers: {
+        'content-type': `application/x-amz-json-${this.options.jsonVersion}`,
+        'x-amz-target': `${this.options.targetPrefix}.${operation}`,
+        'content-length': String(Buffer.byteLength(body)),
+      },
+      body,
+      region: this.region,
+      service: this.options.service,
+      now: new Date(),
+    });
+    const https = this.endpoint.protocol === 'https:';
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const outgoing = (https ? httpsRequest : httpRequest)(
+        this.endpoint,
+        {
+          method: 'POST',
+          headers,
+          agent: https ? httpsAgent : httpAgent,
+          timeout: this.timeoutMs,
+        },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('end', () =>
+            resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          incoming.on('error', reject);
+        },
+      );
+      outgoing.on('timeout', () => outgoing.destroy(new Error(`${this.options.service} timed out`)));
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+    const answer: Record<string, unknown> = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+    if (status >= 200 && status < 300) return answer;
+    const type = String(answer.__type ?? answer.code ?? `HTTP${status}`);
+    const name = type.slice(type.lastIndexOf('#') + 1);
+    const message = String(answer.message ?? answer.Message ?? name);
+    throw new AwsServiceError(name, message, status, THROTTLING.has(name) || status === 429);
+  }
+}
+
+function defaultEndpoint(service: string, envSuffix: string, region: string): string {
+  const configured = process.env[`AWS_ENDPOINT_URL_${envSuffix}`] ?? process.env.AWS_ENDPOINT_URL;
+  if (configured) return configured;
+  const fips = process.env.AWS_USE_FIPS_ENDPOINT === 'true' ? '-fips' : '';
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://${service}${fips}.${region}.${suffix}`;
+}
+
+let chain: CredentialSource | undefined;
+let fromEnvironment: AwsCredentials | undefined;
+
+/**
+ * Lambda puts the execution role's credentials in the environment; elsewhere (a laptop, EC2,
+ * ECS) the SDK's provider chain finds them, loaded only then.
+ */
+export async function credentialsFromEnvironment(): Promise<AwsCredentials> {
+  const {
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: sessionToken,
+  } = process.env;
+  if (accessKeyId && secretAccessKey) {
+    // The same object while the variables stay the same, so the signer's key cache holds.
+    if (
+      fromEnvironment?.accessKeyId !== accessKeyId ||
+      fromEnvironment.secretAccessKey !== secretAccessKey ||
+      fromEnvironment.sessionToken !== sessionToken
+    ) {
+      fromEnvironment = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+    }
+    return fromEnvironment;
+  }
+  if (chain === undefined) {
+    const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+    chain = defaultProvider();
+  }
+  return chain();
+}
