@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -132,6 +132,26 @@ describe('App: fence-bucket-broker', () => {
         Statement: Match.arrayWith([Match.objectLike({ Action: 'sts:AssumeRole', Resource: role })]),
       },
     });
+  });
+
+  it('bundles the presign Lambda under 600 KB with no SDK client loaded at start-up', () => {
+    // Act
+    const { app } = buildApp({ outdir: outdir(), context });
+    const assembly = app.synth();
+    const bundles = readdirSync(assembly.directory)
+      .filter((name) => name.startsWith('asset.'))
+      .map((dir) => join(assembly.directory, dir, 'index.mjs'))
+      .filter((file) => existsSync(file));
+    const presign = bundles
+      .map((file) => readFileSync(file, 'utf8'))
+      .find((code) => code.includes('presign-batch'));
+
+    // Assess
+    expect(presign).toBeDefined();
+    expect(Buffer.byteLength(presign ?? '')).toBeLessThan(600 * 1024);
+    // Static imports of SDK clients would load them at cold start; only dynamic import() is allowed.
+    expect(presign).not.toMatch(/from\s*"@aws-sdk\//);
+    expect(presign).toContain('import("@aws-sdk/client-sts")');
   });
 
   it('refuses to synthesize a presign API nobody may call', () => {
