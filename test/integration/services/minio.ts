@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
@@ -24,8 +26,15 @@ export interface MinioServer {
   dataDir: string;
 }
 
+export interface MinioOptions {
+  /** A directory holding `public.crt` and `private.key`: MinIO then serves HTTPS only. */
+  certsDir?: string;
+  /** The PEM CA that signed `public.crt`, for the readiness probe. */
+  caPem?: string;
+}
+
 /** A real MinIO server (separate process, never linked) with a throwaway data directory. */
-export async function startMinio(): Promise<MinioServer> {
+export async function startMinio(options: MinioOptions = {}): Promise<MinioServer> {
   const binary = minioBinary();
   if (!existsSync(binary)) throw new ServiceStartError('MinIO', `is not installed at ${binary}`);
   const [port, consolePort] = [await freePort(), await freePort()];
@@ -43,6 +52,7 @@ export async function startMinio(): Promise<MinioServer> {
       '--console-address',
       `127.0.0.1:${consolePort}`,
       '--quiet',
+      ...(options.certsDir === undefined ? [] : ['--certs-dir', options.certsDir]),
     ],
     {
       env: {
@@ -55,13 +65,13 @@ export async function startMinio(): Promise<MinioServer> {
       },
     },
   );
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${options.certsDir === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   // /minio/health/live answers 200 while still starting; ready only once the offline header is gone.
   await waitUntil(
     service,
     async () => {
-      const answer = await fetch(`${endpoint}/minio/health/live`);
-      return answer.ok && answer.headers.get('x-minio-server-status') !== 'offline';
+      const answer = await probe(`${endpoint}/minio/health/live`, options.caPem);
+      return answer.status === 200 && answer.serverStatus !== 'offline';
     },
     60_000,
   );
@@ -79,4 +89,20 @@ export async function startMinio(): Promise<MinioServer> {
     rootPassword,
     dataDir,
   };
+}
+
+/** GET over HTTP or HTTPS (trusting `caPem`), for readiness. */
+function probe(
+  url: string,
+  caPem: string | undefined,
+): Promise<{ status: number; serverStatus: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsGet : httpGet;
+    const request = send(url, caPem === undefined ? {} : { ca: caPem }, (answer) => {
+      answer.resume();
+      const header = answer.headers['x-minio-server-status'];
+      resolve({ status: answer.statusCode ?? 0, serverStatus: Array.isArray(header) ? header[0] : header });
+    });
+    request.on('error', reject);
+  });
 }
