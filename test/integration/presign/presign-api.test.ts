@@ -1,6 +1,8 @@
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { handlePresignApi, type PresignAuditLine } from '../../../functions/presign/presign-api';
+import { secretsManager } from '../support/aws';
 import { presignBed } from '../support/presign-bed';
 
 const DESIGN_CODES = new Set([
@@ -64,6 +66,32 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     expect(JSON.stringify(lines)).not.toContain(secret);
     expect(answer.body).not.toContain(secret);
     expect(JSON.stringify(lines)).not.toContain(new URL(body.url).searchParams.get('X-Amz-Signature'));
+  });
+
+  it('keeps canary secret values out of error answers and audit lines', async () => {
+    // Prepare: a bucket whose secret breaks the shape, with a canary where a key should be.
+    const canary = `canary-${crypto.randomUUID()}`;
+    const ref = `gen3/fence/minio/${bed.bucketName}-broken`;
+    await secretsManager().send(
+      new CreateSecretCommand({
+        Name: ref,
+        SecretString: JSON.stringify({ access_key_id: '', secret_access_key: canary }),
+      }),
+    );
+    const { id: _id, created_at: _c, updated_at: _u, revision: _r, ...registration } = bed.record;
+    await bed.registry.create({ ...registration, bucket_name: `${bed.bucketName}-broken`, secret_ref: ref });
+    const before = lines.length;
+
+    // Act
+    const answer = await call(`/v1/buckets/${bed.bucketName}-broken/presign`, { key: 'k', method: 'GET' });
+
+    // Assess
+    expect(answer.statusCode).toBe(502);
+    expect(JSON.parse(answer.body).error.code).toBe('bucket_misconfigured');
+    expect(JSON.parse(answer.body).error.message).toContain('field "access_key_id"');
+    expect(answer.body).not.toContain(canary);
+    expect(JSON.stringify(lines.slice(before))).not.toContain(canary);
+    expect(lines.at(-1)).toMatchObject({ outcome: 'bucket_misconfigured', secret_ref: ref });
   });
 
   it('answers a batch of 1,000 in order, each item a URL or its own error', async () => {

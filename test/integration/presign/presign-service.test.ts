@@ -86,7 +86,7 @@ describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => 
   it('completes a multipart upload of three 5 MiB parts with matching bytes', async () => {
     // Prepare
     const key = 'multipart/big.bin';
-    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(5 * 1024 * 1024), randomBytes(1024 * 1024)];
+    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(5 * 1024 * 1024), randomBytes(5 * 1024 * 1024)];
 
     // Act
     const { upload_id } = await bed.service.initiateMultipart(bed.bucketName, { key }, context);
@@ -128,6 +128,30 @@ describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => 
 
     // Assess
     expect(listed.Uploads ?? []).toHaveLength(0);
+  });
+
+  it("clamps expires_in to the bucket's max_expires_in, and expires_at tells the truth", async () => {
+    // Prepare
+    const { id: _id, created_at: _c, updated_at: _u, revision: _r, ...registration } = bed.record;
+    const short = await bed.registry.create({
+      ...registration,
+      bucket_name: `${bed.bucketName}-short`,
+      max_expires_in: 600,
+    });
+    const before = Date.now();
+
+    // Act
+    const url = await bed.service.presign(
+      short.bucket_name,
+      { key: 'k', method: 'GET', expires_in: 3600 },
+      context,
+    );
+
+    // Assess
+    expect(new URL(url.url).searchParams.get('X-Amz-Expires')).toBe('600');
+    const lifetime = Date.parse(url.expires_at) - before;
+    expect(lifetime).toBeGreaterThan(598_000);
+    expect(lifetime).toBeLessThanOrEqual(600_000);
   });
 
   it('refuses unknown buckets and operations outside allowed_ops', async () => {
