@@ -1,9 +1,9 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Client } from 'pg';
 import { readEndpoints } from './services/endpoints';
-import { secretsManager, uniqueName } from './support/aws';
+import { minioRootClient, secretsManager, uniqueName } from './support/aws';
 
 /** Each service of the test bed proven once, with the plainest client for it. */
 describe('Test bed', () => {
@@ -26,12 +26,7 @@ describe('Test bed', () => {
 
   it('round-trips an object on MinIO through presigned URLs made with the AWS SDK', async () => {
     // Prepare
-    const s3 = new S3Client({
-      endpoint: endpoints.minio.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: endpoints.minio.rootUser, secretAccessKey: endpoints.minio.rootPassword },
-    });
+    const s3 = minioRootClient(endpoints.minio);
     const bucket = uniqueName('bed');
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const body = `bytes ${crypto.randomUUID()}`;

@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent, request as httpsRequest } from 'node:https';
+import { exchange } from '../http/http-exchange';
 import { SigV4Presigner } from '../presign/sigv4-presigner';
 
 /** Credentials to sign with; `expiration` lets a provider's credentials be refreshed. */
@@ -52,9 +51,6 @@ const THROTTLING = new Set([
   'RequestLimitExceeded',
   'TooManyRequestsException',
 ]);
-const keepAlive = { keepAlive: true, maxSockets: 50 };
-const httpsAgent = new Agent(keepAlive);
-const httpAgent = new HttpAgent(keepAlive);
 
 /**
  * A small client for the AWS JSON protocol, for the two calls on the presign hot path (DynamoDB
@@ -112,28 +108,11 @@ export class AwsJsonClient {
       service: this.options.service,
       now: new Date(),
     });
-    const https = this.endpoint.protocol === 'https:';
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const outgoing = (https ? httpsRequest : httpRequest)(
-        this.endpoint,
-        {
-          method: 'POST',
-          headers,
-          agent: https ? httpsAgent : httpAgent,
-          timeout: this.timeoutMs,
-        },
-        (incoming) => {
-          const chunks: Buffer[] = [];
-          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-          incoming.on('end', () =>
-            resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          );
-          incoming.on('error', reject);
-        },
-      );
-      outgoing.on('timeout', () => outgoing.destroy(new Error(`${this.options.service} timed out`)));
-      outgoing.on('error', reject);
-      outgoing.end(body);
+    const { status, body: text } = await exchange(this.endpoint, {
+      method: 'POST',
+      headers,
+      body,
+      timeoutMs: this.timeoutMs,
     });
     const answer: Record<string, unknown> = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     if (status >= 200 && status < 300) return answer;

@@ -1,11 +1,10 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import {
   CredentialsRejectedError,
   InvalidRequestError,
   StoreUnavailableError,
   ThrottledError,
 } from '../errors';
+import { exchange, type HttpAnswer } from '../http/http-exchange';
 import type { ObjectLocation } from './object-location';
 import { type SigningCredentials, SigV4Presigner } from './sigv4-presigner';
 
@@ -13,11 +12,6 @@ export interface StoreAccess {
   credentials: SigningCredentials;
   caBundlePem?: string;
   requesterPays?: boolean;
-}
-
-interface StoreAnswer {
-  status: number;
-  body: string;
 }
 
 /**
@@ -70,7 +64,7 @@ export class S3MultipartClient {
     query: Record<string, string>,
     body: string,
     contentType?: string,
-  ): Promise<StoreAnswer> {
+  ): Promise<HttpAnswer> {
     const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (contentType !== undefined) headers['content-type'] = contentType;
     if (access.requesterPays) headers['x-amz-request-payer'] = 'requester';
@@ -85,48 +79,18 @@ export class S3MultipartClient {
       now: new Date(),
     });
     const search = new URLSearchParams(query).toString().replace(/=(&|$)/g, '$1');
-    const answer = await this.exchange(
-      `${location.protocol}//${location.host}${location.path}?${search}`,
+    const url = `${location.protocol}//${location.host}${location.path}?${search}`;
+    const answer = await exchange(url, {
       method,
-      signed,
+      headers: signed,
       body,
-      access.caBundlePem,
-    );
+      timeoutMs: this.timeoutMs,
+      ...(access.caBundlePem === undefined ? {} : { ca: access.caBundlePem }),
+    }).catch((error: unknown) => {
+      throw new StoreUnavailableError(`the store at ${location.host} could not be reached`, { cause: error });
+    });
     if (answer.status >= 200 && answer.status < 300) return answer;
     throw storeError(errorCode(answer.body), answer.status);
-  }
-
-  private exchange(
-    url: string,
-    method: string,
-    headers: Record<string, string>,
-    body: string,
-    ca: string | undefined,
-  ): Promise<StoreAnswer> {
-    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const outgoing = send(
-        url,
-        { method, headers, timeout: this.timeoutMs, ...(ca === undefined ? {} : { ca }) },
-        (incoming) => {
-          const chunks: Buffer[] = [];
-          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-          incoming.on('end', () =>
-            resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
-          incoming.on('error', reject);
-        },
-      );
-      outgoing.on('timeout', () => outgoing.destroy(new Error('timed out')));
-      outgoing.on('error', (error) =>
-        reject(
-          new StoreUnavailableError(`the store at ${new URL(url).host} could not be reached`, {
-            cause: error,
-          }),
-        ),
-      );
-      outgoing.end(body);
-    });
   }
 }
 

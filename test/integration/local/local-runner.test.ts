@@ -2,10 +2,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { DEMO_BUCKET, startLocalRunner } from '../../../functions/local/local-runner';
 import { readEndpoints } from '../services/endpoints';
 import { freePort } from '../services/process';
+import { minioRootClient } from '../support/aws';
 import { presignBed } from '../support/presign-bed';
 
 const endpoints = readEndpoints();
@@ -21,12 +22,7 @@ const post = async (base: string, path: string, body: unknown) => {
 describe('Function: startLocalRunner', () => {
   it('serves the API from a registry file and secret files, seeded with a demo bucket that works on MinIO', async () => {
     // Prepare: the demo bucket points at the test MinIO.
-    const s3 = new S3Client({
-      endpoint: endpoints.minio.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: endpoints.minio.rootUser, secretAccessKey: endpoints.minio.rootPassword },
-    });
+    const s3 = minioRootClient(endpoints.minio);
     await s3.send(new CreateBucketCommand({ Bucket: DEMO_BUCKET })).catch(() => undefined);
     const dataDir = mkdtempSync(join(tmpdir(), 'fbb-local-'));
     const runner = await startLocalRunner({

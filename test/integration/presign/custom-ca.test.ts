@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
@@ -18,7 +18,7 @@ import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
 import { type MinioServer, startMinio } from '../services/minio';
-import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from '../support/aws';
+import { createRegistryTable, dynamoDb, minioRootClient, secretsManager, uniqueName } from '../support/aws';
 
 /** PUT over HTTPS trusting `ca`, as a client of a private-CA store would. */
 function put(url: string, body: string, ca: string): Promise<number> {
@@ -73,11 +73,7 @@ describe('Static mode with a private CA (MinIO over TLS)', () => {
 
   it("trusts the secret's ca_bundle_pem for multipart calls, and fails cleanly without it", async () => {
     // Prepare
-    const s3 = new S3Client({
-      endpoint: minio.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
+    const s3 = minioRootClient(minio, {
       requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: caPem }) }),
     });
     const bucket = uniqueName('tls');

@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { REGISTRY_TABLE_KEYS } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 
@@ -36,4 +37,18 @@ export async function createRegistryTable(
     }),
   );
   return tableName;
+}
+
+/** An S3 client for a MinIO server as its root user, for test setup (buckets, listings). */
+export function minioRootClient(
+  minio: { endpoint: string; rootUser: string; rootPassword: string },
+  options: Partial<ConstructorParameters<typeof S3Client>[0]> = {},
+): S3Client {
+  return new S3Client({
+    endpoint: minio.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
+    ...options,
+  });
 }

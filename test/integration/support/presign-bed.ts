@@ -1,4 +1,4 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
@@ -11,17 +11,12 @@ import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
 import { readEndpoints } from '../services/endpoints';
-import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from './aws';
+import { createRegistryTable, dynamoDb, minioRootClient, secretsManager, uniqueName } from './aws';
 
 /** A MinIO bucket with its keys in (emulated) Secrets Manager and a record in the registry. */
 export async function presignBed(options: { lookupTtlMs?: number } = {}) {
   const endpoints = readEndpoints();
-  const s3 = new S3Client({
-    endpoint: endpoints.minio.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: endpoints.minio.rootUser, secretAccessKey: endpoints.minio.rootPassword },
-  });
+  const s3 = minioRootClient(endpoints.minio);
   const bucketName = uniqueName('presign');
   await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
   const secretRef = `gen3/fence/minio/${bucketName}`;
