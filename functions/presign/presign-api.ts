@@ -40,6 +40,14 @@ export interface PresignApiDependencies {
   now?: () => number;
 }
 
+export type PresignRoute =
+  | 'presign'
+  | 'presign-batch'
+  | 'multipart'
+  | 'multipart/parts'
+  | 'multipart/complete'
+  | 'multipart/abort';
+
 type RouteHandler = (
   service: PresignService,
   bucket: string,
@@ -51,7 +59,7 @@ type RouteHandler = (
 const parse = <S extends z.ZodMiniType>(schema: S, body: unknown) => parseRequest(schema, body);
 
 /** The routes of DESIGN.md "Presign API", keyed by the path after `/v1/buckets/{bucket}/`. */
-const ROUTES: Record<string, RouteHandler> = {
+const ROUTES: Record<PresignRoute, RouteHandler> = {
   presign: async (service, bucket, body, context, audit) => {
     const request = parse(PresignRequestSchema, body);
     const url = await service.presign(bucket, request, context, audit);
@@ -101,8 +109,10 @@ const ROUTES: Record<string, RouteHandler> = {
   },
 };
 
-const ROUTE_PATTERN =
-  /^\/v1\/buckets\/([^/]+)\/(presign|presign-batch|multipart(?:\/parts|\/complete|\/abort)?)\/?$/;
+/** The routes under `/v1/buckets/{bucket}/`, shared with the CDK construct that exposes them. */
+export const PRESIGN_ROUTES = Object.keys(ROUTES) as PresignRoute[];
+
+const ROUTE_PATTERN = /^\/v1\/buckets\/([^/]+)\/(.+?)\/?$/;
 
 function auditFields(
   request: { audit?: { username?: string; user_id?: string }; purpose?: string } | undefined,
@@ -138,7 +148,7 @@ export async function handlePresignApi(
   let response: APIGatewayProxyResult;
   try {
     const match = ROUTE_PATTERN.exec(event.path ?? '');
-    if (match === null || event.httpMethod !== 'POST') {
+    if (match === null || event.httpMethod !== 'POST' || !Object.hasOwn(ROUTES, match[2] ?? '')) {
       throw new InvalidRequestError(
         `no route for ${String(event.httpMethod).slice(0, 10)} ${String(event.path).slice(0, 200)}`,
       );
@@ -147,7 +157,7 @@ export async function handlePresignApi(
     line.route = route;
     const bucket = parse(BucketNameSchema, safeDecode(rawBucket));
     line.bucket = bucket;
-    const result = await (ROUTES[route] as RouteHandler)(
+    const result = await ROUTES[route as PresignRoute](
       deps.service,
       bucket,
       readBody(event),

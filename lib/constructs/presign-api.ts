@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PresignEnvironmentSchema } from '../../functions/presign/environment';
+import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
 import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
@@ -29,15 +30,6 @@ export const PRESIGN_RUNTIME_PROVIDED_MODULES = [
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-sts',
   '@aws-sdk/credential-provider-node',
-];
-
-const ROUTES = [
-  'presign',
-  'presign-batch',
-  'multipart',
-  'multipart/parts',
-  'multipart/complete',
-  'multipart/abort',
 ];
 
 /**
@@ -136,7 +128,7 @@ export class PresignApi extends Construct {
     });
     const integration = new apigw.LambdaIntegration(this.function);
     const bucket = this.api.root.addResource('v1').addResource('buckets').addResource('{bucket}');
-    for (const route of ROUTES) {
+    for (const route of PRESIGN_ROUTES) {
       let resource: apigw.IResource = bucket;
       for (const part of route.split('/'))
         resource = resource.getResource(part) ?? resource.addResource(part);

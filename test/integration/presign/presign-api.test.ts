@@ -1,7 +1,11 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { handlePresignApi, type PresignAuditLine } from '../../../functions/presign/presign-api';
+import {
+  handlePresignApi,
+  PRESIGN_ROUTES,
+  type PresignAuditLine,
+} from '../../../functions/presign/presign-api';
 import { secretsManager } from '../support/aws';
 import { presignBed } from '../support/presign-bed';
 
@@ -149,14 +153,7 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     expect(JSON.parse(answer.body).error.message).toMatch(/^expires_in /);
   });
 
-  it.each([
-    'presign',
-    'presign-batch',
-    'multipart',
-    'multipart/parts',
-    'multipart/complete',
-    'multipart/abort',
-  ])(
+  it.each(PRESIGN_ROUTES)(
     'answers fuzzed bodies on %s with 2xx or a DESIGN.md 4xx, never a 5xx (1,000 cases)',
     async (route) => {
       const anyJson = fc.oneof(
