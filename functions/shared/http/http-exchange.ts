@@ -9,6 +9,10 @@ export interface HttpExchange {
   timeoutMs: number;
   /** PEM bundle to trust instead of the system roots (stores with a private CA). */
   ca?: string;
+  /** How `body` maps to bytes; `latin1` carries binary payloads one byte per character. @default 'utf8' */
+  bodyEncoding?: 'utf8' | 'latin1';
+  /** How the answer's bytes become `body`. @default 'utf8' */
+  answerEncoding?: 'utf8' | 'latin1';
 }
 
 export interface HttpAnswer {
@@ -38,13 +42,16 @@ export function exchange(url: string | URL, request: HttpExchange): Promise<Http
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
         incoming.on('end', () =>
-          resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: incoming.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(request.answerEncoding ?? 'utf8'),
+          }),
         );
         incoming.on('error', reject);
       },
     );
     outgoing.on('timeout', () => outgoing.destroy(new Error(`request to ${new URL(url).host} timed out`)));
     outgoing.on('error', reject);
-    outgoing.end(request.body);
+    outgoing.end(Buffer.from(request.body, request.bodyEncoding ?? 'utf8'));
   });
 }
