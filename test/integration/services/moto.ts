@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
 
 /** moto's AWS API emulator on 127.0.0.1 (all services on one port). */
@@ -14,9 +15,9 @@ export async function startMoto(): Promise<{ process: ServiceProcess; endpoint: 
     );
   }
   const port = await freePort();
+  // moto_server.py is moto with Secrets Manager's rotation behaviour made to match AWS (see its docstring).
   const service = startProcess('moto server', python, [
-    '-m',
-    'moto.server',
+    join(__dirname, 'moto_server.py'),
     '-H',
     '127.0.0.1',
     '-p',

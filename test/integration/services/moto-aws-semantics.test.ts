@@ -1,0 +1,135 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { secretsManager, uniqueName } from '../support/aws';
+
+/**
+ * The three points where moto_server.py makes moto behave as AWS Secrets Manager does during
+ * rotation (AWS documentation: RotateSecret, PutSecretValue, UpdateSecretVersionStage). Against
+ * LocalStack or AWS itself these hold without the patch.
+ */
+describe('Emulator: Secrets Manager rotation semantics', () => {
+  const client = secretsManager();
+  const token = () => crypto.randomUUID();
+  /** The error a call failed with (or undefined), captured at once so no rejection goes unhandled. */
+  const outcome = (call: Promise<unknown>): Promise<unknown> =>
+    call.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  async function rotatingSecret() {
+    const name = `gen3/fence/${uniqueName('semantics')}`;
+    const created = await client.send(
+      new CreateSecretCommand({ Name: name, SecretString: '{"v":"current"}' }),
+    );
+    return { name, current: created.VersionId ?? '' };
+  }
+
+  it('RotateSecret creates an empty AWSPENDING version under the token and leaves AWSCURRENT alone', async () => {
+    // Prepare
+    const { name, current } = await rotatingSecret();
+    const pending = token();
+
+    // Act
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: name,
+        ClientRequestToken: pending,
+        RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotation',
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    );
+    const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
+    const pendingValue = await outcome(
+      client.send(
+        new GetSecretValueCommand({ SecretId: name, VersionId: pending, VersionStage: 'AWSPENDING' }),
+      ),
+    );
+    const unlabelled = await client.send(new GetSecretValueCommand({ SecretId: name }));
+
+    // Assess
+    expect(described.RotationEnabled).toBe(true);
+    expect(described.VersionIdsToStages?.[pending]).toEqual(['AWSPENDING']);
+    expect(described.VersionIdsToStages?.[current]).toEqual(['AWSCURRENT']);
+    expect(pendingValue).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(unlabelled.SecretString).toBe('{"v":"current"}');
+  });
+
+  it('PutSecretValue fills the pending version once, accepts the same value again, refuses another', async () => {
+    // Prepare
+    const { name } = await rotatingSecret();
+    const pending = token();
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: name,
+        ClientRequestToken: pending,
+        RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotation',
+      }),
+    );
+    const put = (value: string) =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: name,
+          ClientRequestToken: pending,
+          SecretString: value,
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+    // Act
+    await put('{"v":"pending"}');
+    await put('{"v":"pending"}');
+    const different = await outcome(put('{"v":"other"}'));
+    const stored = await client.send(
+      new GetSecretValueCommand({ SecretId: name, VersionId: pending, VersionStage: 'AWSPENDING' }),
+    );
+
+    // Assess
+    expect(different).toMatchObject({ name: 'ResourceExistsException' });
+    expect(stored.SecretString).toBe('{"v":"pending"}');
+  });
+
+  it('UpdateSecretVersionStage moving AWSCURRENT changes what an unlabelled GetSecretValue returns', async () => {
+    // Prepare
+    const { name, current } = await rotatingSecret();
+    const pending = token();
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: name,
+        ClientRequestToken: pending,
+        RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotation',
+      }),
+    );
+    await client.send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        ClientRequestToken: pending,
+        SecretString: '{"v":"new"}',
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+
+    // Act
+    await client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: name,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: pending,
+        RemoveFromVersionId: current,
+      }),
+    );
+    const unlabelled = await client.send(new GetSecretValueCommand({ SecretId: name }));
+    const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
+
+    // Assess
+    expect(unlabelled.SecretString).toBe('{"v":"new"}');
+    expect(described.VersionIdsToStages?.[pending]).toEqual(expect.arrayContaining(['AWSCURRENT']));
+    expect(described.VersionIdsToStages?.[current]).toEqual(['AWSPREVIOUS']);
+  });
+});

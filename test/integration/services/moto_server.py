@@ -1,0 +1,106 @@
+"""Starts moto's server with Secrets Manager behaving as AWS does where rotation depends on it.
+
+moto 5.x differs from AWS Secrets Manager on three points that a rotation function relies on.
+This wrapper patches exactly those three, then runs `moto.server` with the given arguments:
+
+1. RotateSecret: AWS creates an empty version labelled AWSPENDING under the client request token
+   and then invokes the rotation function; it never moves AWSCURRENT itself. moto, when it has
+   no runnable Lambda, labels the new empty version AWSCURRENT instead.
+2. PutSecretValue with a token that already names a version: AWS fills in a version that has no
+   value yet, accepts the identical value again, and refuses a different value with
+   ResourceExistsException. moto accepts any value for an AWSPENDING version.
+3. UpdateSecretVersionStage moving AWSCURRENT: AWS serves the new version to an unlabelled
+   GetSecretValue at once. moto keeps answering with the old one.
+
+test/integration/services/moto-aws-semantics.test.ts shows each point behaving as AWS does.
+"""
+
+import sys
+import time
+
+import moto
+from moto.moto_api._internal import mock_random
+from moto.secretsmanager import models
+from moto.secretsmanager.exceptions import (
+    InvalidRequestException,
+    ResourceExistsException,
+    SecretNotFoundException,
+)
+
+SUPPORTED_MAJOR = "5."
+if not moto.__version__.startswith(SUPPORTED_MAJOR):
+    sys.exit(f"moto_server.py patches moto {SUPPORTED_MAJOR}x internals; found moto {moto.__version__}")
+
+Backend = models.SecretsManagerBackend
+
+
+def rotate_secret(self, secret_id, client_request_token=None, rotation_lambda_arn=None,
+                  rotation_rules=None, rotate_immediately=True):
+    """Point 1: an empty AWSPENDING version under the token; AWSCURRENT stays where it is."""
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
+    secret = self.secrets[secret_id]
+    if secret.is_deleted():
+        raise InvalidRequestException("You tried to perform the operation on a secret that's currently marked deleted.")
+    pending = [v for v in secret.versions.values() if "AWSPENDING" in v["version_stages"]]
+    if pending and "AWSCURRENT" not in pending[0]["version_stages"] and rotate_immediately:
+        # AWS refuses a new rotation while another one's AWSPENDING is still attached elsewhere,
+        # unless the same token is retried.
+        if pending[0]["version_id"] != client_request_token:
+            raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
+    if client_request_token:
+        self._client_request_token_validator(client_request_token)
+    token = client_request_token or str(mock_random.uuid4())
+    if token not in secret.versions:
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+    if rotation_lambda_arn:
+        secret.rotation_lambda_arn = rotation_lambda_arn
+    if rotation_rules and "AutomaticallyAfterDays" in rotation_rules:
+        secret.auto_rotate_after_days = rotation_rules["AutomaticallyAfterDays"]
+    secret.rotation_enabled = bool(secret.rotation_lambda_arn)
+    secret.rotation_requested = True
+    secret.last_rotation_date = int(time.time())
+    return secret.to_short_dict(version_id=token)
+
+
+original_check = Backend._check_with_existing_secrets_and_versions
+
+
+def check_with_existing_secrets_and_versions(self, secret_name, client_request_token, secret_string,
+                                             secret_binary, on_create=False):
+    """Point 2: a token's version may get a value once; the same value again is fine, another is not."""
+    secret = self.secrets.get(secret_name)
+    version = secret.versions.get(client_request_token) if secret is not None and client_request_token else None
+    if version is not None and "AWSPENDING" in version.get("version_stages", []):
+        has_value = "secret_string" in version or "secret_binary" in version
+        if not has_value:
+            return None
+        if version.get("secret_string") == secret_string and version.get("secret_binary") == secret_binary:
+            return secret
+        raise ResourceExistsException(
+            f"You can't use ClientRequestToken {client_request_token} because that value is already in use "
+            f"for a version of secret {secret.arn}."
+        )
+    return original_check(self, secret_name, client_request_token, secret_string, secret_binary, on_create)
+
+
+original_update_stage = Backend.update_secret_version_stage
+
+
+def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+    """Point 3: moving AWSCURRENT changes what an unlabelled GetSecretValue returns."""
+    answer = original_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    if version_stage == "AWSCURRENT" and move_to_version_id:
+        self.secrets[secret_id].set_default_version_id(move_to_version_id)
+    return answer
+
+
+Backend.rotate_secret = rotate_secret
+Backend._check_with_existing_secrets_and_versions = check_with_existing_secrets_and_versions
+Backend.update_secret_version_stage = update_secret_version_stage
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])
