@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
+import { probeMinioBucket } from '../../../functions/shared/rotation/minio-bucket-probe';
+import { MinioKeyRotation } from '../../../functions/shared/rotation/minio-key-rotation';
+import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { readEndpoints } from '../services/endpoints';
+import { minioRootClient, secretsManager, uniqueName } from '../support/aws';
+import { RotationDriver } from '../support/rotation-driver';
+
+const { minio } = readEndpoints();
+const sm = secretsManager();
+const root = new MinioAdminClient({
+  endpoint: minio.endpoint,
+  accessKey: minio.rootUser,
+  secretKey: minio.rootPassword,
+});
+
+/** A bucket, a MinIO parent user with a first key, and its rotating secret in Secrets Manager. */
+async function rotatingMinioSecret() {
+  const bucket = uniqueName('rotated');
+  await minioRootClient(minio).send(new CreateBucketCommand({ Bucket: bucket }));
+  const parent = uniqueName('fence-parent');
+  await root.addUser(parent, randomBytes(24).toString('base64url'));
+  await root.attachPolicies(parent, ['readwrite']);
+  const adminRef = `gen3/fence/minio-admin/${uniqueName('admin')}`;
+  await sm.send(
+    new CreateSecretCommand({
+      Name: adminRef,
+      SecretString: JSON.stringify({ access_key_id: minio.rootUser, secret_access_key: minio.rootPassword }),
+    }),
+  );
+  const first = {
+    accessKey: `FBB${randomBytes(8).toString('hex').toUpperCase()}`.slice(0, 20),
+    secretKey: randomBytes(30).toString('base64url'),
+  };
+  const name = `gen3/fence/minio/${bucket}`;
+  await root.addServiceAccount({
+    targetUser: parent,
+    ...first,
+    description: `fence-bucket-broker rotation of ${name}`,
+  });
+  await sm.send(
+    new CreateSecretCommand({
+      Name: name,
+      SecretString: JSON.stringify({
+        access_key_id: first.accessKey,
+        secret_access_key: first.secretKey,
+        minio_endpoint: minio.endpoint,
+        minio_parent_user: parent,
+        minio_admin_secret_ref: adminRef,
+        minio_bucket: bucket,
+      }),
+    }),
+  );
+  return { name, bucket, parent, first };
+}
+
+function rotation(log: Record<string, unknown>[] = []) {
+  return new MinioKeyRotation({
+    store: new RotationStore(sm),
+    adminSecrets: new AwsSecretsManagerResolver(),
+    adminClient: (connection) => new MinioAdminClient(connection),
+    probe: probeMinioBucket,
+    log: (entry) => log.push(entry),
+  });
+}
+
+async function keyAt(
+  name: string,
+  stage: string,
+): Promise<{ access_key_id: string; secret_access_key: string }> {
+  const answer = await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: stage }));
+  return JSON.parse(answer.SecretString ?? '{}');
+}
+
+async function works(
+  bucket: string,
+  key: { access_key_id: string; secret_access_key: string },
+): Promise<boolean> {
+  const client = minioRootClient({
+    endpoint: minio.endpoint,
+    rootUser: key.access_key_id,
+    rootPassword: key.secret_access_key,
+  });
+  return client.send(new ListObjectsV2Command({ Bucket: bucket })).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('Class: MinioKeyRotation (real MinIO, Secrets Manager with AWS rotation semantics)', () => {
+  it('rotates one secret ten times: current and previous work, older keys are gone, at most three keys exist', async () => {
+    // Prepare
+    const secret = await rotatingMinioSecret();
+    const log: Record<string, unknown>[] = [];
+    const driver = new RotationDriver(sm, (event) => rotation(log).run(event));
+    const seen: { access_key_id: string; secret_access_key: string }[] = [
+      { access_key_id: secret.first.accessKey, secret_access_key: secret.first.secretKey },
+    ];
+
+    for (let round = 1; round <= 10; round++) {
+      // Act
+      await driver.rotate(secret.name);
+      const current = await keyAt(secret.name, 'AWSCURRENT');
+      const previous = await keyAt(secret.name, 'AWSPREVIOUS');
+      seen.push(current);
+
+      // Assess
+      expect(previous.access_key_id).toBe(seen[seen.length - 2]?.access_key_id);
+      expect(await works(secret.bucket, current)).toBe(true);
+      expect(await works(secret.bucket, previous)).toBe(true);
+      for (const old of seen.slice(0, -2)) expect(await works(secret.bucket, old)).toBe(false);
+      const keys = await root.listServiceAccounts(secret.parent);
+      expect(keys.length).toBeLessThanOrEqual(3);
+      expect(new Set(keys.map((key) => key.accessKey))).toEqual(
+        new Set([current.access_key_id, previous.access_key_id]),
+      );
+    }
+    expect(driver.attempts).toBe(10);
+    expect(log.filter((entry) => entry.outcome === 'done')).toHaveLength(40);
+    expect(JSON.stringify(log)).not.toContain(seen.at(-1)?.secret_access_key);
+  }, 240_000);
+
+  it('refuses malformed events and unknown secrets or tokens, and changes nothing', async () => {
+    // Prepare
+    const secret = await rotatingMinioSecret();
+    const before = await sm.send(new DescribeSecretCommand({ SecretId: secret.name }));
+    const run = rotation();
+
+    // Act + Assess
+    await expect(
+      run.run({ SecretId: secret.name, ClientRequestToken: crypto.randomUUID() }),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+      field: 'Step',
+    });
+    await expect(
+      run.run({ Step: 'dropSecret', SecretId: secret.name, ClientRequestToken: crypto.randomUUID() }),
+    ).rejects.toMatchObject({
+      field: 'Step',
+    });
+    await expect(
+      run.run({ Step: 'createSecret', SecretId: secret.name, ClientRequestToken: 'short' }),
+    ).rejects.toMatchObject({
+      field: 'ClientRequestToken',
+    });
+    await expect(
+      run.run({
+        Step: 'createSecret',
+        SecretId: `gen3/fence/${uniqueName('nothing')}`,
+        ClientRequestToken: crypto.randomUUID(),
+      }),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    // Rotation is not enabled on this secret yet.
+    await expect(
+      run.run({ Step: 'createSecret', SecretId: secret.name, ClientRequestToken: crypto.randomUUID() }),
+    ).rejects.toThrow(/does not have rotation enabled/);
+    const after = await sm.send(new DescribeSecretCommand({ SecretId: secret.name }));
+    expect(after.VersionIdsToStages).toEqual(before.VersionIdsToStages);
+    // With rotation enabled, a token Secrets Manager never issued is refused too.
+    await new RotationDriver(sm, (event) => run.run(event)).rotate(secret.name);
+    const rotated = await sm.send(new DescribeSecretCommand({ SecretId: secret.name }));
+    await expect(
+      run.run({ Step: 'setSecret', SecretId: secret.name, ClientRequestToken: crypto.randomUUID() }),
+    ).rejects.toThrow(/has no version for rotation token/);
+    expect((await sm.send(new DescribeSecretCommand({ SecretId: secret.name }))).VersionIdsToStages).toEqual(
+      rotated.VersionIdsToStages,
+    );
+    expect(
+      await works(secret.bucket, {
+        access_key_id: secret.first.accessKey,
+        secret_access_key: secret.first.secretKey,
+      }),
+    ).toBe(true);
+  }, 60_000);
+});
