@@ -1,4 +1,4 @@
-import { App, type AppProps, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FenceBucketBrokerStack } from './stacks/fence-bucket-broker-stack';
 
@@ -21,6 +21,14 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
     assumableRoleArns: list(context('assumableRoleArns')),
     secretsPrefix:
       typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,
+    minioAdminSecretArns: list(context('minioAdminSecretArns')),
+    rotatedMinioSecrets: list(context('rotatedMinioSecrets')),
+    rotationInterval:
+      context('rotationDays') === undefined ? undefined : Duration.days(Number(context('rotationDays'))),
+    maxUrlLifetime:
+      context('maxUrlLifetimeSeconds') === undefined
+        ? undefined
+        : Duration.seconds(Number(context('maxUrlLifetimeSeconds'))),
     registry: {
       removalPolicy:
         context('registryRemovalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

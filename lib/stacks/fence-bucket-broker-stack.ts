@@ -1,6 +1,8 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
+import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
 
 export interface FenceBucketBrokerStackProps extends StackProps {
@@ -12,12 +14,21 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly assumableRoleArns?: string[];
   /** @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
+  /** MinIO admin credential secrets outside the prefix that rotation may read. @default none */
+  readonly minioAdminSecretArns?: string[];
+  /** Names of MinIO secrets to rotate on a schedule. @default none */
+  readonly rotatedMinioSecrets?: string[];
+  /** @default 30 days */
+  readonly rotationInterval?: Duration;
+  /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
+  readonly maxUrlLifetime?: Duration;
 }
 
 /** The broker's stack. It only composes constructs; resources live in `lib/constructs`. */
 export class FenceBucketBrokerStack extends Stack {
   readonly registry: BucketRegistryTable;
   readonly presignApi: PresignApi;
+  readonly rotation: MinioKeyRotation;
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
@@ -27,6 +38,20 @@ export class FenceBucketBrokerStack extends Stack {
       invokerPrincipalArns: props.fenceRoleArns,
       assumableRoleArns: props.assumableRoleArns,
       secretsPrefix: props.secretsPrefix,
+    });
+    this.rotation = new MinioKeyRotation(this, 'MinioKeyRotation', {
+      secretsPrefix: props.secretsPrefix,
+      adminSecretArns: props.minioAdminSecretArns,
+    });
+    for (const [index, name] of (props.rotatedMinioSecrets ?? []).entries()) {
+      const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
+      this.rotation.rotate(`Rotation${index}`, secret, props.rotationInterval ?? Duration.days(30), {
+        maxUrlLifetime: props.maxUrlLifetime ?? Duration.hours(1),
+      });
+    }
+    new CfnOutput(this, 'MinioRotationFunctionArn', {
+      value: this.rotation.function.functionArn,
+      description: 'Rotation Lambda to name in Secrets Manager for MinIO secrets',
     });
     new CfnOutput(this, 'PresignApiUrl', {
       value: this.presignApi.url,

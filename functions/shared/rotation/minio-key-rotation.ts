@@ -34,6 +34,8 @@ export interface MinioKeyRotationDependencies {
   probe: BucketProbe;
   /** @default 20 characters of [A-Z0-9] and 40 of base64url (MinIO: 3–20 and 8–40) */
   generateKeyPair?: () => { accessKey: string; secretKey: string };
+  /** Only secrets whose name starts with this are rotated (the broker's prefix). @default any */
+  secretsPrefix?: string;
   /** Structured log of each step (never a secret value). */
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -66,6 +68,11 @@ export class MinioKeyRotation {
     const event = parseRequest(RotationEventSchema, rawEvent);
     const started = Date.now();
     const metadata = await this.deps.store.describe(event.SecretId);
+    if (this.deps.secretsPrefix !== undefined && !metadata.name.startsWith(this.deps.secretsPrefix)) {
+      throw new RotationError(
+        `secret ${metadata.name} is outside ${this.deps.secretsPrefix}; not rotating it`,
+      );
+    }
     if (!metadata.rotationEnabled)
       throw new RotationError(`secret ${metadata.name} does not have rotation enabled`);
     const stages = metadata.versions[event.ClientRequestToken];

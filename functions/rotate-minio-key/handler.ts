@@ -1,0 +1,48 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { readEnvironment } from '../shared/config/environment';
+import { MinioAdminClient } from '../shared/minio/minio-admin-client';
+import { probeMinioBucket } from '../shared/rotation/minio-bucket-probe';
+import { MinioKeyRotation } from '../shared/rotation/minio-key-rotation';
+import { RotationStore } from '../shared/rotation/rotation-store';
+import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
+import { RotationEnvironmentSchema } from './environment';
+
+const environment = readEnvironment(RotationEnvironmentSchema);
+const logger = new Logger();
+const metrics = new Metrics();
+const rotation = new MinioKeyRotation({
+  store: new RotationStore(new SecretsManagerClient({})),
+  adminSecrets: new AwsSecretsManagerResolver(),
+  adminClient: (connection) => new MinioAdminClient(connection),
+  probe: probeMinioBucket,
+  secretsPrefix: environment.FENCE_SECRETS_PREFIX,
+  log: (entry) => logger.info('rotation step', entry),
+});
+
+/** Lambda entry: Secrets Manager invokes it once per step of each rotation. */
+export const handler = middy<unknown, void, Error, Context>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .handler(async (event) => {
+    const step =
+      typeof event === 'object' && event !== null ? String((event as { Step?: unknown }).Step) : 'unknown';
+    metrics.addDimension('Step', step.slice(0, 32));
+    try {
+      await rotation.run(event);
+      metrics.addMetric('RotationStepSucceeded', MetricUnit.Count, 1);
+    } catch (error) {
+      metrics.addMetric('RotationStepFailed', MetricUnit.Count, 1);
+      // Secrets Manager retries the whole rotation; the message never holds a secret value.
+      logger.error('rotation step failed', {
+        step,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+      });
+      throw error;
+    }
+  });
