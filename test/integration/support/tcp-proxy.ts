@@ -7,6 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private port = 0;
 
   private constructor(
     private readonly targetHost: string,
@@ -24,7 +25,7 @@ export class TcpProxy {
     return { proxy, url: `${target.protocol}//127.0.0.1:${port}` };
   }
 
-  private listen(): Promise<number> {
+  private listen(port = 0): Promise<number> {
     this.server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
       for (const socket of [client, upstream]) {
@@ -35,11 +36,17 @@ export class TcpProxy {
       client.pipe(upstream).pipe(client);
     });
     return new Promise((resolve) =>
-      this.server?.listen(0, '127.0.0.1', () => {
+      this.server?.listen(port, '127.0.0.1', () => {
         const address = this.server?.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
+        this.port = typeof address === 'object' && address ? address.port : 0;
+        resolve(this.port);
       }),
     );
+  }
+
+  /** Accepts connections again, on the same port: the backend is back. */
+  async reopen(): Promise<void> {
+    await this.listen(this.port);
   }
 
   /** Refuses new connections and cuts open ones: the backend is down. */
