@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RotationEnvironmentSchema } from '../../functions/rotate-minio-key/environment';
+import { minimumRotationIntervalSeconds } from '../../functions/shared/rotation/rotation-interval';
 import { BrokerFunction } from './broker-function';
 
 export interface MinioKeyRotationProps {
@@ -20,7 +21,7 @@ export interface MinioKeyRotationProps {
 
 /** What the interval rule needs to know about the readers of a rotated secret. */
 export interface RotationIntervalInputs {
-  /** The presign function's credentials cache TTL (plus its jitter). @default Duration.seconds(330) */
+  /** The presign function's credentials cache TTL (its ±10 % jitter is added). @default Duration.seconds(300) */
   readonly cacheTtl?: Duration;
   /** The longest presigned URL any bucket on this secret may issue (its max_expires_in). */
   readonly maxUrlLifetime: Duration;
@@ -130,13 +131,15 @@ export class MinioKeyRotation extends Construct {
     every: Duration,
     readers: RotationIntervalInputs,
   ): secretsmanager.RotationSchedule {
-    const needed =
-      (readers.cacheTtl ?? Duration.seconds(330)).toSeconds() +
-      readers.maxUrlLifetime.toSeconds() +
-      (readers.margin ?? Duration.minutes(10)).toSeconds();
+    const needed = minimumRotationIntervalSeconds({
+      cacheTtlSeconds: (readers.cacheTtl ?? Duration.seconds(300)).toSeconds(),
+      cacheJitter: 0.1,
+      maxUrlLifetimeSeconds: readers.maxUrlLifetime.toSeconds(),
+      marginSeconds: (readers.margin ?? Duration.minutes(10)).toSeconds(),
+    });
     if (every.toSeconds() <= needed) {
       throw new Error(
-        `rotation every ${every.toHumanString()} is too short: keys must outlive cache TTL + URL lifetime + margin (${Duration.seconds(needed).toHumanString()})`,
+        `rotation every ${every.toHumanString()} is too short: keys must outlive cache TTL + URL lifetime + margin (${Duration.seconds(Math.ceil(needed)).toHumanString()})`,
       );
     }
     return new secretsmanager.RotationSchedule(this, id, {

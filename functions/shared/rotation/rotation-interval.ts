@@ -1,0 +1,25 @@
+/** What decides how often a secret may rotate without breaking its readers. */
+export interface RotationReaders {
+  /** The credentials cache TTL of the presign function, in seconds. */
+  cacheTtlSeconds: number;
+  /** The TTL's jitter as a fraction (DESIGN.md: ±10 %). */
+  cacheJitter: number;
+  /** The longest presigned URL a bucket on this secret may issue, in seconds. */
+  maxUrlLifetimeSeconds: number;
+  marginSeconds: number;
+}
+
+/**
+ * The shortest safe time between two rotations' finishes. Rotation n+2 deletes (at its finish)
+ * the key that was current before rotation n+1 finished, so that key must outlive every cached
+ * copy (up to TTL + jitter after n+1's finish) and every URL signed from such a copy (a URL
+ * lifetime more), plus a margin. Secrets Manager's schedule counts between rotations, and a
+ * rotation takes seconds, so a schedule longer than this keeps it.
+ */
+export function minimumRotationIntervalSeconds(readers: RotationReaders): number {
+  return (
+    readers.cacheTtlSeconds * (1 + readers.cacheJitter) +
+    readers.maxUrlLifetimeSeconds +
+    readers.marginSeconds
+  );
+}
