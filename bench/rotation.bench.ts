@@ -23,7 +23,11 @@ async function main(): Promise<void> {
     process.env.AWS_ACCESS_KEY_ID ??= 'testing';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
     const sm = new SecretsManagerClient({});
-    const root = new MinioAdminClient({ endpoint: minio.endpoint, accessKey: minio.rootUser, secretKey: minio.rootPassword });
+    const root = new MinioAdminClient({
+      endpoint: minio.endpoint,
+      accessKey: minio.rootUser,
+      secretKey: minio.rootPassword,
+    });
     const bucket = 'rotation-bench';
     await new S3Client({
       endpoint: minio.endpoint,
@@ -36,7 +40,10 @@ async function main(): Promise<void> {
     await sm.send(
       new CreateSecretCommand({
         Name: 'gen3/fence/minio-admin/bench',
-        SecretString: JSON.stringify({ access_key_id: minio.rootUser, secret_access_key: minio.rootPassword }),
+        SecretString: JSON.stringify({
+          access_key_id: minio.rootUser,
+          secret_access_key: minio.rootPassword,
+        }),
       }),
     );
     const first = { accessKey: 'FBBBENCHFIRSTKEY0001', secretKey: randomBytes(30).toString('base64url') };
