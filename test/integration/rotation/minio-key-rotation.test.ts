@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
-  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -18,6 +16,7 @@ import { RotationStore } from '../../../functions/shared/rotation/rotation-store
 import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
 import { readEndpoints } from '../services/endpoints';
 import { minioRootClient, secretsManager, uniqueName } from '../support/aws';
+import { createRotatingMinioSecret } from '../support/rotating-minio-secret';
 import { ROTATION_LAMBDA_ARN, RotationDriver } from '../support/rotation-driver';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -29,45 +28,8 @@ const root = new MinioAdminClient({
   secretKey: minio.rootPassword,
 });
 
-/** A bucket, a MinIO parent user with a first key, and its rotating secret in Secrets Manager. */
-async function rotatingMinioSecret(endpoint = minio.endpoint) {
-  const bucket = uniqueName('rotated');
-  await minioRootClient(minio).send(new CreateBucketCommand({ Bucket: bucket }));
-  const parent = uniqueName('fence-parent');
-  await root.addUser(parent, randomBytes(24).toString('base64url'));
-  await root.attachPolicies(parent, ['readwrite']);
-  const adminRef = `gen3/fence/minio-admin/${uniqueName('admin')}`;
-  await sm.send(
-    new CreateSecretCommand({
-      Name: adminRef,
-      SecretString: JSON.stringify({ access_key_id: minio.rootUser, secret_access_key: minio.rootPassword }),
-    }),
-  );
-  const first = {
-    accessKey: `FBB${randomBytes(8).toString('hex').toUpperCase()}`.slice(0, 20),
-    secretKey: randomBytes(30).toString('base64url'),
-  };
-  const name = `gen3/fence/minio/${bucket}`;
-  await root.addServiceAccount({
-    targetUser: parent,
-    ...first,
-    description: `fence-bucket-broker rotation of ${name}`,
-  });
-  await sm.send(
-    new CreateSecretCommand({
-      Name: name,
-      SecretString: JSON.stringify({
-        access_key_id: first.accessKey,
-        secret_access_key: first.secretKey,
-        minio_endpoint: endpoint,
-        minio_parent_user: parent,
-        minio_admin_secret_ref: adminRef,
-        minio_bucket: bucket,
-      }),
-    }),
-  );
-  return { name, bucket, parent, first };
-}
+const rotatingMinioSecret = (endpoint?: string) =>
+  createRotatingMinioSecret(minio, sm, endpoint === undefined ? {} : { endpoint });
 
 function rotation(
   log: Record<string, unknown>[] = [],

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
 import { readEndpoints } from '../services/endpoints';
-import { minioRootClient, secretsManager, uniqueName } from '../support/aws';
+import { secretsManager } from '../support/aws';
+import { createRotatingMinioSecret } from '../support/rotating-minio-secret';
 import { RotationDriver } from '../support/rotation-driver';
 
 describe('Handler: MinIO key-rotation Lambda entry (middy, Powertools)', () => {
@@ -12,42 +10,7 @@ describe('Handler: MinIO key-rotation Lambda entry (middy, Powertools)', () => {
     // Prepare
     const { minio } = readEndpoints();
     const sm = secretsManager();
-    const root = new MinioAdminClient({
-      endpoint: minio.endpoint,
-      accessKey: minio.rootUser,
-      secretKey: minio.rootPassword,
-    });
-    const bucket = uniqueName('handler');
-    await minioRootClient(minio).send(new CreateBucketCommand({ Bucket: bucket }));
-    const parent = uniqueName('fence-parent');
-    await root.addUser(parent, randomBytes(24).toString('base64url'));
-    await root.attachPolicies(parent, ['readwrite']);
-    const adminRef = `gen3/fence/minio-admin/${uniqueName('admin')}`;
-    await sm.send(
-      new CreateSecretCommand({
-        Name: adminRef,
-        SecretString: JSON.stringify({
-          access_key_id: minio.rootUser,
-          secret_access_key: minio.rootPassword,
-        }),
-      }),
-    );
-    const name = `gen3/fence/minio/${bucket}`;
-    const first = { accessKey: 'FBBHANDLERFIRST00001', secretKey: randomBytes(30).toString('base64url') };
-    await root.addServiceAccount({ targetUser: parent, ...first });
-    await sm.send(
-      new CreateSecretCommand({
-        Name: name,
-        SecretString: JSON.stringify({
-          access_key_id: first.accessKey,
-          secret_access_key: first.secretKey,
-          minio_endpoint: minio.endpoint,
-          minio_parent_user: parent,
-          minio_admin_secret_ref: adminRef,
-          minio_bucket: bucket,
-        }),
-      }),
-    );
+    const { name, first } = await createRotatingMinioSecret(minio, sm);
     process.env.FENCE_SECRETS_PREFIX = 'gen3/fence/';
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'FenceBucketBrokerTest';
     const output: string[] = [];
