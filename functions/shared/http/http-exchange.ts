@@ -5,19 +5,18 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 export interface HttpExchange {
   method: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
   timeoutMs: number;
   /** PEM bundle to trust instead of the system roots (stores with a private CA). */
   ca?: string;
-  /** How `body` maps to bytes; `latin1` carries binary payloads one byte per character. @default 'utf8' */
-  bodyEncoding?: 'utf8' | 'latin1';
-  /** How the answer's bytes become `body`. @default 'utf8' */
-  answerEncoding?: 'utf8' | 'latin1';
 }
 
 export interface HttpAnswer {
   status: number;
+  /** The answer as UTF-8 text. */
   body: string;
+  /** The answer's bytes, for binary payloads. */
+  bytes: Buffer;
 }
 
 // Keep-alive: the hot path's reads reuse their connections across invocations.
@@ -41,17 +40,15 @@ export function exchange(url: string | URL, request: HttpExchange): Promise<Http
       (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () =>
-          resolve({
-            status: incoming.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(request.answerEncoding ?? 'utf8'),
-          }),
-        );
+        incoming.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: incoming.statusCode ?? 0, body: bytes.toString('utf8'), bytes });
+        });
         incoming.on('error', reject);
       },
     );
     outgoing.on('timeout', () => outgoing.destroy(new Error(`request to ${new URL(url).host} timed out`)));
     outgoing.on('error', reject);
-    outgoing.end(Buffer.from(request.body, request.bodyEncoding ?? 'utf8'));
+    outgoing.end(request.body);
   });
 }

@@ -156,9 +156,7 @@ export class MinioAdminClient {
     const answer = await exchange(url, {
       method,
       headers,
-      body: body.toString('latin1'),
-      bodyEncoding: 'latin1',
-      answerEncoding: encryptedAnswer ? 'latin1' : 'utf8',
+      body,
       timeoutMs: this.connection.timeoutMs ?? 10_000,
       ...(this.connection.caPem === undefined ? {} : { ca: this.connection.caPem }),
     }).catch((error: unknown) => {
@@ -169,7 +167,7 @@ export class MinioAdminClient {
     if (answer.status < 200 || answer.status >= 300) throw adminError(answer.status, answer.body);
     if (!encryptedAnswer || answer.body.length === 0)
       return answer.body.length === 0 ? {} : JSON.parse(answer.body);
-    const plaintext = await decryptMadmin(this.connection.secretKey, Buffer.from(answer.body, 'latin1'));
+    const plaintext = await decryptMadmin(this.connection.secretKey, answer.bytes);
     return JSON.parse(plaintext.toString('utf8'));
   }
 }

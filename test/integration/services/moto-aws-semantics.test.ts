@@ -7,6 +7,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { secretsManager, uniqueName } from '../support/aws';
+import { ROTATION_LAMBDA_ARN } from '../support/rotation-driver';
 
 /**
  * The three points where moto_server.py makes moto behave as AWS Secrets Manager does during
@@ -31,6 +32,19 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
     return { name, current: created.VersionId ?? '' };
   }
 
+  /** Starts a rotation (RotateSecret) and returns its token. */
+  async function startRotation(name: string): Promise<string> {
+    const pending = token();
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: name,
+        ClientRequestToken: pending,
+        RotationLambdaARN: ROTATION_LAMBDA_ARN,
+      }),
+    );
+    return pending;
+  }
+
   it('RotateSecret creates an empty AWSPENDING version under the token and leaves AWSCURRENT alone', async () => {
     // Prepare
     const { name, current } = await rotatingSecret();
@@ -41,7 +55,7 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
       new RotateSecretCommand({
         SecretId: name,
         ClientRequestToken: pending,
-        RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotation',
+        RotationLambdaARN: ROTATION_LAMBDA_ARN,
         RotationRules: { AutomaticallyAfterDays: 30 },
       }),
     );
@@ -64,14 +78,7 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
   it('PutSecretValue fills the pending version once, accepts the same value again, refuses another', async () => {
     // Prepare
     const { name } = await rotatingSecret();
-    const pending = token();
-    await client.send(
-      new RotateSecretCommand({
-        SecretId: name,
-        ClientRequestToken: pending,
-        RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotation',
-      }),
-    );
+    const pending = await startRotation(name);
     const put = (value: string) =>
       client.send(
         new PutSecretValueCommand({
@@ -98,14 +105,7 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
   it('UpdateSecretVersionStage moving AWSCURRENT changes what an unlabelled GetSecretValue returns', async () => {
     // Prepare
     const { name, current } = await rotatingSecret();
-    const pending = token();
-    await client.send(
-      new RotateSecretCommand({
-        SecretId: name,
-        ClientRequestToken: pending,
-        RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotation',
-      }),
-    );
+    const pending = await startRotation(name);
     await client.send(
       new PutSecretValueCommand({
         SecretId: name,
