@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start on 127.0.0.1: moto (AWS APIs), MinIO
-# (S3 with real SigV4 checks, and its admin API) and PostgreSQL (Fence DB). Idempotent: what is
-# already installed at the pinned version is left alone, so CI reuses the cached MinIO build.
+# (S3 with real SigV4 checks, and its admin API) and PostgreSQL (Fence DB). `npm test` runs it
+# first (npm's `pretest`), so a fresh clone needs no extra step. Idempotent and quick (about a
+# second) when everything is present at the pinned version; only the first run builds MinIO.
 set -euo pipefail
 
 # MinIO is AGPL: it is built from the Go module proxy into GOPATH/bin and only ever run as a
@@ -18,7 +19,7 @@ PYTHON="${PYTHON:-python3}"
 if "$PYTHON" -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
   say "moto server: present ($("$PYTHON" -c 'import moto; print(moto.__version__)'))"
 else
-  say "moto server: installing"
+  say "moto server: installing moto[server] from PyPI (AWS APIs for the integration tests; ~30 s)"
   "$PYTHON" -m pip install --quiet 'moto[server]>=5.1,<6'
 fi
 
@@ -32,7 +33,10 @@ fi
 if [ "$installed" = "$MINIO_VERSION" ]; then
   say "MinIO: present ($MINIO_VERSION)"
 else
-  say "MinIO: building $MINIO_MODULE@$MINIO_VERSION (several minutes the first time)"
+  say "MinIO: not found at $MINIO_BIN; building $MINIO_MODULE@$MINIO_VERSION with go install."
+  say "  Why: the integration tests need a real S3 server that checks SigV4 signatures, and MinIO"
+  say "  is not packaged for Debian. This happens once (about 6 minutes on 2 CPUs); the binary is"
+  say "  cached in $(dirname "$MINIO_BIN") and reused by every later run."
   GOFLAGS=-mod=mod go install "$MINIO_MODULE@$MINIO_VERSION"
   installed=$(go version -m "$MINIO_BIN" | awk '$1 == "mod" && $2 == "'"$MINIO_MODULE"'" { print $3 }')
   [ "$installed" = "$MINIO_VERSION" ] || { say "MinIO build did not produce $MINIO_VERSION at $MINIO_BIN"; exit 1; }
