@@ -13,6 +13,9 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // Real servers on a shared, possibly loaded CI runner: jest's 5 s default fails tests that
+      // are merely slow. Tests known to be long set their own, larger timeout.
+      testTimeout: 30_000,
       globalSetup: '<rootDir>/test/integration/services/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/services/global-teardown.ts',
       setupFiles: ['<rootDir>/test/integration/services/load-endpoints.ts'],
