@@ -16,6 +16,11 @@ export type ErrorCode =
   | 'bucket_misconfigured'
   | 'secret_backend_unavailable'
   | 'store_unavailable'
+  | 'caller_not_allowed'
+  | 'unknown_secret'
+  | 'secret_exists'
+  | 'invalid_secret'
+  | 'rotation_not_configured'
   | 'internal_error';
 
 interface BrokerErrorOptions {
@@ -146,6 +151,45 @@ export class StoreUnavailableError extends BrokerError {
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 2, ...options });
   }
+}
+
+/** The caller is not one of the principals allowed on this route (the admin API checks it itself too). */
+export class CallerNotAllowedError extends BrokerError {
+  readonly code = 'caller_not_allowed';
+  readonly status = 403;
+}
+
+/** An admin request names a secret that does not exist (or is scheduled for deletion). */
+export class UnknownSecretError extends BrokerError {
+  readonly code = 'unknown_secret';
+  readonly status = 404;
+  constructor(ref: string, options?: BrokerErrorOptions) {
+    super(`secret ${ref} does not exist`, options);
+  }
+}
+
+/** An admin create named a secret that already exists. */
+export class SecretExistsError extends BrokerError {
+  readonly code = 'secret_exists';
+  readonly status = 409;
+  constructor(name: string, options?: BrokerErrorOptions) {
+    super(`secret ${name} already exists; register the bucket with secret_ref instead`, options);
+  }
+}
+
+/**
+ * An admin request names a secret that cannot serve the bucket: outside the prefix, of the wrong
+ * shape, or a pin that does not exist. Names the ref and the field, never a value.
+ */
+export class InvalidSecretError extends BrokerError {
+  readonly code = 'invalid_secret';
+  readonly status = 400;
+}
+
+/** A rotation was asked of a secret that has no rotation configured (or one in progress). */
+export class RotationNotConfiguredError extends BrokerError {
+  readonly code = 'rotation_not_configured';
+  readonly status = 409;
 }
 
 /** The function's own configuration (environment) is invalid; raised at cold start. */

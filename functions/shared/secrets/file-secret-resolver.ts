@@ -1,6 +1,13 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
-import { BucketMisconfiguredError, SecretBackendUnavailableError, SecretNotFoundError } from '../errors';
+import {
+  BucketMisconfiguredError,
+  RotationNotConfiguredError,
+  SecretBackendUnavailableError,
+  SecretExistsError,
+  SecretNotFoundError,
+} from '../errors';
+import type { SecretAdministration, SecretDescription } from './secret-administration';
 import {
   decodeSecretPayload,
   type SecretPayload,
@@ -14,7 +21,7 @@ import {
  * so an updated mount (kubelet swaps a symlink) is picked up once the cache asks again. Files
  * have no versions: a pin is a misconfiguration.
  */
-export class FileSecretResolver implements SecretResolver {
+export class FileSecretResolver implements SecretResolver, SecretAdministration {
   readonly backend = 'k8s' as const;
   private readonly parsed = new Map<string, { mtimeMs: number; size: number; payload: SecretPayload }>();
 
@@ -61,12 +68,46 @@ export class FileSecretResolver implements SecretResolver {
     return String((await stat(file)).mtimeMs);
   }
 
+  async describe(ref: string): Promise<SecretDescription | undefined> {
+    try {
+      await stat(this.pathOf(ref));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return { ref, name: ref, rotationEnabled: false, versions: [] };
+  }
+
+  /** Files carry no KMS key or tags: those settings are for cloud backends. */
+  async create(name: string, payload: SecretPayload): Promise<SecretDescription> {
+    if ((await this.describe(name)) !== undefined) throw new SecretExistsError(name);
+    await this.put(name, payload);
+    return { ref: name, name, rotationEnabled: false, versions: [] };
+  }
+
+  /** Moves the file into `.deleted/` beside the others: a local stand-in for a recovery window. */
+  async remove(ref: string): Promise<void> {
+    const file = this.pathOf(ref);
+    const trash = join(this.directory, '.deleted', `${relativeName(ref)}.${Date.now()}`);
+    await mkdir(dirname(trash), { recursive: true, mode: 0o700 });
+    await rename(file, trash);
+    this.parsed.delete(file);
+  }
+
+  async rotate(ref: string): Promise<string> {
+    throw new RotationNotConfiguredError(`secret ${ref} is a mounted file; the k8s backend does not rotate`);
+  }
+
   /** Refs are relative paths; `..` or an absolute path would escape the mount. */
   private pathOf(ref: string): string {
-    const relative = normalize(ref).replace(/^[/\\]+/, '');
+    const relative = relativeName(ref);
     if (relative.split(sep).includes('..') || relative === '' || relative === '.') {
       throw new BucketMisconfiguredError(`secret ref ${ref} is not a path inside the secrets directory`);
     }
     return join(this.directory, relative);
   }
+}
+
+function relativeName(ref: string): string {
+  return normalize(ref).replace(/^[/\\]+/, '');
 }

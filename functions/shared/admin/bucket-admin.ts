@@ -1,0 +1,544 @@
+import type { AssumedRoleCredentials } from '../credentials/assumed-role-credentials';
+import {
+  BrokerError,
+  BucketExistsError,
+  InvalidRequestError,
+  InvalidSecretError,
+  RevisionConflictError,
+  RotationNotConfiguredError,
+  SecretNotFoundError,
+  SecretShapeError,
+  UnknownBucketError,
+  UnknownSecretError,
+} from '../errors';
+import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
+import {
+  applyBucketChanges,
+  type BucketChanges,
+  type BucketRecord,
+  BucketRegistrationSchema,
+  type SecretsBackend,
+} from '../registry/bucket-record';
+import type { BucketPage, BucketRegistry } from '../registry/bucket-registry';
+import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
+import type { SecretPayload, SecretResolver } from '../secrets/secret-resolver';
+import { staticCredentialsFrom } from '../secrets/secret-shapes';
+import { parseRequest } from '../validation';
+import {
+  type ListBucketsQuery,
+  ListBucketsQuerySchema,
+  type NewSecretKeys,
+  PatchBucketRequestSchema,
+  RegistrationOptionsSchema,
+} from './admin-requests';
+
+/** Who asks, and under which request id (for the audit line and the tags of created secrets). */
+export interface AdminContext {
+  requestId: string;
+  /** The caller's ARN (or `local` on the local runner). */
+  caller: string;
+}
+
+/** One audit line per admin action (DESIGN.md "Logging and audit"): never a secret value. */
+export interface AdminAuditLine {
+  request_id: string;
+  action: AdminAction;
+  caller: string;
+  bucket: string | undefined;
+  bucket_id: string | undefined;
+  secret_ref: string | null | undefined;
+  /** Fields a patch changed. */
+  changes?: string[];
+  outcome: 'ok' | string;
+  status: number;
+  latency_ms: number;
+}
+
+export type AdminAction = 'register' | 'patch' | 'rotate' | 'validate';
+
+/** One backend as the admin core sees it: reads of values, and the admin operations. */
+export interface AdminSecretsBackend {
+  read: SecretResolver;
+  admin: SecretAdministration;
+}
+
+export interface BucketAdminDependencies {
+  registry: BucketRegistry;
+  /** The backends this deployment runs; records naming another are refused. */
+  backends: Partial<Record<SecretsBackend, AdminSecretsBackend>>;
+  /** Role mode's proof: AssumeRole with the record's external id. */
+  roles: Pick<AssumedRoleCredentials, 'get'>;
+  /** Every secret the broker uses or creates lives under this name prefix. */
+  secretsPrefix: string;
+  /** Receives one line per admin action. */
+  audit: (line: AdminAuditLine) => void;
+  /** Proves credentials on a bucket. @default probeBucketAccess */
+  probe?: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
+  /** Recovery window for a secret created by a registration that then failed. @default 7 */
+  recoveryWindowDays?: number;
+  /** @default performance.now */
+  now?: () => number;
+}
+
+/** One check of a validation report. Messages name refs and fields, never values. */
+export interface ValidationCheck {
+  name: 'record' | 'secret' | 'secret_shape' | 'secret_pin' | 'assume_role' | 'bucket_access';
+  ok: boolean;
+  message: string;
+}
+
+export interface ValidationReport {
+  bucket: string;
+  id: string;
+  ok: boolean;
+  checks: ValidationCheck[];
+}
+
+/** Sub-path of the prefix reserved for admin credentials (MinIO admin keys): never a bucket's secret. */
+export const ADMIN_SECRETS_SUBPATH = 'admin/';
+
+const AWS_STAGES = new Set(['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The admin core (DESIGN.md "Admin API and CLI"): register, list, get, patch, rotate, validate.
+ * The admin Lambda, the CLI and the local runner all call this one implementation. Nothing is
+ * saved until the credentials are proven on the bucket, keys handed over are written to the
+ * secrets manager at once and never kept, and every action writes one audit line.
+ */
+export class BucketAdmin {
+  private readonly probe: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: BucketAdminDependencies) {
+    this.probe = deps.probe ?? ((record, credentials) => probeBucketAccess(record, credentials));
+    this.now = deps.now ?? (() => performance.now());
+  }
+
+  /**
+   * Registers a bucket, with `secret_ref` (an existing secret) or `create_secret: true` and the
+   * keys (written to the backend under `<prefix><provider>/<bucket>`). `validate: false` skips
+   * the proof on the bucket (the migration's `--no-validate`).
+   */
+  register(
+    body: unknown,
+    context: AdminContext,
+    options: { validate?: boolean } = {},
+  ): Promise<BucketRecord> {
+    return this.audited('register', context, async (line) => {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new InvalidRequestError('request body must be a JSON object');
+      }
+      const { create_secret: createSecret, secret: keys } = parseRequest(RegistrationOptionsSchema, body);
+      const { create_secret: _flag, secret: _keys, ...fields } = body as Record<string, unknown>;
+      line.bucket = typeof fields.bucket_name === 'string' ? fields.bucket_name.slice(0, 222) : undefined;
+      if (createSecret === true) {
+        if (keys === undefined)
+          throw new InvalidRequestError('secret is required with create_secret', 'secret');
+        if (fields.secret_ref !== undefined && fields.secret_ref !== null) {
+          throw new InvalidRequestError('give either secret_ref or create_secret, not both', 'secret_ref');
+        }
+        if (fields.secret_version !== undefined && fields.secret_version !== null) {
+          throw new InvalidRequestError(
+            'a new secret has a single version: leave secret_version out',
+            'secret_version',
+          );
+        }
+        // The name the secret will get; the record is checked with it before anything is written.
+        fields.secrets_backend ??= this.defaultBackend();
+        fields.secret_ref = `${this.deps.secretsPrefix}${String(fields.provider)}/${String(fields.bucket_name)}`;
+      } else if (keys !== undefined) {
+        throw new InvalidRequestError('keys may only be given with create_secret: true', 'secret');
+      }
+      const registration = parseRequest(BucketRegistrationSchema, fields);
+      if (createSecret === true && registration.auth_mode !== 'static') {
+        throw new InvalidRequestError('create_secret is for auth_mode static', 'create_secret');
+      }
+      if ((await this.deps.registry.getByName(registration.bucket_name)) !== undefined) {
+        throw new BucketExistsError(registration.bucket_name);
+      }
+
+      let created: { backend: AdminSecretsBackend; description: SecretDescription } | undefined;
+      let payload: SecretPayload | undefined;
+      if (registration.auth_mode === 'static') {
+        const backend = this.backend(registration.secrets_backend);
+        if (createSecret === true && keys !== undefined) {
+          const name = String(registration.secret_ref);
+          this.checkPrefix(name, 'secret_ref');
+          const description = await backend.admin.create(name, newSecretPayload(keys), {
+            ...(registration.kms_key_ref ? { kmsKeyId: registration.kms_key_ref } : {}),
+            tags: {
+              'fence-bucket-broker:bucket': registration.bucket_name,
+              'fence-bucket-broker:created-by': context.caller.slice(0, 256),
+            },
+            description: `Credentials of bucket ${registration.bucket_name} (fence-bucket-broker)`,
+          });
+          created = { backend, description };
+          registration.secret_ref = description.ref;
+          payload = newSecretPayload(keys);
+        } else {
+          const description = await this.describeUsable(backend, String(registration.secret_ref));
+          this.checkPin(description, registration.secret_version ?? null);
+          registration.secret_ref = description.ref;
+          payload = await this.readPayload(backend, description.ref, registration.secret_version ?? null);
+        }
+        line.secret_ref = registration.secret_ref;
+      }
+
+      try {
+        const candidate = parseRequest(BucketRegistrationSchema, registration);
+        if (options.validate !== false) {
+          await this.prove(asRecord(candidate), payload);
+        }
+        const record = await this.deps.registry.create(candidate);
+        line.bucket_id = record.id;
+        return record;
+      } catch (error) {
+        if (created !== undefined) throw await this.discard(created, error);
+        throw error;
+      }
+    });
+  }
+
+  async list(query: unknown = {}): Promise<BucketPage> {
+    const options: ListBucketsQuery = parseRequest(ListBucketsQuerySchema, query);
+    const page = await this.deps.registry.list({
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+    });
+    const records = page.records.filter(
+      (record) =>
+        (options.status === undefined || record.status === options.status) &&
+        (options.provider === undefined || record.provider === options.provider),
+    );
+    return page.cursor === undefined ? { records } : { records, cursor: page.cursor };
+  }
+
+  /** A record by id (a UUID) or by bucket name. */
+  async get(idOrName: string): Promise<BucketRecord> {
+    const record = UUID.test(idOrName)
+      ? await this.deps.registry.getById(idOrName)
+      : await this.deps.registry.getByName(idOrName);
+    if (record === undefined) throw new UnknownBucketError(idOrName.slice(0, 222));
+    return record;
+  }
+
+  /**
+   * Changes a record if `revision` is still the stored one. A pin must name a version or label
+   * that exists; a change of pin, endpoint or region on an active bucket is proven first.
+   */
+  patch(idOrName: string, body: unknown, context: AdminContext): Promise<BucketRecord> {
+    return this.audited('patch', context, async (line) => {
+      const { revision, ...changes } = parseRequest(PatchBucketRequestSchema, body);
+      line.changes = Object.keys(changes);
+      const current = await this.get(idOrName);
+      Object.assign(line, {
+        bucket: current.bucket_name,
+        bucket_id: current.id,
+        secret_ref: current.secret_ref,
+      });
+      if (current.revision !== revision) {
+        throw new RevisionConflictError(
+          `bucket ${current.bucket_name} is at revision ${current.revision}, not ${revision}`,
+        );
+      }
+      const next = applyBucketChanges(current, changes as BucketChanges, new Date());
+      const touchesAccess = ['secret_version', 'endpoint', 'region'].some((field) => field in changes);
+      let payload: SecretPayload | undefined;
+      if (next.auth_mode === 'static' && next.secret_ref !== null && 'secret_version' in changes) {
+        const backend = this.backend(next.secrets_backend);
+        const description = await this.describeUsable(backend, next.secret_ref);
+        this.checkPin(description, next.secret_version);
+        if (touchesAccess) payload = await this.readPayload(backend, next.secret_ref, next.secret_version);
+      }
+      if (touchesAccess && next.status === 'active') {
+        await this.prove(next, payload ?? (await this.staticPayload(next)));
+      }
+      return this.deps.registry.update(current.id, revision, changes as BucketChanges);
+    });
+  }
+
+  /** Starts a rotation of the bucket's secret through its configured rotation function. */
+  rotate(
+    idOrName: string,
+    context: AdminContext,
+  ): Promise<{ bucket: string; secret_ref: string; version_id: string }> {
+    return this.audited('rotate', context, async (line) => {
+      const record = await this.get(idOrName);
+      Object.assign(line, {
+        bucket: record.bucket_name,
+        bucket_id: record.id,
+        secret_ref: record.secret_ref,
+      });
+      if (record.auth_mode !== 'static' || record.secret_ref === null) {
+        throw new InvalidRequestError(
+          `bucket ${record.bucket_name} has no secret to rotate (auth_mode ${record.auth_mode})`,
+        );
+      }
+      const backend = this.backend(record.secrets_backend);
+      const description = await backend.admin.describe(record.secret_ref);
+      if (description === undefined) throw new UnknownSecretError(record.secret_ref);
+      // Rotation runs only where an operator enabled it, with the interval its readers need.
+      if (!description.rotationEnabled) {
+        throw new RotationNotConfiguredError(
+          `secret ${description.name} has no rotation enabled; enable it first (README, "Operating it: MinIO key rotation")`,
+        );
+      }
+      const versionId = await backend.admin.rotate(description.ref);
+      return { bucket: record.bucket_name, secret_ref: record.secret_ref, version_id: versionId };
+    });
+  }
+
+  /** Runs the registration proof again and reports each check; a failing check is not an error. */
+  validate(idOrName: string, context: AdminContext): Promise<ValidationReport> {
+    return this.audited('validate', context, async (line) => {
+      const record = await this.get(idOrName);
+      Object.assign(line, {
+        bucket: record.bucket_name,
+        bucket_id: record.id,
+        secret_ref: record.secret_ref,
+      });
+      const checks: ValidationCheck[] = [
+        { name: 'record', ok: true, message: `revision ${record.revision}, ${record.status}` },
+      ];
+      const check = async (name: ValidationCheck['name'], run: () => Promise<string>): Promise<boolean> => {
+        try {
+          checks.push({ name, ok: true, message: await run() });
+          return true;
+        } catch (error) {
+          if (!(error instanceof BrokerError)) throw error;
+          checks.push({ name, ok: false, message: `${error.code}: ${error.message}` });
+          return false;
+        }
+      };
+      if (record.auth_mode === 'static' && record.secret_ref !== null) {
+        const ref = record.secret_ref;
+        let payload: SecretPayload | undefined;
+        const backend = this.backend(record.secrets_backend);
+        let description: SecretDescription | undefined;
+        const found = await check('secret', async () => {
+          description = await this.describeUsable(backend, ref);
+          return `${description.name} exists under ${this.deps.secretsPrefix}`;
+        });
+        if (found && description !== undefined && record.secret_version !== null) {
+          const known = description;
+          await check('secret_pin', async () => {
+            this.checkPin(known, record.secret_version);
+            return `pinned to ${record.secret_version}`;
+          });
+        }
+        const shaped =
+          found &&
+          (await check('secret_shape', async () => {
+            payload = await this.readPayload(backend, ref, record.secret_version);
+            return 'holds access_key_id and secret_access_key';
+          }));
+        if (shaped) {
+          await check('bucket_access', async () => {
+            await this.prove(record, payload);
+            return `the credentials can see bucket ${record.bucket_name}`;
+          });
+        }
+      } else if (record.auth_mode === 'role') {
+        await check('bucket_access', async () => {
+          await this.prove(record, undefined);
+          return `assumed ${record.role_arn} and saw bucket ${record.bucket_name}`;
+        });
+      } else {
+        checks.push({
+          name: 'bucket_access',
+          ok: false,
+          message: `auth_mode ${record.auth_mode} cannot be validated by this release`,
+        });
+      }
+      const ok = checks.every((entry) => entry.ok);
+      if (!ok) line.outcome = 'checks_failed';
+      return { bucket: record.bucket_name, id: record.id, ok, checks };
+    });
+  }
+
+  /** Proves the credentials on the bucket: the store's answer to a signed HEAD of it. */
+  private async prove(record: BucketRecord, payload: SecretPayload | undefined): Promise<void> {
+    switch (record.auth_mode) {
+      case 'static': {
+        if (payload === undefined || record.secret_ref === null) {
+          throw new InvalidRequestError(`bucket ${record.bucket_name} has no secret to prove`, 'secret_ref');
+        }
+        const keys = staticCredentialsFrom(record.secret_ref, payload);
+        await this.probe(record, {
+          accessKeyId: keys.access_key_id,
+          secretAccessKey: keys.secret_access_key,
+          ...(keys.session_token === undefined ? {} : { sessionToken: keys.session_token }),
+          ...(keys.ca_bundle_pem === undefined ? {} : { caBundlePem: keys.ca_bundle_pem }),
+          ...(keys.client_cert_pem === undefined ? {} : { clientCertPem: keys.client_cert_pem }),
+          ...(keys.client_key_pem === undefined ? {} : { clientKeyPem: keys.client_key_pem }),
+        });
+        return;
+      }
+      case 'role': {
+        const assumed = await this.deps.roles.get({
+          roleArn: String(record.role_arn),
+          externalId: record.external_id,
+          minRemainingMs: 60_000,
+          requestId: `validate-${record.bucket_name}`.slice(0, 40),
+        });
+        await this.probe(record, assumed.credentials);
+        return;
+      }
+      case 'workload_identity':
+        throw new InvalidRequestError(
+          'auth_mode workload_identity cannot be validated by this release',
+          'auth_mode',
+        );
+    }
+  }
+
+  private async staticPayload(record: BucketRecord): Promise<SecretPayload | undefined> {
+    if (record.auth_mode !== 'static' || record.secret_ref === null) return undefined;
+    return this.readPayload(this.backend(record.secrets_backend), record.secret_ref, record.secret_version);
+  }
+
+  /** The secret exists, sits under the prefix and outside its admin sub-path. */
+  private async describeUsable(backend: AdminSecretsBackend, ref: string): Promise<SecretDescription> {
+    const description = await backend.admin.describe(ref);
+    if (description === undefined) throw new UnknownSecretError(ref);
+    this.checkPrefix(description.name, 'secret_ref');
+    return description;
+  }
+
+  private checkPrefix(name: string, field: string): void {
+    const prefix = this.deps.secretsPrefix;
+    if (!name.startsWith(prefix)) {
+      throw new InvalidSecretError(
+        `secret ${name} is outside ${prefix}; the presign role can read only that prefix (${field})`,
+      );
+    }
+    if (name.startsWith(`${prefix}${ADMIN_SECRETS_SUBPATH}`)) {
+      throw new InvalidSecretError(
+        `secret ${name} is under ${prefix}${ADMIN_SECRETS_SUBPATH}, which holds admin credentials and is denied to the presign role (${field})`,
+      );
+    }
+  }
+
+  /**
+   * A pin names an existing version id or staging label. On a rotated secret only a custom
+   * label is allowed: rotation keeps the keys of custom-labelled versions, and retires the rest.
+   */
+  private checkPin(description: SecretDescription, pin: string | null): void {
+    if (pin === null) return;
+    const exists = description.versions.some((version) => version.id === pin || version.stages.includes(pin));
+    if (!exists) {
+      throw new InvalidSecretError(
+        `secret ${description.name} has no version or label ${pin} (secret_version)`,
+      );
+    }
+    const isVersionId = description.versions.some((version) => version.id === pin);
+    if (description.rotationEnabled && (isVersionId || (AWS_STAGES.has(pin) && pin !== 'AWSCURRENT'))) {
+      throw new InvalidSecretError(
+        `secret ${description.name} rotates: pin it by a custom staging label, not ${isVersionId ? 'a version id' : pin}, so rotation keeps its key (secret_version)`,
+      );
+    }
+  }
+
+  /** The payload, read fresh from the backend; missing or mis-shaped secrets are the admin's input errors. */
+  private async readPayload(
+    backend: AdminSecretsBackend,
+    ref: string,
+    version: string | null,
+  ): Promise<SecretPayload> {
+    try {
+      const payload = await backend.read.get(ref, version);
+      staticCredentialsFrom(ref, payload);
+      return payload;
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) throw new UnknownSecretError(ref, { cause: error });
+      if (error instanceof SecretShapeError) throw new InvalidSecretError(error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Deletes a secret created by a registration that failed; names it when that fails too. */
+  private async discard(
+    created: { backend: AdminSecretsBackend; description: SecretDescription },
+    failure: unknown,
+  ): Promise<unknown> {
+    const { ref } = created.description;
+    try {
+      await created.backend.admin.remove(ref, this.deps.recoveryWindowDays ?? 7);
+    } catch {
+      if (failure instanceof BrokerError) {
+        failure.message = `${failure.message}; the secret ${ref} created for this registration could not be deleted: delete it by hand`;
+      }
+    }
+    return failure;
+  }
+
+  private backend(name: SecretsBackend | null | undefined): AdminSecretsBackend {
+    const backend = name === null || name === undefined ? undefined : this.deps.backends[name];
+    if (backend === undefined) {
+      throw new InvalidRequestError(
+        `secrets backend ${String(name)} is not enabled in this deployment`,
+        'secrets_backend',
+      );
+    }
+    return backend;
+  }
+
+  private defaultBackend(): SecretsBackend {
+    const first = Object.keys(this.deps.backends)[0] as SecretsBackend | undefined;
+    if (first === undefined)
+      throw new InvalidRequestError('no secrets backend is enabled', 'secrets_backend');
+    return first;
+  }
+
+  /** Runs an action and writes its audit line, whatever the outcome. */
+  private async audited<T>(
+    action: AdminAction,
+    context: AdminContext,
+    run: (line: AdminAuditLine) => Promise<T>,
+  ): Promise<T> {
+    const started = this.now();
+    const line: AdminAuditLine = {
+      request_id: context.requestId,
+      action,
+      caller: context.caller,
+      bucket: undefined,
+      bucket_id: undefined,
+      secret_ref: undefined,
+      outcome: 'ok',
+      status: 200,
+      latency_ms: 0,
+    };
+    try {
+      return await run(line);
+    } catch (error) {
+      line.outcome = error instanceof BrokerError ? error.code : 'internal_error';
+      line.status = error instanceof BrokerError ? error.status : 500;
+      throw error;
+    } finally {
+      line.latency_ms = Math.round((this.now() - started) * 1000) / 1000;
+      this.deps.audit(line);
+    }
+  }
+}
+
+/** The payload written for keys handed over with `create_secret`, in the plan's shape. */
+function newSecretPayload(keys: NewSecretKeys): SecretPayload {
+  return Object.freeze(
+    Object.fromEntries(
+      Object.entries(keys).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ),
+  );
+}
+
+/** A registration as the record it will become, for the proof before it is saved. */
+function asRecord(registration: ReturnType<typeof BucketRegistrationSchema.parse>): BucketRecord {
+  const timestamp = new Date().toISOString();
+  return {
+    ...registration,
+    id: registration.id ?? crypto.randomUUID(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    revision: 1,
+  };
+}

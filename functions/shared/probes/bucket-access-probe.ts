@@ -1,0 +1,114 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Client } from 'minio';
+import { CredentialsRejectedError, StoreUnavailableError, ThrottledError } from '../errors';
+import type { SigningCredentials } from '../presign/sigv4-presigner';
+import type { BucketRecord } from '../registry/bucket-record';
+
+/** Credentials to prove on a bucket, with what a private or mutual-TLS store needs. */
+export interface ProbeCredentials extends SigningCredentials {
+  caBundlePem?: string;
+  clientCertPem?: string;
+  clientKeyPem?: string;
+}
+
+/** Where the broker's own S3 calls for a record go (not where Fence's URLs point). */
+export function storeEndpoint(record: BucketRecord, env: NodeJS.ProcessEnv = process.env): URL {
+  if (record.endpoint !== null) return new URL(record.endpoint);
+  if (record.provider === 'gcp') return new URL('https://storage.googleapis.com');
+  // The SDK's own variables, so the same check runs against AWS, moto or LocalStack.
+  const configured = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  if (configured) return new URL(configured);
+  const region = record.region ?? 'us-east-1';
+  return new URL(`https://s3.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`);
+}
+
+/**
+ * Proves that credentials can reach a record's bucket: a signed HEAD of the bucket through the
+ * `minio` client (DESIGN.md: the package for the broker's S3 calls to stores). Throws
+ * `CredentialsRejectedError` when the store refuses (or hides) the bucket, `StoreUnavailableError`
+ * when it cannot be reached, `ThrottledError` when it asks us to slow down.
+ */
+export async function probeBucketAccess(
+  record: BucketRecord,
+  credentials: ProbeCredentials,
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
+  const endpoint = storeEndpoint(record, options.env);
+  const secure = endpoint.protocol === 'https:';
+  // An agent of its own: it carries the store's CA and client certificate, and destroying it
+  // ends a request that outlived the timeout (the minio client has no timeout of its own).
+  const agent = secure
+    ? new HttpsAgent({
+        ...(credentials.caBundlePem === undefined ? {} : { ca: credentials.caBundlePem }),
+        ...(credentials.clientCertPem === undefined ? {} : { cert: credentials.clientCertPem }),
+        ...(credentials.clientKeyPem === undefined ? {} : { key: credentials.clientKeyPem }),
+      })
+    : new HttpAgent();
+  const client = new Client({
+    endPoint: endpoint.hostname,
+    port: endpoint.port ? Number(endpoint.port) : secure ? 443 : 80,
+    useSSL: secure,
+    accessKey: credentials.accessKeyId,
+    secretKey: credentials.secretAccessKey,
+    ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
+    region: record.region ?? 'us-east-1',
+    // Explicit endpoints (MinIO, S3-compatible stores, emulators) are path-style, as the presigner signs them.
+    pathStyle: record.endpoint !== null || endpoint.hostname.match(/^[\d.]+$|^localhost$/) !== null,
+    transportAgent: agent,
+  });
+  const timeoutMs = options.timeoutMs ?? 5000;
+  let timer: NodeJS.Timeout | undefined;
+  let exists: boolean;
+  try {
+    exists = await Promise.race([
+      client.bucketExists(record.bucket_name),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ProbeTimeout(timeoutMs)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    throw translate(error, record);
+  } finally {
+    clearTimeout(timer);
+    agent.destroy();
+  }
+  if (!exists) {
+    throw new CredentialsRejectedError(
+      `the store at ${endpoint.host} has no bucket "${record.bucket_name}" that these credentials can see`,
+    );
+  }
+}
+
+function translate(error: unknown, record: BucketRecord): Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  const host = record.endpoint ?? record.provider;
+  switch (code) {
+    case 'AccessDenied':
+    case 'InvalidAccessKeyId':
+    case 'SignatureDoesNotMatch':
+    case 'ExpiredToken':
+    case 'InvalidToken':
+      return new CredentialsRejectedError(
+        `the store refused the credentials for bucket "${record.bucket_name}" (${code})`,
+        { cause: error },
+      );
+    case 'SlowDown':
+      return new ThrottledError(`the store at ${host} throttled the check`, {
+        cause: error,
+        retryAfterSeconds: 1,
+      });
+    default:
+      return new StoreUnavailableError(
+        `the store for bucket "${record.bucket_name}" could not be reached or failed the check`,
+        { cause: error },
+      );
+  }
+}
+
+class ProbeTimeout extends Error {
+  override readonly name = 'ProbeTimeout';
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
+}

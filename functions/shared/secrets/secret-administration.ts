@@ -1,0 +1,47 @@
+import type { SecretsBackend } from '../registry/bucket-record';
+import type { SecretPayload } from './secret-resolver';
+
+/** One stored version of a secret and the labels it carries. */
+export interface SecretVersionSummary {
+  id: string;
+  /** Staging labels (AWSCURRENT, AWSPREVIOUS, custom ones); empty when the backend has none. */
+  stages: string[];
+}
+
+/** What admin flows need to know about a secret, never its value. */
+export interface SecretDescription {
+  /** The canonical reference to store in a record (the ARN for AWS Secrets Manager). */
+  ref: string;
+  /** The secret's name, which the prefix rules apply to. */
+  name: string;
+  rotationEnabled: boolean;
+  /** The function that rotates it, when rotation is configured. */
+  rotationFunctionArn?: string;
+  kmsKeyId?: string;
+  versions: SecretVersionSummary[];
+}
+
+export interface SecretCreation {
+  /** KMS key (id, alias or ARN) to encrypt with. @default the backend's default key */
+  kmsKeyId?: string;
+  /** Tags naming what the secret is for and who created it (never values). */
+  tags: Record<string, string>;
+  description?: string;
+}
+
+/**
+ * The admin side of a secrets backend: describe, create, remove and rotate. Reads of values stay
+ * on `SecretResolver` (one interface, one cache); this interface is only used off the hot path,
+ * by the admin core, the CLI and the migration.
+ */
+export interface SecretAdministration {
+  readonly backend: SecretsBackend;
+  /** The secret's description, or undefined when there is no such secret. */
+  describe(ref: string): Promise<SecretDescription | undefined>;
+  /** Creates `name` holding `payload`; throws `SecretExistsError` when the name is taken. */
+  create(name: string, payload: SecretPayload, options: SecretCreation): Promise<SecretDescription>;
+  /** Schedules deletion after a recovery window (never an immediate, unrecoverable delete). */
+  remove(ref: string, recoveryWindowDays: number): Promise<void>;
+  /** Starts a rotation through the secret's configured rotation function; returns the new version id. */
+  rotate(ref: string): Promise<string>;
+}
