@@ -1,0 +1,25 @@
+import * as z from 'zod/mini';
+import { commaList, seconds } from '../shared/config/environment';
+import { SecretsEnvironmentSchema } from '../shared/config/secrets-environment';
+
+/**
+ * The admin core's settings: the admin Lambda's environment (the CDK construct is typed by the
+ * same schema), and what the CLI reads from the operator's shell.
+ */
+export const AdminEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
+  /** The registry table (DynamoDB mirror of Fence DB). */
+  REGISTRY_TABLE_NAME: z.string().check(z.minLength(3)),
+  /**
+   * Principals allowed to call the admin API; the handler checks the caller itself too, so a
+   * Fence (runtime) caller that reaches it by any path is refused. Unset only for the CLI and
+   * the local runner, which do not take requests from others.
+   */
+  ADMIN_PRINCIPAL_ARNS: z.optional(
+    commaList(z.string().check(z.regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/))),
+  ),
+  /** Recovery window for a secret created by a registration that then failed. */
+  ADMIN_SECRET_RECOVERY_DAYS: z._default(z.coerce.number().check(z.int(), z.minimum(7), z.maximum(30)), 7),
+  /** Session length for role-mode proofs. */
+  ASSUME_ROLE_DURATION_SECONDS: seconds(900),
+});
+export type AdminEnvironment = z.output<typeof AdminEnvironmentSchema>;

@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { type CliContext, commaSeparated, positiveInt, UsageError } from '../cli-context';
+import { printRecord } from '../output';
+
+interface RegisterOptions {
+  fromFile?: string;
+  bucket?: string;
+  provider?: string;
+  authMode?: string;
+  secretsBackend?: string;
+  secretRef?: string;
+  secretVersion?: string;
+  roleArn?: string;
+  externalId?: string;
+  kmsKeyRef?: string;
+  endpoint?: string;
+  region?: string;
+  allowedOps?: string[];
+  maxExpiresIn?: number;
+  createSecret?: boolean;
+  secretFile?: string;
+  secretStdin?: boolean;
+  validate: boolean;
+}
+
+const FIELDS: [keyof RegisterOptions, string][] = [
+  ['bucket', 'bucket_name'],
+  ['provider', 'provider'],
+  ['authMode', 'auth_mode'],
+  ['secretsBackend', 'secrets_backend'],
+  ['secretRef', 'secret_ref'],
+  ['secretVersion', 'secret_version'],
+  ['roleArn', 'role_arn'],
+  ['externalId', 'external_id'],
+  ['kmsKeyRef', 'kms_key_ref'],
+  ['endpoint', 'endpoint'],
+  ['region', 'region'],
+  ['allowedOps', 'allowed_ops'],
+  ['maxExpiresIn', 'max_expires_in'],
+];
+
+export function registerCommand(program: Command, context: CliContext): void {
+  program
+    .command('register')
+    .description('register a bucket; its credentials are proven on the bucket before anything is saved')
+    .option('--from-file <file>', 'the registration as JSON (record fields, no keys)')
+    .option('--bucket <name>', 'bucket name')
+    .option('--provider <provider>', 'aws, gcp, s3_compatible or minio')
+    .option('--auth-mode <mode>', 'static, role or workload_identity')
+    .option('--secrets-backend <backend>', 'aws_sm or k8s (static mode)')
+    .option('--secret-ref <ref>', 'an existing secret under the prefix that holds the keys')
+    .option('--secret-version <version>', 'pin a version id or staging label')
+    .option('--role-arn <arn>', 'role to assume (role mode)')
+    .option('--external-id <id>', 'external id for AssumeRole (role mode)')
+    .option('--kms-key-ref <key>', 'KMS key of the secret (used when the secret is created)')
+    .option('--endpoint <url>', 'store endpoint (MinIO, S3-compatible)')
+    .option('--region <region>', 'bucket region')
+    .option('--allowed-ops <ops>', 'comma-separated: download,upload,multipart,list', commaSeparated)
+    .option(
+      '--max-expires-in <seconds>',
+      'longest URL lifetime for this bucket',
+      positiveInt('--max-expires-in'),
+    )
+    .option('--create-secret', 'write the keys to the secrets manager under <prefix><provider>/<bucket>')
+    .option(
+      '--secret-file <file>',
+      'with --create-secret: a JSON file holding access_key_id and secret_access_key',
+    )
+    .option('--secret-stdin', 'with --create-secret: read that JSON from stdin')
+    .option('--no-validate', 'save without proving the credentials on the bucket')
+    .addHelpText(
+      'after',
+      `
+Keys are never taken from the command line: give them in a file, on stdin, or at the prompt.
+
+Examples:
+  $ fence-buckets register --bucket my-dataset --provider minio --auth-mode static \\
+      --endpoint https://minio.example.org --allowed-ops download,upload \\
+      --create-secret --secret-file keys.json
+  $ fence-buckets register --bucket my-aws-bucket --provider aws --auth-mode role \\
+      --role-arn arn:aws:iam::111122223333:role/gen3-bucket-access --allowed-ops download
+`,
+    )
+    .action(async (options: RegisterOptions) => {
+      const body: Record<string, unknown> =
+        options.fromFile === undefined
+          ? {}
+          : (JSON.parse(await readFile(options.fromFile, 'utf8')) as Record<string, unknown>);
+      for (const [option, field] of FIELDS) if (options[option] !== undefined) body[field] = options[option];
+      if ('secret' in body)
+        throw new UsageError(
+          'keys do not belong in --from-file: use --secret-file, --secret-stdin or the prompt',
+        );
+      if (options.createSecret) {
+        body.create_secret = true;
+        body.secret = await readKeys(context, options);
+      } else if (options.secretFile !== undefined || options.secretStdin) {
+        throw new UsageError('--secret-file and --secret-stdin go with --create-secret');
+      }
+      const record = await context.operations().register(body, { validate: options.validate });
+      printRecord(context.io, context.output(), record);
+    });
+}
+
+/** The keys, from a file, stdin or the terminal; never from argv, never echoed. */
+async function readKeys(context: CliContext, options: RegisterOptions): Promise<Record<string, string>> {
+  let text: string | undefined;
+  if (options.secretFile !== undefined) text = await readFile(options.secretFile, 'utf8');
+  else if (options.secretStdin) text = await context.io.stdin();
+  if (text !== undefined) {
+    try {
+      return JSON.parse(text) as Record<string, string>;
+    } catch {
+      throw new UsageError(
+        'the keys must be a JSON object such as {"access_key_id": "...", "secret_access_key": "..."}',
+      );
+    }
+  }
+  if (context.io.prompt === undefined) {
+    throw new UsageError(
+      '--create-secret needs the keys: --secret-file <file>, --secret-stdin, or run it in a terminal',
+    );
+  }
+  const accessKeyId = await context.io.prompt('access_key_id: ', false);
+  const secretAccessKey = await context.io.prompt('secret_access_key (hidden): ', true);
+  return { access_key_id: accessKeyId, secret_access_key: secretAccessKey };
+}

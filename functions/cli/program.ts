@@ -1,0 +1,122 @@
+import { Command, CommanderError } from 'commander';
+import { BrokerError } from '../shared/errors';
+import {
+  AdminOperationError,
+  type AdminOperations,
+  adminApiClient,
+  inProcessAdmin,
+} from './admin-operations';
+import { type CliContext, UsageError } from './cli-context';
+import { getCommand } from './commands/get';
+import { listCommand } from './commands/list';
+import { patchCommand, statusCommands } from './commands/patch';
+import { registerCommand } from './commands/register';
+import { rotateCommand } from './commands/rotate';
+import { validateCommand } from './commands/validate';
+import { type CliIo, EXIT } from './output';
+
+interface GlobalOptions {
+  json?: boolean;
+  api?: string;
+  profile?: string;
+  region?: string;
+  table?: string;
+  prefix?: string;
+}
+
+/**
+ * `fence-buckets`: the admin core from a shell. In process with the operator's AWS credentials
+ * (the SDK's chain), or through the admin API with `--api URL` (SigV4). Returns the exit code:
+ * 0 ok, 1 failure, 2 usage.
+ */
+export async function runCli(
+  argv: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const program = new Command('fence-buckets');
+  let operations: AdminOperations | undefined;
+  const globals = () => program.opts<GlobalOptions>();
+  const context: CliContext = {
+    io,
+    exitCode: EXIT.ok,
+    output: () => ({ json: globals().json === true }),
+    operations: () => {
+      operations ??= buildOperations(globals(), env);
+      return operations;
+    },
+  };
+  program
+    .description('Register and manage the buckets fence-bucket-broker presigns for.')
+    .option('--json', 'machine-readable output')
+    .option('--api <url>', 'call the admin API at this URL (SigV4) instead of AWS directly')
+    .option('--profile <profile>', 'AWS profile (in process, or for signing --api calls)')
+    .option('--region <region>', 'AWS region')
+    .option('--table <name>', 'registry table (default: $REGISTRY_TABLE_NAME)')
+    .option('--prefix <prefix>', 'secrets name prefix (default: $FENCE_SECRETS_PREFIX or gen3/fence/)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ fence-buckets --table FenceBucketBroker-Registry list\n  $ fence-buckets --api https://abc.execute-api.us-east-1.amazonaws.com/prod validate --all\n',
+    );
+  for (const add of [
+    listCommand,
+    getCommand,
+    registerCommand,
+    patchCommand,
+    statusCommands,
+    rotateCommand,
+    validateCommand,
+  ]) {
+    add(program, context);
+  }
+  for (const command of program.commands)
+    command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv): AdminOperations {
+  if (options.profile !== undefined) env.AWS_PROFILE = options.profile;
+  if (options.region !== undefined) env.AWS_REGION = options.region;
+  if (options.api !== undefined)
+    return adminApiClient(options.api, options.region === undefined ? {} : { region: options.region });
+  const settings = { ...env };
+  if (options.table !== undefined) settings.REGISTRY_TABLE_NAME = options.table;
+  if (options.prefix !== undefined) settings.FENCE_SECRETS_PREFIX = options.prefix;
+  if (!settings.REGISTRY_TABLE_NAME) {
+    throw new UsageError(
+      'name the registry table: --table <name> or REGISTRY_TABLE_NAME (the stack output RegistryTableName), or use --api',
+    );
+  }
+  return inProcessAdmin(settings);
+}
+
+/** An error as one line on stderr and its exit code; never a stack trace. */
+function report(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander; they are not failures.
+    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
+      ? EXIT.ok
+      : EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    io.err(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof BrokerError || error instanceof AdminOperationError) {
+    const requestId =
+      error instanceof AdminOperationError && error.requestId ? ` (request ${error.requestId})` : '';
+    io.err(`error: ${error.code}: ${error.message}${requestId}\n`);
+    return EXIT.failure;
+  }
+  io.err(`error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+  return EXIT.failure;
+}
