@@ -1,0 +1,20 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { readEnvironment } from '../shared/config/environment';
+import { ConfigurationError } from '../shared/errors';
+import { createAdminHandler } from './admin-handler';
+import { wireBucketAdmin } from './admin-wiring';
+import { AdminEnvironmentSchema } from './environment';
+
+// Built once per container: a bad environment fails at cold start, not on a request.
+const environment = readEnvironment(AdminEnvironmentSchema);
+if (environment.ADMIN_PRINCIPAL_ARNS === undefined) {
+  throw new ConfigurationError('ADMIN_PRINCIPAL_ARNS must name the admin principals');
+}
+const logger = new Logger();
+
+/** Lambda entry of the admin API. */
+export const handler = createAdminHandler({
+  admin: wireBucketAdmin(environment, { audit: (line) => logger.info('admin', { ...line }) }),
+  logger,
+  allowedCallers: environment.ADMIN_PRINCIPAL_ARNS,
+});
