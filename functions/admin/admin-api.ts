@@ -1,6 +1,11 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { AdminContext, BucketAdmin } from '../shared/admin/bucket-admin';
-import { CallerNotAllowedError, InvalidRequestError, MethodNotAllowedError, UnknownRouteError } from '../shared/errors';
+import {
+  CallerNotAllowedError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  UnknownRouteError,
+} from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import { isAllowedCaller } from '../shared/http/caller';
 import { readJsonBody } from '../shared/http/json-body';
@@ -50,13 +55,23 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   {
     method: 'GET',
     path: 'buckets',
-    run: async (admin, { event }) => ({ status: 200, body: await admin.list(event.queryStringParameters ?? {}) }),
+    run: async (admin, { event }) => ({
+      status: 200,
+      body: await admin.list(event.queryStringParameters ?? {}),
+    }),
   },
-  { method: 'GET', path: 'buckets/{id}', run: async (admin, { id }) => ({ status: 200, body: await admin.get(id) }) },
+  {
+    method: 'GET',
+    path: 'buckets/{id}',
+    run: async (admin, { id }) => ({ status: 200, body: await admin.get(id) }),
+  },
   {
     method: 'PATCH',
     path: 'buckets/{id}',
-    run: async (admin, { id, event, context }) => ({ status: 200, body: await admin.patch(id, readJsonBody(event), context) }),
+    run: async (admin, { id, event, context }) => ({
+      status: 200,
+      body: await admin.patch(id, readJsonBody(event), context),
+    }),
   },
   {
     method: 'POST',
@@ -84,7 +99,10 @@ function matchPath(path: string): { template: AdminRoute['path']; id: string } |
   } catch {
     throw new InvalidRequestError('id is not a valid path segment', 'id');
   }
-  return { template: action === undefined ? 'buckets/{id}' : (`buckets/{id}/${action}` as AdminRoute['path']), id };
+  return {
+    template: action === undefined ? 'buckets/{id}' : (`buckets/{id}/${action}` as AdminRoute['path']),
+    id,
+  };
 }
 
 /**
@@ -99,7 +117,12 @@ export async function handleAdminApi(
   const caller = event.requestContext?.identity?.userArn ?? undefined;
   try {
     if (deps.allowedCallers !== undefined && !isAllowedCaller(caller, deps.allowedCallers)) {
-      deps.refused?.({ request_id: requestId, caller, method: String(event.httpMethod), path: String(event.path).slice(0, 200) });
+      deps.refused?.({
+        request_id: requestId,
+        caller,
+        method: String(event.httpMethod),
+        path: String(event.path).slice(0, 200),
+      });
       throw new CallerNotAllowedError('this caller may not use the admin API');
     }
     const matched = matchPath(event.path ?? '');

@@ -9,7 +9,11 @@ import { handleAdminApi } from './admin-api';
  * The admin Lambda's middleware chain around `handleAdminApi`. Audit lines (one per action,
  * written by the core) and refusals go through Powertools Logger: the admin API is not a hot path.
  */
-export function createAdminHandler(options: { admin: BucketAdmin; logger: Logger; allowedCallers: readonly string[] }) {
+export function createAdminHandler(options: {
+  admin: BucketAdmin;
+  logger: Logger;
+  allowedCallers: readonly string[];
+}) {
   const { admin, logger, allowedCallers } = options;
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
     .use(injectLambdaContext(logger))

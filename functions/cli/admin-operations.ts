@@ -39,7 +39,7 @@ export class AdminOperationError extends Error {
 
 /**
  * The admin core in this process, with the operator's AWS credentials (the SDK's chain:
- * `AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, …). Audit lines go to stderr as JSON.
+ * `AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, …).
  */
 export function inProcessAdmin(
   env: NodeJS.ProcessEnv,

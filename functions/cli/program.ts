@@ -42,7 +42,7 @@ export async function runCli(
     exitCode: EXIT.ok,
     output: () => ({ json: globals().json === true }),
     operations: () => {
-      operations ??= buildOperations(globals(), env);
+      operations ??= buildOperations(globals(), env, io);
       return operations;
     },
   };
@@ -83,7 +83,7 @@ export async function runCli(
   }
 }
 
-function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv): AdminOperations {
+function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv, io: CliIo): AdminOperations {
   if (options.profile !== undefined) env.AWS_PROFILE = options.profile;
   if (options.region !== undefined) env.AWS_REGION = options.region;
   if (options.api !== undefined)
@@ -96,7 +96,8 @@ function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv): AdminO
       'name the registry table: --table <name> or REGISTRY_TABLE_NAME (the stack output RegistryTableName), or use --api',
     );
   }
-  return inProcessAdmin(settings);
+  // Each write's audit line goes to stderr as JSON, beside any table or --json result on stdout.
+  return inProcessAdmin(settings, { audit: (line) => io.err(`${JSON.stringify({ audit: line })}\n`) });
 }
 
 /** An error as one line on stderr and its exit code; never a stack trace. */
