@@ -6,6 +6,8 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type * as z from 'zod/mini';
+import { BROKER_FUNCTION_MATRIX } from '../iam/iam-matrix';
+import { addMatrixRules } from '../iam/matrix-statement';
 
 /** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
 export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -75,7 +77,7 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}`,
     });
-    logGroup.grantWrite(role);
+    addMatrixRules(role, [BROKER_FUNCTION_MATRIX.rules.writeOwnLogs], { logGroup: logGroup.logGroupArn });
     const environment = Object.fromEntries(
       Object.entries(props.environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );

@@ -1,11 +1,13 @@
 import * as path from 'node:path';
-import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PresignEnvironmentSchema } from '../../functions/presign/environment';
 import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
+import { PRESIGN_RUNTIME_MATRIX } from '../iam/iam-matrix';
+import { addMatrixRules } from '../iam/matrix-statement';
 import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
@@ -34,8 +36,9 @@ export const PRESIGN_RUNTIME_PROVIDED_MODULES = [
 
 /**
  * The presign Lambda behind an IAM-authorized REST API whose resource policy admits only the
- * named principals. The runtime role reads secrets under the prefix and the registry, and is
- * explicitly denied every secret write.
+ * named principals. The runtime role is built from `PRESIGN_RUNTIME_MATRIX`: it reads secrets
+ * under the prefix and the registry, and is explicitly denied every secret write and the admin
+ * secrets.
  */
 export class PresignApi extends Construct {
   readonly function: BrokerFunction<typeof PresignEnvironmentSchema>;
@@ -48,7 +51,6 @@ export class PresignApi extends Construct {
         'PresignApi needs at least one invoker principal (Fence role ARN); pass -c fenceRoleArns=...',
       );
     }
-    const stack = Stack.of(this);
     const prefix = props.secretsPrefix ?? 'gen3/fence/';
     this.function = new BrokerFunction(this, 'Function', {
       entry: path.join(__dirname, '../../functions/presign/handler.ts'),
@@ -62,43 +64,11 @@ export class PresignApi extends Construct {
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,
     });
     const role = this.function.role as iam.Role;
-    props.registry.grantLookup(role);
-    const secretArns = stack.formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${prefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    addMatrixRules(role, Object.values(PRESIGN_RUNTIME_MATRIX.rules), {
+      prefix,
+      registryTable: props.registry.table.tableArn,
+      assumableRoles: props.assumableRoleArns ?? [],
     });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArns] }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [Arn.format({ service: 'kms', resource: 'key', resourceName: '*' }, stack)],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
-      }),
-    );
-    if (props.assumableRoleArns !== undefined && props.assumableRoleArns.length > 0) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: props.assumableRoleArns }),
-      );
-    }
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        actions: [
-          'secretsmanager:CreateSecret',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:UpdateSecret',
-          'secretsmanager:UpdateSecretVersionStage',
-          'secretsmanager:DeleteSecret',
-          'secretsmanager:TagResource',
-          'secretsmanager:RotateSecret',
-        ],
-        resources: ['*'],
-      }),
-    );
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
     this.api = new apigw.RestApi(this, 'Api', {

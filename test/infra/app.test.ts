@@ -88,42 +88,6 @@ describe('App: fence-bucket-broker', () => {
     });
   });
 
-  it('gives the runtime role reads only: secrets under the prefix, one registry action, writes denied', () => {
-    // Act
-    const { stack } = buildApp({ outdir: outdir(), context });
-    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
-    const runtime = Object.entries(policies).find(([name]) =>
-      name.startsWith('PresignFunctionRoleDefaultPolicy'),
-    );
-    const statements = (runtime?.[1].Properties.PolicyDocument.Statement ?? []) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: unknown;
-    }[];
-    const actions = (effect: string) =>
-      statements.filter((s) => s.Effect === effect).flatMap((s) => [s.Action].flat());
-
-    // Assess
-    expect(actions('Allow')).toEqual(
-      expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:GetItem', 'kms:Decrypt']),
-    );
-    expect(
-      actions('Allow').filter((action) =>
-        /secretsmanager:(Create|Put|Update|Delete|Tag|Rotate)/.test(action),
-      ),
-    ).toEqual([]);
-    expect(actions('Allow')).not.toContain('sts:AssumeRole');
-    expect(actions('Deny')).toEqual(
-      expect.arrayContaining([
-        'secretsmanager:CreateSecret',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:DeleteSecret',
-        'secretsmanager:TagResource',
-      ]),
-    );
-    expect(JSON.stringify(statements)).toContain(':secret:gen3/fence/*');
-  });
-
   it('lets the runtime role assume only the role ARNs it is given', () => {
     const role = 'arn:aws:iam::210987654321:role/gen3-bucket-access';
     const { stack } = buildApp({ outdir: outdir(), context: { ...context, assumableRoleArns: role } });
