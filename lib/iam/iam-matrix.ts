@@ -130,3 +130,61 @@ export const PRESIGN_RUNTIME_MATRIX = {
     },
   },
 } as const satisfies RoleMatrix;
+
+/** The MinIO key-rotation function. */
+export const ROTATION_MATRIX = {
+  description: 'the MinIO key-rotation Lambda: the four rotation steps on secrets that name it',
+  placeholders: {
+    rotationFunction: 'the rotation function’s ARN',
+    adminSecrets: 'the MinIO admin credential secrets (minioAdminSecretArns)',
+    registryTable: 'the registry table’s ARN',
+  },
+  rules: {
+    rotateOwnSecrets: {
+      effect: 'Allow',
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [`${SECRET}{prefix}*`],
+      conditions: {
+        StringEquals: { 'secretsmanager:resource/AllowRotationLambdaArn': '{rotationFunction}' },
+      },
+      reason: 'the rotation steps, only on secrets whose rotation Lambda is this function',
+    },
+    readAdminSecrets: {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['{adminSecrets}'],
+      reason: 'the MinIO admin credentials the operator names, and no other (no prefix-wide read)',
+    },
+    useSecretKeys: {
+      effect: 'Allow',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason: 'reading and writing secret versions under any customer key, only through Secrets Manager',
+    },
+    scanRegistry: {
+      effect: 'Allow',
+      actions: ['dynamodb:Scan'],
+      resources: ['{registryTable}'],
+      reason: 'read-only: the longest max_expires_in of the buckets on a rotated secret',
+    },
+    denySecretAdministration: {
+      effect: 'Deny',
+      actions: [
+        ...SECRET_WRITE_FAMILIES.filter(
+          (family) => family !== 'secretsmanager:Put*' && family !== 'secretsmanager:Update*',
+        ),
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:UpdateSecret',
+      ],
+      resources: ['*'],
+      reason:
+        'rotation writes values and moves stages; it never creates, deletes, re-keys or shares a secret',
+    },
+  },
+} as const satisfies RoleMatrix;

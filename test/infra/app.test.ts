@@ -21,6 +21,23 @@ describe('App: fence-bucket-broker', () => {
     expect(assembly.getStackByName(stack.stackName).template).toBeDefined();
   });
 
+  it('synthesizes with MinIO rotation configured, the AWS Solutions checks passing', () => {
+    // Act
+    const { app, stack } = buildApp({
+      outdir: outdir(),
+      context: {
+        ...context,
+        minioAdminSecretArns:
+          'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/admin/minio/m-AbCdEf',
+        rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+      },
+    });
+    const assembly = app.synth();
+
+    // Assess
+    expect(assembly.getStackByName(stack.stackName).template.Outputs.MinioRotationFunctionArn).toBeDefined();
+  });
+
   it('deploys the registry table: on demand, PITR, encrypted, protected and retained by default', () => {
     // Act
     const { stack } = buildApp({ outdir: outdir(), context });

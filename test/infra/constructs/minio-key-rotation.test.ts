@@ -8,11 +8,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../../lib/app';
 import { MinioKeyRotation } from '../../../lib/constructs/minio-key-rotation';
+import { evaluate } from '../iam/policy-evaluator';
+import { ADMIN_SECRET, executionRoleStatements, synthesize } from '../synthesized-stack';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
 const context = {
   fenceRoleArns: 'arn:aws:iam::123456789012:role/fence-irsa',
   rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+  minioAdminSecretArns: ADMIN_SECRET,
 };
 
 describe('Construct: MinioKeyRotation', () => {
@@ -56,7 +59,7 @@ describe('Construct: MinioKeyRotation', () => {
 
   it('refuses an interval no longer than cache TTL + URL lifetime + margin', () => {
     const stack = new Stack(new App({ outdir: outdir() }), 'Probe');
-    const rotation = new MinioKeyRotation(stack, 'Rotation');
+    const rotation = new MinioKeyRotation(stack, 'Rotation', { adminSecretArns: [ADMIN_SECRET] });
     const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Secret', 'gen3/fence/minio/x');
     expect(() =>
       rotation.rotate('TooSoon', secret, Duration.days(1), { maxUrlLifetime: Duration.days(1) }),
@@ -79,7 +82,7 @@ describe('Construct: MinioKeyRotation', () => {
       id: 'AwsSolutions-VPC7',
       reason: 'Throwaway VPC of a construct test.',
     });
-    new MinioKeyRotation(stack, 'Rotation', { vpc });
+    new MinioKeyRotation(stack, 'Rotation', { adminSecretArns: [ADMIN_SECRET], vpc });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     // Act + Assess
@@ -88,6 +91,47 @@ describe('Construct: MinioKeyRotation', () => {
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
       Timeout: 60,
       MemorySize: 1024,
+    });
+  });
+
+  describe('MinIO admin secrets', () => {
+    const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+
+    it('reads only the admin secrets it is given: no prefix-wide read', () => {
+      // Prepare
+      const { stack, json } = synthesize(context);
+      const statements = executionRoleStatements(json, stack.rotation!.function);
+      const read = (resource: string) =>
+        evaluate(statements, { action: 'secretsmanager:GetSecretValue', resource });
+
+      // Act + Assess
+      expect(read(ADMIN_SECRET)).toBe('Allow');
+      expect(read(secret('gen3/fence/admin/minio/another'))).not.toBe('Allow');
+      expect(read(secret('gen3/fence/something-else'))).not.toBe('Allow');
+    });
+
+    it('refuses to exist without admin secrets, or with one the presign role could read', () => {
+      const rotation = (adminSecretArns?: string[]) => () =>
+        new MinioKeyRotation(new Stack(new App({ outdir: outdir() }), 'Probe'), 'Rotation', {
+          adminSecretArns: adminSecretArns as string[],
+        });
+      expect(rotation()).toThrow(/adminSecretArns/);
+      expect(rotation([])).toThrow(/adminSecretArns/);
+      expect(rotation([secret('gen3/fence/minio-admin/myminio')])).toThrow(/gen3\/fence\/admin\//);
+      expect(rotation([secret('gen3/fence/admin/minio/myminio')])).not.toThrow();
+      expect(rotation([secret('ops/minio-admin/myminio')])).not.toThrow();
+    });
+
+    it('is not deployed without minioAdminSecretArns, and rotated secrets without them fail the synth', () => {
+      // Act
+      const { template } = synthesize({});
+
+      // Assess
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      expect(Object.keys(template.findOutputs('MinioRotationFunctionArn'))).toEqual([]);
+      expect(() => synthesize({ rotatedMinioSecrets: 'gen3/fence/minio/dataset' })).toThrow(
+        /rotatedMinioSecrets needs minioAdminSecretArns/,
+      );
     });
   });
 });

@@ -4,9 +4,10 @@ import {
   BROKER_FUNCTION_MATRIX,
   type IamRule,
   PRESIGN_RUNTIME_MATRIX,
+  ROTATION_MATRIX,
   type RoleMatrix,
 } from '../../../lib/iam/iam-matrix';
-import { concrete, executionRoleStatements, synthesize } from '../synthesized-stack';
+import { ADMIN_SECRET, concrete, executionRoleStatements, synthesize } from '../synthesized-stack';
 import {
   type AccessRequest,
   evaluate,
@@ -114,11 +115,55 @@ function presignRole(): RoleUnderTest {
   };
 }
 
+function rotationRole(): RoleUnderTest {
+  const { stack, json } = synthesize({ minioAdminSecretArns: ADMIN_SECRET });
+  const fn = stack.rotation!.function;
+  const registryTable = concrete(stack, stack.registry.table.tableArn);
+  const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
+  const otherFunction = `arn:aws:lambda:us-east-1:${account}:function:other-rotation`;
+  return {
+    matrices: [BROKER_FUNCTION_MATRIX, ROTATION_MATRIX],
+    statements: executionRoleStatements(json, fn),
+    values: {
+      ...functionValues(stack, fn),
+      registryTable,
+      adminSecrets: [ADMIN_SECRET],
+      rotationFunction: concrete(stack, fn.functionArn),
+    },
+    notAllowed: [
+      ...[
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ].map((action) => ({
+        action,
+        resource: secret('gen3/fence/minio/dataset'),
+        context: { 'secretsmanager:resource/AllowRotationLambdaArn': otherFunction },
+      })),
+      { action: 'secretsmanager:PutSecretValue', resource: secret('gen3/fence/minio/dataset') },
+      { action: 'secretsmanager:GetSecretValue', resource: secret('gen3/fence/admin/minio/another') },
+      { action: 'secretsmanager:GetSecretValue', resource: secret('gen3/fence/minio/dataset') },
+      { action: 'secretsmanager:GetRandomPassword', resource: '*' },
+      { action: 'secretsmanager:ListSecrets', resource: '*' },
+      ...['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'].map((action) => ({
+        action,
+        resource: registryTable,
+      })),
+      { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
+      { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'lambda:InvokeFunction', resource: otherFunction },
+    ],
+  };
+}
+
 function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<string, string> {
   return { logGroup: concrete(stack, fn.logGroup.logGroupArn) };
 }
 
-describe.each([['presign runtime', presignRole]])('IAM matrix: %s role', (_, build) => {
+describe.each([
+  ['presign runtime', presignRole],
+  ['rotation', rotationRole],
+])('IAM matrix: %s role', (_, build) => {
   const role = build();
   const rules = role.matrices.flatMap((matrix) => Object.entries(matrix.rules));
 
