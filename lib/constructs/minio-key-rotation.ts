@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -31,14 +32,27 @@ export interface MinioKeyRotationProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
-/** What the interval rule needs to know about the readers of a rotated secret. */
+/** What the interval rule needs to know about the readers of a rotated secret and its schedule. */
 export interface RotationIntervalInputs {
   /** The presign function's credentials cache TTL (its ±10 % jitter is added). @default Duration.seconds(300) */
   readonly cacheTtl?: Duration;
+  /**
+   * How long the presign cache serves a value after the backend fails: the presign function's
+   * FENCE_SECRET_CACHE_MAX_STALE_SECONDS. @default Duration.hours(1)
+   */
+  readonly staleOnError?: Duration;
   /** The longest presigned URL any bucket on this secret may issue (its max_expires_in). */
   readonly maxUrlLifetime: Duration;
   /** @default Duration.minutes(10) */
   readonly margin?: Duration;
+  /**
+   * How much earlier than the interval a scheduled rotation may run. Secrets Manager rotates "at
+   * any time during the rotation window"; for a `rate()` schedule in days the window starts at
+   * midnight and closes at the end of the UTC day (RotationRulesType, Secrets Manager API
+   * Reference), so rotation n may run at 23:59 and rotation n+1 at 00:00 one day short of the
+   * interval. @default Duration.hours(24)
+   */
+  readonly rotationWindow?: Duration;
 }
 
 /**
@@ -49,6 +63,7 @@ export interface RotationIntervalInputs {
  */
 export class MinioKeyRotation extends Construct {
   readonly function: BrokerFunction<typeof RotationEnvironmentSchema>;
+  private readonly rotatedSecretsAccess: iam.Policy;
 
   constructor(scope: Construct, id: string, props: MinioKeyRotationProps) {
     super(scope, id);
@@ -89,6 +104,7 @@ export class MinioKeyRotation extends Construct {
         (statement): statement is iam.PolicyStatement => statement !== undefined,
       ),
     });
+    this.rotatedSecretsAccess = writes;
     Validations.of(writes).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
       reason:
@@ -103,31 +119,50 @@ export class MinioKeyRotation extends Construct {
 
   /**
    * Attaches a rotation schedule to a registered MinIO secret. Refuses an interval that does not
-   * exceed cache TTL + maximum URL lifetime + margin: AWSPREVIOUS must outlive every cached copy
-   * and every URL signed with it, since the next rotation deletes it.
+   * exceed cache TTL + stale-on-error + maximum URL lifetime + margin + the rotation window:
+   * AWSPREVIOUS must outlive every cached copy and every URL signed with it, since the next
+   * rotation deletes it, and a scheduled rotation may run up to a window early.
+   *
+   * Not CDK's `RotationSchedule`: it grants `lambda:InvokeFunction` to Secrets Manager without
+   * `aws:SourceAccount` and adds role statements of its own (writes without the
+   * rotation-Lambda condition, `GetRandomPassword` on `*`). The only invoke permission is the
+   * construct's own, and the role is exactly `ROTATION_MATRIX`.
    */
   rotate(
     id: string,
     secret: secretsmanager.ISecret,
     every: Duration,
     readers: RotationIntervalInputs,
-  ): secretsmanager.RotationSchedule {
+  ): secretsmanager.CfnRotationSchedule {
     const needed = minimumRotationIntervalSeconds({
       cacheTtlSeconds: (readers.cacheTtl ?? Duration.seconds(300)).toSeconds(),
       cacheJitter: 0.1,
+      staleOnErrorSeconds: (readers.staleOnError ?? Duration.hours(1)).toSeconds(),
       maxUrlLifetimeSeconds: readers.maxUrlLifetime.toSeconds(),
       marginSeconds: (readers.margin ?? Duration.minutes(10)).toSeconds(),
+      rotationWindowSeconds: (readers.rotationWindow ?? Duration.hours(24)).toSeconds(),
     });
     if (every.toSeconds() <= needed) {
       throw new Error(
-        `rotation every ${every.toHumanString()} is too short: keys must outlive cache TTL + URL lifetime + margin (${Duration.seconds(Math.ceil(needed)).toHumanString()})`,
+        `rotation every ${every.toHumanString()} is too short: keys must outlive cache TTL + stale-on-error + URL lifetime + margin, and a scheduled rotation may run a rotation window early (${Duration.seconds(Math.ceil(needed)).toHumanString()} in all)`,
       );
     }
-    return new secretsmanager.RotationSchedule(this, id, {
-      secret,
-      rotationLambda: this.function,
-      automaticallyAfter: every,
+    if (every.toSeconds() > Duration.days(1000).toSeconds()) {
+      throw new Error(`rotation every ${every.toHumanString()} is longer than Secrets Manager's 1000 days`);
+    }
+    const schedule = new secretsmanager.CfnRotationSchedule(this, id, {
+      secretId: secret.secretArn,
+      rotationLambdaArn: this.function.functionArn,
+      rotationRules: { scheduleExpression: events.Schedule.rate(every).expressionString },
+      // A deploy that changes the schedule must not rotate at once (a key still in use would be
+      // retired early); Secrets Manager then only runs testSecret to check the configuration.
+      rotateImmediatelyOnUpdate: false,
     });
+    // That test invocation needs the permission and the role's policies in place.
+    schedule.node.addDependency(this.function.permissionsNode.findChild('InvokedBySecretsManager'));
+    schedule.node.addDependency(this.function.role as iam.Role);
+    schedule.node.addDependency(this.rotatedSecretsAccess);
+    return schedule;
   }
 }
 

@@ -116,7 +116,10 @@ function presignRole(): RoleUnderTest {
 }
 
 function rotationRole(): RoleUnderTest {
-  const { stack, json } = synthesize({ minioAdminSecretArns: ADMIN_SECRET });
+  const { stack, json } = synthesize({
+    minioAdminSecretArns: ADMIN_SECRET,
+    rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+  });
   const fn = stack.rotation!.function;
   const registryTable = concrete(stack, stack.registry.table.tableArn);
   const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
