@@ -6,14 +6,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PresignEnvironmentSchema } from '../../functions/presign/environment';
 import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
-import { PRESIGN_RUNTIME_MATRIX } from '../iam/iam-matrix';
+import { API_ROUTE_ACCESS, PRESIGN_RUNTIME_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
+import { routeAccessStatements } from '../iam/route-access';
 import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
 export interface PresignApiProps {
   readonly registry: BucketRegistryTable;
-  /** IAM principals (Fence's IRSA role) allowed to call the API; nobody else can. */
+  /**
+   * IAM principals (Fence's IRSA role) allowed to call the presign routes; every other principal is
+   * explicitly denied by the API's resource policy.
+   */
   readonly invokerPrincipalArns: string[];
   /** Secret names under this prefix are readable by the runtime role. @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
@@ -83,20 +87,19 @@ export class PresignApi extends Construct {
       },
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       policy: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            actions: ['execute-api:Invoke'],
-            principals: props.invokerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
-            resources: ['execute-api:/*'],
-          }),
-        ],
+        statements: routeAccessStatements(API_ROUTE_ACCESS.presign.resourcePath, props.invokerPrincipalArns),
       }),
     });
     const validator = this.api.addRequestValidator('BodyValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    const integration = new apigw.LambdaIntegration(this.function);
+    // No test invocation: TestInvokeMethod skips the method's authorization, so CDK's extra
+    // permission for the `test-invoke-stage` would let anyone with apigateway:POST on the API
+    // reach the function. Permissions stay scoped per method and to the deployed stage (with
+    // scopePermissionToMethod false, CDK's one permission covers every stage, test-invoke-stage
+    // included, and ignores allowTestInvoke).
+    const integration = new apigw.LambdaIntegration(this.function, { allowTestInvoke: false });
     const bucket = this.api.root.addResource('v1').addResource('buckets').addResource('{bucket}');
     for (const route of PRESIGN_ROUTES) {
       let resource: apigw.IResource = bucket;

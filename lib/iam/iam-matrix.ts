@@ -188,3 +188,16 @@ export const ROTATION_MATRIX = {
     },
   },
 } as const satisfies RoleMatrix;
+
+/**
+ * Who may call which routes of the REST API. The API's resource policy allows these principals
+ * and explicitly denies every other (`routeAccessStatements`): with IAM authorization, a principal
+ * of the same account whose own policy allows `execute-api:Invoke` would otherwise get in. The
+ * admin routes (`/v1/admin/*`, the admin principals) get the same pair when they land.
+ */
+export const API_ROUTE_ACCESS = {
+  presign: {
+    resourcePath: '/v1/buckets/*',
+    principals: 'Fence’s role ARNs (fenceRoleArns)',
+  },
+} as const satisfies Record<string, { resourcePath: string; principals: string }>;

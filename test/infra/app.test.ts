@@ -89,9 +89,9 @@ describe('App: fence-bucket-broker', () => {
     }
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
-        Statement: [
+        Statement: Match.arrayWith([
           Match.objectLike({ Action: 'execute-api:Invoke', Effect: 'Allow', Principal: { AWS: FENCE_ROLE } }),
-        ],
+        ]),
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
