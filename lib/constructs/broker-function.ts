@@ -51,7 +51,7 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
-  /** @default no reserved concurrency */
+  /** @default no reserved concurrency (0 would stop the function: see `reservedOrNone`) */
   readonly reservedConcurrentExecutions?: number;
   /**
    * Modules left out of the bundle and taken from the Lambda runtime's own AWS SDK v3 when the
@@ -132,4 +132,12 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       });
     }
   }
+}
+
+/**
+ * A reserved-concurrency setting as Lambda takes it: 0 means "no reservation" in this project's
+ * props and context, while Lambda reads a reservation of 0 as "never run".
+ */
+export function reservedOrNone(reserved: number): number | undefined {
+  return reserved === 0 ? undefined : reserved;
 }

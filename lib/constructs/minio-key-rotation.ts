@@ -9,7 +9,7 @@ import { RotationEnvironmentSchema } from '../../functions/rotate-minio-key/envi
 import { minimumRotationIntervalSeconds } from '../../functions/shared/rotation/rotation-interval';
 import { ADMIN_SECRETS_PATH, ROTATION_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules, matrixStatement } from '../iam/matrix-statement';
-import { BrokerFunction } from './broker-function';
+import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
 export interface MinioKeyRotationProps {
@@ -26,6 +26,11 @@ export interface MinioKeyRotationProps {
    * buckets on a rotated secret. @default none: no registry access
    */
   readonly registry?: BucketRegistryTable;
+  /**
+   * Concurrent executions reserved for the rotation function, so a flood of presigns cannot
+   * starve it (and it cannot flood MinIO's admin API). 0: no reservation. @default 5
+   */
+  readonly reservedConcurrency?: number;
   /** MinIO is often private: place the function in a VPC that reaches it. @default no VPC */
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -80,6 +85,7 @@ export class MinioKeyRotation extends Construct {
       // Each admin answer costs one Argon2id derivation (64 MiB, ~0.25 s).
       memorySize: 1024,
       timeout: Duration.seconds(60),
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 5),
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,

@@ -9,7 +9,7 @@ import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
 import { API_ROUTE_ACCESS, PRESIGN_RUNTIME_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 import { routeAccessStatements } from '../iam/route-access';
-import { BrokerFunction } from './broker-function';
+import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
 export interface PresignApiProps {
@@ -23,6 +23,16 @@ export interface PresignApiProps {
   readonly secretsPrefix?: string;
   /** Role ARNs that role-mode buckets name; the runtime role may assume only these. @default none */
   readonly assumableRoleArns?: string[];
+  /** Steady-state requests per second the stage admits (all methods). @default 500 */
+  readonly throttlingRateLimit?: number;
+  /** Requests the stage admits in a burst above the rate. @default 1000 */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for the presign function: its guaranteed share, and its cap,
+   * so a flood of presigns cannot take the account's whole pool (rotation and the rest keep
+   * theirs). 0: no reservation. @default 100
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -66,6 +76,7 @@ export class PresignApi extends Construct {
         FENCE_SECRETS_PREFIX: prefix,
       },
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 100),
     });
     const role = this.function.role as iam.Role;
     addMatrixRules(role, Object.values(PRESIGN_RUNTIME_MATRIX.rules), {
@@ -81,6 +92,9 @@ export class PresignApi extends Construct {
       deployOptions: {
         stageName: 'prod',
         tracingEnabled: true,
+        // Sized for Fence: one call per presigned URL (or one per batch of up to 1,000).
+        throttlingRateLimit: props.throttlingRateLimit ?? 500,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 1000,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),

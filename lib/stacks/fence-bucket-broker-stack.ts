@@ -24,6 +24,12 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly rotatedMinioSecrets?: string[];
   /** @default 30 days */
   readonly rotationInterval?: Duration;
+  /** Stage throttling of the presign API. @default see PresignApiProps */
+  readonly presignThrottle?: { readonly rateLimit?: number; readonly burstLimit?: number };
+  /** Reserved concurrency of the presign function; 0: none. @default 100 */
+  readonly presignReservedConcurrency?: number;
+  /** Reserved concurrency of the rotation function; 0: none. @default 5 */
+  readonly rotationReservedConcurrency?: number;
   /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
   readonly maxUrlLifetime?: Duration;
 }
@@ -43,6 +49,9 @@ export class FenceBucketBrokerStack extends Stack {
       invokerPrincipalArns: props.fenceRoleArns,
       assumableRoleArns: props.assumableRoleArns,
       secretsPrefix: props.secretsPrefix,
+      throttlingRateLimit: props.presignThrottle?.rateLimit,
+      throttlingBurstLimit: props.presignThrottle?.burstLimit,
+      reservedConcurrency: props.presignReservedConcurrency,
     });
     const adminSecretArns = props.minioAdminSecretArns ?? [];
     const rotated = props.rotatedMinioSecrets ?? [];
@@ -56,6 +65,7 @@ export class FenceBucketBrokerStack extends Stack {
         secretsPrefix: props.secretsPrefix,
         adminSecretArns,
         registry: this.registry,
+        reservedConcurrency: props.rotationReservedConcurrency,
       });
       for (const [index, name] of rotated.entries()) {
         const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
