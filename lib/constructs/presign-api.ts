@@ -99,11 +99,22 @@ export class PresignApi extends Construct {
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
+      // Fence calls from the same region (EKS); a regional endpoint also takes the strictest TLS policy.
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       policy: new iam.PolicyDocument({
         statements: routeAccessStatements(API_ROUTE_ACCESS.presign.resourcePath, props.invokerPrincipalArns),
       }),
     });
+    // The strictest policy API Gateway offers regional REST APIs (its "Supported security
+    // policies" table): TLS 1.3 only, AES-GCM and ChaCha20-Poly1305 suites. Regional APIs default
+    // to TLS_1_0. Callers need TLS 1.3: OpenSSL >= 1.1.1, which Python's ssl (requests, botocore)
+    // has used for years.
+    // Enhanced (SecurityPolicy_*) policies require an endpoint access mode; STRICT also refuses
+    // requests whose SNI host or endpoint type does not match this API.
+    const cfnApi = this.api.node.defaultChild as apigw.CfnRestApi;
+    cfnApi.securityPolicy = apigw.SecurityPolicy.TLS13_1_3_2025_09;
+    cfnApi.endpointAccessMode = apigw.EndpointAccessMode.STRICT;
     const validator = this.api.addRequestValidator('BodyValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,

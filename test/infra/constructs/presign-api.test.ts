@@ -68,6 +68,18 @@ describe('Construct: PresignApi', () => {
     });
   });
 
+  it('is a regional API that accepts TLS 1.3 only, in strict endpoint access mode', () => {
+    // Act
+    const { template } = synthesize();
+
+    // Assess
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      SecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09',
+      EndpointAccessMode: 'STRICT',
+    });
+  });
+
   describe('runtime role', () => {
     it('is denied every Write, Tagging and Permissions-management action of Secrets Manager, and may still read', () => {
       // Prepare
