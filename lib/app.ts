@@ -23,12 +23,11 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,
     minioAdminSecretArns: list(context('minioAdminSecretArns')),
     rotatedMinioSecrets: list(context('rotatedMinioSecrets')),
-    rotationInterval:
-      context('rotationDays') === undefined ? undefined : Duration.days(Number(context('rotationDays'))),
-    maxUrlLifetime:
-      context('maxUrlLifetimeSeconds') === undefined
-        ? undefined
-        : Duration.seconds(Number(context('maxUrlLifetimeSeconds'))),
+    rotationInterval: optionalDuration(count('rotationDays', context('rotationDays'), 1), Duration.days),
+    maxUrlLifetime: optionalDuration(
+      count('maxUrlLifetimeSeconds', context('maxUrlLifetimeSeconds'), 1),
+      Duration.seconds,
+    ),
     presignThrottle: {
       rateLimit: positiveNumber('presignThrottleRate', context('presignThrottleRate')),
       burstLimit: count('presignThrottleBurst', context('presignThrottleBurst'), 1),
@@ -89,4 +88,11 @@ function count(key: string, value: unknown, minimum: number): number | undefined
 function reservation(key: string, value: unknown): number | undefined {
   if (value === 'none') return 0;
   return count(key, value, 0);
+}
+
+function optionalDuration(
+  amount: number | undefined,
+  unit: (amount: number) => Duration,
+): Duration | undefined {
+  return amount === undefined ? undefined : unit(amount);
 }

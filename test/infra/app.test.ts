@@ -212,6 +212,7 @@ describe('App: fence-bucket-broker', () => {
       expect(() => synthesize({ presignThrottleRate: 'fast' })).toThrow(/presignThrottleRate/);
       expect(() => synthesize({ presignThrottleBurst: '-1' })).toThrow(/presignThrottleBurst/);
       expect(() => synthesize({ presignReservedConcurrency: '2.5' })).toThrow(/presignReservedConcurrency/);
+      expect(() => synthesize({ rotationDays: 'monthly' })).toThrow(/rotationDays/);
       expect(() =>
         synthesize({ minioAdminSecretArns: ADMIN_SECRET, rotationReservedConcurrency: 'many' }),
       ).toThrow(/rotationReservedConcurrency/);
