@@ -23,12 +23,23 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,
     minioAdminSecretArns: list(context('minioAdminSecretArns')),
     rotatedMinioSecrets: list(context('rotatedMinioSecrets')),
-    rotationInterval:
-      context('rotationDays') === undefined ? undefined : Duration.days(Number(context('rotationDays'))),
-    maxUrlLifetime:
-      context('maxUrlLifetimeSeconds') === undefined
-        ? undefined
-        : Duration.seconds(Number(context('maxUrlLifetimeSeconds'))),
+    rotationInterval: optionalDuration(count('rotationDays', context('rotationDays'), 1), Duration.days),
+    maxUrlLifetime: optionalDuration(
+      count('maxUrlLifetimeSeconds', context('maxUrlLifetimeSeconds'), 1),
+      Duration.seconds,
+    ),
+    presignThrottle: {
+      rateLimit: positiveNumber('presignThrottleRate', context('presignThrottleRate')),
+      burstLimit: count('presignThrottleBurst', context('presignThrottleBurst'), 1),
+    },
+    presignReservedConcurrency: reservation(
+      'presignReservedConcurrency',
+      context('presignReservedConcurrency'),
+    ),
+    rotationReservedConcurrency: reservation(
+      'rotationReservedConcurrency',
+      context('rotationReservedConcurrency'),
+    ),
     registry: {
       removalPolicy:
         context('registryRemovalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -49,4 +60,39 @@ function list(value: unknown): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** A positive number from context, or undefined when unset. */
+function positiveNumber(key: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value === '' || !Number.isFinite(parsed) || parsed <= 0) {
+    throw new Error(`context ${key} must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+/** A whole number at least `minimum` from context, or undefined when unset. */
+function count(key: string, value: unknown, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value === '' || !Number.isInteger(parsed) || parsed < minimum) {
+    throw new Error(
+      `context ${key} must be a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return parsed;
+}
+
+/** Reserved concurrency from context: a count, or `none`/0 for no reservation (0 in the props). */
+function reservation(key: string, value: unknown): number | undefined {
+  if (value === 'none') return 0;
+  return count(key, value, 0);
+}
+
+function optionalDuration(
+  amount: number | undefined,
+  unit: (amount: number) => Duration,
+): Duration | undefined {
+  return amount === undefined ? undefined : unit(amount);
 }

@@ -6,6 +6,8 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type * as z from 'zod/mini';
+import { BROKER_FUNCTION_MATRIX } from '../iam/iam-matrix';
+import { addMatrixRules } from '../iam/matrix-statement';
 
 /** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
 export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -49,7 +51,7 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
-  /** @default no reserved concurrency */
+  /** @default no reserved concurrency (0 would stop the function: see `reservedOrNone`) */
   readonly reservedConcurrentExecutions?: number;
   /**
    * Modules left out of the bundle and taken from the Lambda runtime's own AWS SDK v3 when the
@@ -75,7 +77,7 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}`,
     });
-    logGroup.grantWrite(role);
+    addMatrixRules(role, [BROKER_FUNCTION_MATRIX.rules.writeOwnLogs], { logGroup: logGroup.logGroupArn });
     const environment = Object.fromEntries(
       Object.entries(props.environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
@@ -130,4 +132,12 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       });
     }
   }
+}
+
+/**
+ * A reserved-concurrency setting as Lambda takes it: 0 means "no reservation" in this project's
+ * props and context, while Lambda reads a reservation of 0 as "never run".
+ */
+export function reservedOrNone(reserved: number): number | undefined {
+  return reserved === 0 ? undefined : reserved;
 }

@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { REGISTRY_TABLE_KEYS } from '../../functions/shared/registry/dynamodb-bucket-registry';
@@ -18,8 +18,9 @@ export interface BucketRegistryTableProps {
 
 /**
  * The bucket registry table (the DynamoDB mirror of Fence DB): on-demand, keyed by bucket name
- * for the one-read presign lookup, with an `id` index for the admin routes. Grants are split so
- * the runtime role gets a single read action and nothing else.
+ * for the one-read presign lookup, with an `id` index for the admin routes. What each role may do
+ * with it is stated in `lib/iam/iam-matrix.ts` (the presign role: one `GetItem` on the table, no
+ * index).
  */
 export class BucketRegistryTable extends Construct {
   readonly table: dynamodb.Table;
@@ -46,16 +47,6 @@ export class BucketRegistryTable extends Construct {
 
   get tableName(): string {
     return this.table.tableName;
-  }
-
-  /** The presign hot path: `GetItem` by bucket name, nothing more. */
-  grantLookup(grantee: iam.IGrantable): iam.Grant {
-    // Not table.grant(): that would add the indexes, which the hot path never reads.
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:GetItem'],
-      resourceArns: [this.table.tableArn],
-    });
   }
 
   /** Reads for the drift check: every record, but no writes. */

@@ -1,22 +1,38 @@
 import * as path from 'node:path';
-import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PresignEnvironmentSchema } from '../../functions/presign/environment';
 import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
-import { BrokerFunction } from './broker-function';
+import { API_ROUTE_ACCESS, PRESIGN_RUNTIME_MATRIX } from '../iam/iam-matrix';
+import { addMatrixRules } from '../iam/matrix-statement';
+import { routeAccessStatements } from '../iam/route-access';
+import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
 export interface PresignApiProps {
   readonly registry: BucketRegistryTable;
-  /** IAM principals (Fence's IRSA role) allowed to call the API; nobody else can. */
+  /**
+   * IAM principals (Fence's IRSA role) allowed to call the presign routes; every other principal is
+   * explicitly denied by the API's resource policy.
+   */
   readonly invokerPrincipalArns: string[];
   /** Secret names under this prefix are readable by the runtime role. @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
   /** Role ARNs that role-mode buckets name; the runtime role may assume only these. @default none */
   readonly assumableRoleArns?: string[];
+  /** Steady-state requests per second the stage admits (all methods). @default 500 */
+  readonly throttlingRateLimit?: number;
+  /** Requests the stage admits in a burst above the rate. @default 1000 */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for the presign function: its guaranteed share, and its cap,
+   * so a flood of presigns cannot take the account's whole pool (rotation and the rest keep
+   * theirs). 0: no reservation. @default 100
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -34,8 +50,9 @@ export const PRESIGN_RUNTIME_PROVIDED_MODULES = [
 
 /**
  * The presign Lambda behind an IAM-authorized REST API whose resource policy admits only the
- * named principals. The runtime role reads secrets under the prefix and the registry, and is
- * explicitly denied every secret write.
+ * named principals. The runtime role is built from `PRESIGN_RUNTIME_MATRIX`: it reads secrets
+ * under the prefix and the registry, and is explicitly denied every secret write and the admin
+ * secrets.
  */
 export class PresignApi extends Construct {
   readonly function: BrokerFunction<typeof PresignEnvironmentSchema>;
@@ -48,7 +65,6 @@ export class PresignApi extends Construct {
         'PresignApi needs at least one invoker principal (Fence role ARN); pass -c fenceRoleArns=...',
       );
     }
-    const stack = Stack.of(this);
     const prefix = props.secretsPrefix ?? 'gen3/fence/';
     this.function = new BrokerFunction(this, 'Function', {
       entry: path.join(__dirname, '../../functions/presign/handler.ts'),
@@ -60,45 +76,14 @@ export class PresignApi extends Construct {
         FENCE_SECRETS_PREFIX: prefix,
       },
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 100),
     });
     const role = this.function.role as iam.Role;
-    props.registry.grantLookup(role);
-    const secretArns = stack.formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${prefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    addMatrixRules(role, Object.values(PRESIGN_RUNTIME_MATRIX.rules), {
+      prefix,
+      registryTable: props.registry.table.tableArn,
+      assumableRoles: props.assumableRoleArns ?? [],
     });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArns] }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [Arn.format({ service: 'kms', resource: 'key', resourceName: '*' }, stack)],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
-      }),
-    );
-    if (props.assumableRoleArns !== undefined && props.assumableRoleArns.length > 0) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: props.assumableRoleArns }),
-      );
-    }
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        actions: [
-          'secretsmanager:CreateSecret',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:UpdateSecret',
-          'secretsmanager:UpdateSecretVersionStage',
-          'secretsmanager:DeleteSecret',
-          'secretsmanager:TagResource',
-          'secretsmanager:RotateSecret',
-        ],
-        resources: ['*'],
-      }),
-    );
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
     this.api = new apigw.RestApi(this, 'Api', {
@@ -107,26 +92,39 @@ export class PresignApi extends Construct {
       deployOptions: {
         stageName: 'prod',
         tracingEnabled: true,
+        // Sized for Fence: one call per presigned URL (or one per batch of up to 1,000).
+        throttlingRateLimit: props.throttlingRateLimit ?? 500,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 1000,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
+      // Fence calls from the same region (EKS); a regional endpoint also takes the strictest TLS policy.
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       policy: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            actions: ['execute-api:Invoke'],
-            principals: props.invokerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
-            resources: ['execute-api:/*'],
-          }),
-        ],
+        statements: routeAccessStatements(API_ROUTE_ACCESS.presign.resourcePath, props.invokerPrincipalArns),
       }),
     });
+    // The strictest policy API Gateway offers regional REST APIs (its "Supported security
+    // policies" table): TLS 1.3 only, AES-GCM and ChaCha20-Poly1305 suites. Regional APIs default
+    // to TLS_1_0. Callers need TLS 1.3: OpenSSL >= 1.1.1, which Python's ssl (requests, botocore)
+    // has used for years.
+    // Enhanced (SecurityPolicy_*) policies require an endpoint access mode; STRICT also refuses
+    // requests whose SNI host or endpoint type does not match this API.
+    const cfnApi = this.api.node.defaultChild as apigw.CfnRestApi;
+    cfnApi.securityPolicy = apigw.SecurityPolicy.TLS13_1_3_2025_09;
+    cfnApi.endpointAccessMode = apigw.EndpointAccessMode.STRICT;
     const validator = this.api.addRequestValidator('BodyValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    const integration = new apigw.LambdaIntegration(this.function);
+    // No test invocation: TestInvokeMethod skips the method's authorization, so CDK's extra
+    // permission for the `test-invoke-stage` would let anyone with apigateway:POST on the API
+    // reach the function. Permissions stay scoped per method and to the deployed stage (with
+    // scopePermissionToMethod false, CDK's one permission covers every stage, test-invoke-stage
+    // included, and ignores allowTestInvoke).
+    const integration = new apigw.LambdaIntegration(this.function, { allowTestInvoke: false });
     const bucket = this.api.root.addResource('v1').addResource('buckets').addResource('{bucket}');
     for (const route of PRESIGN_ROUTES) {
       let resource: apigw.IResource = bucket;

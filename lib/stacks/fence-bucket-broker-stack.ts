@@ -14,12 +14,22 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly assumableRoleArns?: string[];
   /** @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
-  /** MinIO admin credential secrets outside the prefix that rotation may read. @default none */
+  /**
+   * MinIO admin credential secrets, the only ones rotation may read; each under `<prefix>admin/`
+   * or outside the prefix. The rotation function is deployed only when this is non-empty.
+   * @default none: no rotation function
+   */
   readonly minioAdminSecretArns?: string[];
-  /** Names of MinIO secrets to rotate on a schedule. @default none */
+  /** Names of MinIO secrets to rotate on a schedule; needs `minioAdminSecretArns`. @default none */
   readonly rotatedMinioSecrets?: string[];
   /** @default 30 days */
   readonly rotationInterval?: Duration;
+  /** Stage throttling of the presign API. @default see PresignApiProps */
+  readonly presignThrottle?: { readonly rateLimit?: number; readonly burstLimit?: number };
+  /** Reserved concurrency of the presign function; 0: none. @default 100 */
+  readonly presignReservedConcurrency?: number;
+  /** Reserved concurrency of the rotation function; 0: none. @default 5 */
+  readonly rotationReservedConcurrency?: number;
   /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
   readonly maxUrlLifetime?: Duration;
 }
@@ -28,7 +38,8 @@ export interface FenceBucketBrokerStackProps extends StackProps {
 export class FenceBucketBrokerStack extends Stack {
   readonly registry: BucketRegistryTable;
   readonly presignApi: PresignApi;
-  readonly rotation: MinioKeyRotation;
+  /** Present when the stack is given MinIO admin secrets. */
+  readonly rotation?: MinioKeyRotation;
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
@@ -38,21 +49,36 @@ export class FenceBucketBrokerStack extends Stack {
       invokerPrincipalArns: props.fenceRoleArns,
       assumableRoleArns: props.assumableRoleArns,
       secretsPrefix: props.secretsPrefix,
+      throttlingRateLimit: props.presignThrottle?.rateLimit,
+      throttlingBurstLimit: props.presignThrottle?.burstLimit,
+      reservedConcurrency: props.presignReservedConcurrency,
     });
-    this.rotation = new MinioKeyRotation(this, 'MinioKeyRotation', {
-      secretsPrefix: props.secretsPrefix,
-      adminSecretArns: props.minioAdminSecretArns,
-    });
-    for (const [index, name] of (props.rotatedMinioSecrets ?? []).entries()) {
-      const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
-      this.rotation.rotate(`Rotation${index}`, secret, props.rotationInterval ?? Duration.days(30), {
-        maxUrlLifetime: props.maxUrlLifetime ?? Duration.hours(1),
-      });
+    const adminSecretArns = props.minioAdminSecretArns ?? [];
+    const rotated = props.rotatedMinioSecrets ?? [];
+    if (rotated.length > 0 && adminSecretArns.length === 0) {
+      throw new Error(
+        'rotatedMinioSecrets needs minioAdminSecretArns: rotation reads only the MinIO admin secrets it is given (-c minioAdminSecretArns=arn:...:secret:gen3/fence/admin/minio/...)',
+      );
     }
-    new CfnOutput(this, 'MinioRotationFunctionArn', {
-      value: this.rotation.function.functionArn,
-      description: 'Rotation Lambda to name in Secrets Manager for MinIO secrets',
-    });
+    if (adminSecretArns.length > 0) {
+      const rotation = new MinioKeyRotation(this, 'MinioKeyRotation', {
+        secretsPrefix: props.secretsPrefix,
+        adminSecretArns,
+        registry: this.registry,
+        reservedConcurrency: props.rotationReservedConcurrency,
+      });
+      for (const [index, name] of rotated.entries()) {
+        const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
+        rotation.rotate(`Rotation${index}`, secret, props.rotationInterval ?? Duration.days(30), {
+          maxUrlLifetime: props.maxUrlLifetime ?? Duration.hours(1),
+        });
+      }
+      new CfnOutput(this, 'MinioRotationFunctionArn', {
+        value: rotation.function.functionArn,
+        description: 'Rotation Lambda to name in Secrets Manager for MinIO secrets',
+      });
+      this.rotation = rotation;
+    }
     new CfnOutput(this, 'PresignApiUrl', {
       value: this.presignApi.url,
       description: 'Base URL of the presign API',

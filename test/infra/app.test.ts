@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../lib/app';
+import { ADMIN_SECRET, synthesize } from './synthesized-stack';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
 const FENCE_ROLE = 'arn:aws:iam::123456789012:role/fence-irsa';
@@ -19,6 +20,23 @@ describe('App: fence-bucket-broker', () => {
 
     // Assess
     expect(assembly.getStackByName(stack.stackName).template).toBeDefined();
+  });
+
+  it('synthesizes with MinIO rotation configured, the AWS Solutions checks passing', () => {
+    // Act
+    const { app, stack } = buildApp({
+      outdir: outdir(),
+      context: {
+        ...context,
+        minioAdminSecretArns:
+          'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/admin/minio/m-AbCdEf',
+        rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+      },
+    });
+    const assembly = app.synth();
+
+    // Assess
+    expect(assembly.getStackByName(stack.stackName).template.Outputs.MinioRotationFunctionArn).toBeDefined();
   });
 
   it('deploys the registry table: on demand, PITR, encrypted, protected and retained by default', () => {
@@ -72,9 +90,9 @@ describe('App: fence-bucket-broker', () => {
     }
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
-        Statement: [
+        Statement: Match.arrayWith([
           Match.objectLike({ Action: 'execute-api:Invoke', Effect: 'Allow', Principal: { AWS: FENCE_ROLE } }),
-        ],
+        ]),
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -86,42 +104,6 @@ describe('App: fence-bucket-broker', () => {
         }),
       },
     });
-  });
-
-  it('gives the runtime role reads only: secrets under the prefix, one registry action, writes denied', () => {
-    // Act
-    const { stack } = buildApp({ outdir: outdir(), context });
-    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
-    const runtime = Object.entries(policies).find(([name]) =>
-      name.startsWith('PresignFunctionRoleDefaultPolicy'),
-    );
-    const statements = (runtime?.[1].Properties.PolicyDocument.Statement ?? []) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: unknown;
-    }[];
-    const actions = (effect: string) =>
-      statements.filter((s) => s.Effect === effect).flatMap((s) => [s.Action].flat());
-
-    // Assess
-    expect(actions('Allow')).toEqual(
-      expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:GetItem', 'kms:Decrypt']),
-    );
-    expect(
-      actions('Allow').filter((action) =>
-        /secretsmanager:(Create|Put|Update|Delete|Tag|Rotate)/.test(action),
-      ),
-    ).toEqual([]);
-    expect(actions('Allow')).not.toContain('sts:AssumeRole');
-    expect(actions('Deny')).toEqual(
-      expect.arrayContaining([
-        'secretsmanager:CreateSecret',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:DeleteSecret',
-        'secretsmanager:TagResource',
-      ]),
-    );
-    expect(JSON.stringify(statements)).toContain(':secret:gen3/fence/*');
   });
 
   it('lets the runtime role assume only the role ARNs it is given', () => {
@@ -169,5 +151,71 @@ describe('App: fence-bucket-broker', () => {
 
     // Act + Assess
     expect(() => app.synth()).toThrow(/AwsSolutions-DDB3/);
+  });
+
+  describe('sizing for Fence: stage throttling and reserved concurrency', () => {
+    const functionsOf = (template: Template) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties);
+    const presignFunction = (template: Template) =>
+      functionsOf(template).find((fn) => String(fn.Description).startsWith('Presigns'));
+    const rotationFunction = (template: Template) =>
+      functionsOf(template).find((fn) => String(fn.Description).startsWith('Rotates'));
+
+    it('throttles the stage at 500 requests/s (burst 1000) and reserves 100 presign and 5 rotation executions by default', () => {
+      // Act
+      const { template } = synthesize({ minioAdminSecretArns: ADMIN_SECRET });
+
+      // Assess
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        StageName: 'prod',
+        MethodSettings: Match.arrayWith([
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            ThrottlingRateLimit: 500,
+            ThrottlingBurstLimit: 1000,
+          }),
+        ]),
+      });
+      expect(presignFunction(template)?.ReservedConcurrentExecutions).toBe(100);
+      expect(rotationFunction(template)?.ReservedConcurrentExecutions).toBe(5);
+    });
+
+    it('takes each from context, 0 or none meaning no reservation', () => {
+      // Act
+      const { template } = synthesize({
+        minioAdminSecretArns: ADMIN_SECRET,
+        presignThrottleRate: '50',
+        presignThrottleBurst: 80,
+        presignReservedConcurrency: 'none',
+        rotationReservedConcurrency: '0',
+      });
+      const { template: reserved } = synthesize({
+        minioAdminSecretArns: ADMIN_SECRET,
+        presignReservedConcurrency: '20',
+        rotationReservedConcurrency: 2,
+      });
+
+      // Assess
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        MethodSettings: Match.arrayWith([
+          Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 }),
+        ]),
+      });
+      expect(presignFunction(template)).not.toHaveProperty('ReservedConcurrentExecutions');
+      expect(rotationFunction(template)).not.toHaveProperty('ReservedConcurrentExecutions');
+      expect(presignFunction(reserved)?.ReservedConcurrentExecutions).toBe(20);
+      expect(rotationFunction(reserved)?.ReservedConcurrentExecutions).toBe(2);
+    });
+
+    it('refuses values that are not counts, naming the setting', () => {
+      expect(() => synthesize({ presignThrottleRate: 'fast' })).toThrow(/presignThrottleRate/);
+      expect(() => synthesize({ presignThrottleBurst: '-1' })).toThrow(/presignThrottleBurst/);
+      expect(() => synthesize({ presignReservedConcurrency: '2.5' })).toThrow(/presignReservedConcurrency/);
+      expect(() => synthesize({ rotationDays: 'monthly' })).toThrow(/rotationDays/);
+      expect(() =>
+        synthesize({ minioAdminSecretArns: ADMIN_SECRET, rotationReservedConcurrency: 'many' }),
+      ).toThrow(/rotationReservedConcurrency/);
+    });
   });
 });

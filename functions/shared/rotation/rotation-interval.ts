@@ -7,6 +7,18 @@ export interface RotationReaders {
   /** The longest presigned URL a bucket on this secret may issue, in seconds. */
   maxUrlLifetimeSeconds: number;
   marginSeconds: number;
+  /**
+   * How long the presign cache keeps serving a value after the backend fails
+   * (FENCE_SECRET_CACHE_MAX_STALE_SECONDS): a cached copy of the old key can outlive its TTL by
+   * this much. @default 0 (callers that schedule rotation pass it)
+   */
+  staleOnErrorSeconds?: number;
+  /**
+   * How much earlier than its interval a scheduled rotation may run: Secrets Manager rotates at
+   * any time within a rotation window, which for a `rate(N days)` schedule is the whole UTC day,
+   * so two scheduled rotations can finish up to ~24 h closer than the interval. @default 0
+   */
+  rotationWindowSeconds?: number;
 }
 
 /**
@@ -19,7 +31,9 @@ export interface RotationReaders {
 export function minimumRotationIntervalSeconds(readers: RotationReaders): number {
   return (
     readers.cacheTtlSeconds * (1 + readers.cacheJitter) +
+    (readers.staleOnErrorSeconds ?? 0) +
     readers.maxUrlLifetimeSeconds +
-    readers.marginSeconds
+    readers.marginSeconds +
+    (readers.rotationWindowSeconds ?? 0)
   );
 }

@@ -8,21 +8,36 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../../lib/app';
 import { MinioKeyRotation } from '../../../lib/constructs/minio-key-rotation';
+import { evaluate } from '../iam/policy-evaluator';
+import { ADMIN_SECRET, executionRoleStatements, synthesize } from '../synthesized-stack';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
 const context = {
   fenceRoleArns: 'arn:aws:iam::123456789012:role/fence-irsa',
   rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+  minioAdminSecretArns: ADMIN_SECRET,
 };
 
 describe('Construct: MinioKeyRotation', () => {
-  it('lets only Secrets Manager, for this account, invoke the function', () => {
-    const { stack } = buildApp({ outdir: outdir(), context });
-    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'secretsmanager.amazonaws.com',
-      SourceAccount: { Ref: 'AWS::AccountId' },
-    });
+  it('lets only Secrets Manager, for this account, invoke the function: every such permission has SourceAccount', () => {
+    // Prepare
+    const { template } = synthesize(context);
+
+    // Act
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: { Principal: 'secretsmanager.amazonaws.com' },
+      }),
+    ).map((permission) => permission.Properties);
+
+    // Assess
+    expect(permissions.length).toBeGreaterThanOrEqual(1);
+    for (const permission of permissions) {
+      expect(permission).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+      });
+    }
   });
 
   it('writes only secrets under the prefix that name this function as their rotation Lambda', () => {
@@ -47,23 +62,71 @@ describe('Construct: MinioKeyRotation', () => {
     });
   });
 
-  it('attaches a rotation schedule to each named secret', () => {
-    const { stack } = buildApp({ outdir: outdir(), context });
-    Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+  it('attaches a rotation schedule to each named secret, never rotating on deploy', () => {
+    // Act
+    const { stack, template } = synthesize(context);
+
+    // Assess
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: Match.objectLike({
+        'Fn::Join': Match.arrayWith([Match.arrayWith([':secret:gen3/fence/minio/dataset'])]),
+      }),
+      RotationLambdaARN: stack.resolve(stack.rotation!.function.functionArn),
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
     });
+    // Secrets Manager test-invokes the function when the schedule is set: permission and role first.
+    const [schedule] = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
+    expect(schedule?.DependsOn).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^MinioKeyRotationFunctionInvokedBySecretsManager/),
+        expect.stringMatching(/^MinioKeyRotationRotatedSecretsAccess/),
+        expect.stringMatching(/^MinioKeyRotationFunctionRoleDefaultPolicy/),
+      ]),
+    );
   });
 
-  it('refuses an interval no longer than cache TTL + URL lifetime + margin', () => {
+  it('adds no grant of its own for a schedule: no GetRandomPassword, no write without the rotation-Lambda condition', () => {
+    // Prepare
+    const { stack, json } = synthesize(context);
+    const statements = executionRoleStatements(json, stack.rotation!.function);
+    const dataset = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/minio/dataset-AbCdEf';
+
+    // Act + Assess
+    expect(JSON.stringify(statements)).not.toContain('GetRandomPassword');
+    for (const action of ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']) {
+      expect(evaluate(statements, { action, resource: dataset })).not.toBe('Allow');
+    }
+  });
+
+  it('refuses an interval shorter than cache TTL + stale-on-error + URL lifetime + margin + rotation window', () => {
+    // Prepare
     const stack = new Stack(new App({ outdir: outdir() }), 'Probe');
-    const rotation = new MinioKeyRotation(stack, 'Rotation');
+    const rotation = new MinioKeyRotation(stack, 'Rotation', { adminSecretArns: [ADMIN_SECRET] });
     const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Secret', 'gen3/fence/minio/x');
-    expect(() =>
-      rotation.rotate('TooSoon', secret, Duration.days(1), { maxUrlLifetime: Duration.days(1) }),
+    const rotate = (id: string, every: Duration, readers: Parameters<typeof rotation.rotate>[3]) => () =>
+      rotation.rotate(id, secret, every, readers);
+
+    // Act + Assess
+    // 330 s + 3,600 s + 3,600 s + 600 s = 2.25 h of readers, and a scheduled rotation may come a
+    // day early: one day is too short even for one-hour URLs.
+    expect(rotate('OneDay', Duration.days(1), { maxUrlLifetime: Duration.hours(1) })).toThrow(
+      /too short.*rotation window/,
+    );
+    expect(rotate('TwoDays', Duration.days(2), { maxUrlLifetime: Duration.hours(1) })).not.toThrow();
+    // A one-day URL lifetime needs more than two days.
+    expect(rotate('TwoDaysLongUrls', Duration.days(2), { maxUrlLifetime: Duration.days(1) })).toThrow(
+      /too short/,
+    );
+    expect(rotate('ThreeDays', Duration.days(3), { maxUrlLifetime: Duration.days(1) })).not.toThrow();
+    // Each reader term counts: a longer stale-on-error window pushes two days over the edge.
+    expect(
+      rotate('LongStale', Duration.days(2), {
+        maxUrlLifetime: Duration.hours(1),
+        staleOnError: Duration.hours(24),
+      }),
     ).toThrow(/too short/);
-    expect(() =>
-      rotation.rotate('Fine', secret, Duration.days(2), { maxUrlLifetime: Duration.days(1) }),
-    ).not.toThrow();
   });
 
   it('can be placed in a VPC for private MinIO endpoints, and still passes the AWS Solutions checks', () => {
@@ -79,7 +142,7 @@ describe('Construct: MinioKeyRotation', () => {
       id: 'AwsSolutions-VPC7',
       reason: 'Throwaway VPC of a construct test.',
     });
-    new MinioKeyRotation(stack, 'Rotation', { vpc });
+    new MinioKeyRotation(stack, 'Rotation', { adminSecretArns: [ADMIN_SECRET], vpc });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     // Act + Assess
@@ -88,6 +151,47 @@ describe('Construct: MinioKeyRotation', () => {
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
       Timeout: 60,
       MemorySize: 1024,
+    });
+  });
+
+  describe('MinIO admin secrets', () => {
+    const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+
+    it('reads only the admin secrets it is given: no prefix-wide read', () => {
+      // Prepare
+      const { stack, json } = synthesize(context);
+      const statements = executionRoleStatements(json, stack.rotation!.function);
+      const read = (resource: string) =>
+        evaluate(statements, { action: 'secretsmanager:GetSecretValue', resource });
+
+      // Act + Assess
+      expect(read(ADMIN_SECRET)).toBe('Allow');
+      expect(read(secret('gen3/fence/admin/minio/another'))).not.toBe('Allow');
+      expect(read(secret('gen3/fence/something-else'))).not.toBe('Allow');
+    });
+
+    it('refuses to exist without admin secrets, or with one the presign role could read', () => {
+      const rotation = (adminSecretArns?: string[]) => () =>
+        new MinioKeyRotation(new Stack(new App({ outdir: outdir() }), 'Probe'), 'Rotation', {
+          adminSecretArns: adminSecretArns as string[],
+        });
+      expect(rotation()).toThrow(/adminSecretArns/);
+      expect(rotation([])).toThrow(/adminSecretArns/);
+      expect(rotation([secret('gen3/fence/minio-admin/myminio')])).toThrow(/gen3\/fence\/admin\//);
+      expect(rotation([secret('gen3/fence/admin/minio/myminio')])).not.toThrow();
+      expect(rotation([secret('ops/minio-admin/myminio')])).not.toThrow();
+    });
+
+    it('is not deployed without minioAdminSecretArns, and rotated secrets without them fail the synth', () => {
+      // Act
+      const { template } = synthesize({});
+
+      // Assess
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      expect(Object.keys(template.findOutputs('MinioRotationFunctionArn'))).toEqual([]);
+      expect(() => synthesize({ rotatedMinioSecrets: 'gen3/fence/minio/dataset' })).toThrow(
+        /rotatedMinioSecrets needs minioAdminSecretArns/,
+      );
     });
   });
 });

@@ -1,0 +1,203 @@
+/**
+ * Who may do what, in one place. Pure data: the constructs build their IAM statements from these
+ * rules (`matrixStatement`), and `test/infra/iam/iam-matrix.test.ts` evaluates the synthesized
+ * policies against every rule, and checks that nothing else is allowed.
+ *
+ * Resources and condition values are templates. `{partition}`, `{region}`, `{account}` and
+ * `{prefix}` (the secrets name prefix) hold for every role; each role names its own resources in
+ * its `placeholders`. A resource that is exactly one list placeholder (`{assumableRoles}`) stands
+ * for every ARN of the list, and a rule whose list is empty is left out.
+ *
+ * Roles still to come (DESIGN.md "IAM split"): admin, drift-check and sync.
+ */
+
+export interface IamRule {
+  readonly effect: 'Allow' | 'Deny';
+  /** IAM actions; wildcards only in Deny rules (an Allow names each action it needs). */
+  readonly actions: readonly string[];
+  /** ARN templates. */
+  readonly resources: readonly string[];
+  /** IAM conditions, values as templates. */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Why the role has this, or must never have it. */
+  readonly reason: string;
+}
+
+export interface RoleMatrix {
+  readonly description: string;
+  /** The role's own named resources, each with what it stands for. */
+  readonly placeholders: Readonly<Record<string, string>>;
+  readonly rules: Readonly<Record<string, IamRule>>;
+}
+
+const SECRET = 'arn:{partition}:secretsmanager:{region}:{account}:secret:';
+const ANY_KMS_KEY = 'arn:{partition}:kms:{region}:{account}:key/*';
+const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': 'secretsmanager.{region}.amazonaws.com' } };
+
+/** Where MinIO admin credentials live: under the prefix, in a sub-path the runtime role may not touch. */
+export const ADMIN_SECRETS_PATH = 'admin/';
+
+/**
+ * Secrets Manager's Write, Tagging and Permissions-management actions, by family rather than by
+ * name, so actions AWS adds later are denied too (the cross-account replication actions,
+ * `AcceptCrossAccountReplication`, `AssociateCrossAccountReplica` and
+ * `DisassociateCrossAccountReplica`, appeared after the first list of names was written). No Read
+ * or List action starts with one of these.
+ */
+export const SECRET_WRITE_FAMILIES = [
+  'secretsmanager:Accept*',
+  'secretsmanager:Associate*',
+  'secretsmanager:Cancel*',
+  'secretsmanager:Create*',
+  'secretsmanager:Delete*',
+  'secretsmanager:Disassociate*',
+  'secretsmanager:Put*',
+  'secretsmanager:Remove*',
+  'secretsmanager:Replicate*',
+  'secretsmanager:Restore*',
+  'secretsmanager:Rotate*',
+  'secretsmanager:Stop*',
+  'secretsmanager:Tag*',
+  'secretsmanager:Untag*',
+  'secretsmanager:Update*',
+  'secretsmanager:Validate*',
+] as const;
+
+/** The rules every broker function's role carries (`BrokerFunction`). */
+export const BROKER_FUNCTION_MATRIX = {
+  description: 'every broker Lambda, on top of its own role matrix',
+  placeholders: { logGroup: 'the function’s own log group' },
+  rules: {
+    writeOwnLogs: {
+      effect: 'Allow',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: ['{logGroup}'],
+      reason: 'its own log group, nothing else: no AWSLambdaBasicExecutionRole',
+    },
+    writeTraces: {
+      effect: 'Allow',
+      actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      resources: ['*'],
+      reason: 'active tracing (CDK adds it); X-Ray has no resource-level permissions',
+    },
+  },
+} as const satisfies RoleMatrix;
+
+/** The presign function (the runtime role of DESIGN.md). */
+export const PRESIGN_RUNTIME_MATRIX = {
+  description: 'the presign Lambda: reads what a presign needs, writes nothing',
+  placeholders: {
+    registryTable: 'the registry table’s ARN',
+    assumableRoles: 'the role ARNs role-mode buckets name (assumableRoleArns)',
+  },
+  rules: {
+    readBucketSecrets: {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [`${SECRET}{prefix}*`],
+      reason: 'static-mode buckets name their secret_ref under the prefix, registered at run time',
+    },
+    decryptSecrets: {
+      effect: 'Allow',
+      actions: ['kms:Decrypt'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason: 'secrets may use any customer key; only through Secrets Manager',
+    },
+    assumeBucketRoles: {
+      effect: 'Allow',
+      actions: ['sts:AssumeRole'],
+      resources: ['{assumableRoles}'],
+      reason: 'role-mode buckets; only the roles the operator lists',
+    },
+    lookUpBucket: {
+      effect: 'Allow',
+      actions: ['dynamodb:GetItem'],
+      resources: ['{registryTable}'],
+      reason: 'one GetItem by bucket name: no index, no scan, no write',
+    },
+    denySecretWrites: {
+      effect: 'Deny',
+      actions: SECRET_WRITE_FAMILIES,
+      resources: ['*'],
+      reason: 'the presign path never changes a secret, whatever another policy on the role grants',
+    },
+    denyAdminSecrets: {
+      effect: 'Deny',
+      actions: ['secretsmanager:*'],
+      resources: [`${SECRET}{prefix}${ADMIN_SECRETS_PATH}*`],
+      reason: 'MinIO admin credentials share the prefix; a presign may never read them',
+    },
+  },
+} as const satisfies RoleMatrix;
+
+/** The MinIO key-rotation function. */
+export const ROTATION_MATRIX = {
+  description: 'the MinIO key-rotation Lambda: the four rotation steps on secrets that name it',
+  placeholders: {
+    rotationFunction: 'the rotation function’s ARN',
+    adminSecrets: 'the MinIO admin credential secrets (minioAdminSecretArns)',
+    registryTable: 'the registry table’s ARN',
+  },
+  rules: {
+    rotateOwnSecrets: {
+      effect: 'Allow',
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [`${SECRET}{prefix}*`],
+      conditions: {
+        StringEquals: { 'secretsmanager:resource/AllowRotationLambdaArn': '{rotationFunction}' },
+      },
+      reason: 'the rotation steps, only on secrets whose rotation Lambda is this function',
+    },
+    readAdminSecrets: {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['{adminSecrets}'],
+      reason: 'the MinIO admin credentials the operator names, and no other (no prefix-wide read)',
+    },
+    useSecretKeys: {
+      effect: 'Allow',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason: 'reading and writing secret versions under any customer key, only through Secrets Manager',
+    },
+    scanRegistry: {
+      effect: 'Allow',
+      actions: ['dynamodb:Scan'],
+      resources: ['{registryTable}'],
+      reason: 'read-only: the longest max_expires_in of the buckets on a rotated secret',
+    },
+    denySecretAdministration: {
+      effect: 'Deny',
+      actions: [
+        ...SECRET_WRITE_FAMILIES.filter(
+          (family) => family !== 'secretsmanager:Put*' && family !== 'secretsmanager:Update*',
+        ),
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:UpdateSecret',
+      ],
+      resources: ['*'],
+      reason:
+        'rotation writes values and moves stages; it never creates, deletes, re-keys or shares a secret',
+    },
+  },
+} as const satisfies RoleMatrix;
+
+/**
+ * Who may call which routes of the REST API. The API's resource policy allows these principals
+ * and explicitly denies every other (`routeAccessStatements`): with IAM authorization, a principal
+ * of the same account whose own policy allows `execute-api:Invoke` would otherwise get in. The
+ * admin routes (`/v1/admin/*`, the admin principals) get the same pair when they land.
+ */
+export const API_ROUTE_ACCESS = {
+  presign: {
+    resourcePath: '/v1/buckets/*',
+    principals: 'Fence’s role ARNs (fenceRoleArns)',
+  },
+} as const satisfies Record<string, { resourcePath: string; principals: string }>;

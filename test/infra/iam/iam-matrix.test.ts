@@ -1,0 +1,238 @@
+import type { Stack } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import {
+  BROKER_FUNCTION_MATRIX,
+  type IamRule,
+  PRESIGN_RUNTIME_MATRIX,
+  ROTATION_MATRIX,
+  type RoleMatrix,
+} from '../../../lib/iam/iam-matrix';
+import { ADMIN_SECRET, concrete, executionRoleStatements, synthesize } from '../synthesized-stack';
+import {
+  type AccessRequest,
+  evaluate,
+  type PolicyStatement,
+  TEST_ENVIRONMENT,
+  wildcardMatch,
+} from './policy-evaluator';
+import { SECRETS_MANAGER_ACTIONS } from './secretsmanager-actions';
+
+const PREFIX = 'gen3/fence/';
+const BUCKET_ROLE = 'arn:aws:iam::210987654321:role/gen3-bucket-access';
+const SAMPLE = 'sample/name-AbCdEf';
+const account = TEST_ENVIRONMENT.account;
+
+/** Fills a matrix template with concrete values, independently of the constructs' own filling. */
+function fill(template: string, values: Record<string, string | string[]>): string[] {
+  const all: Record<string, string | string[]> = { ...TEST_ENVIRONMENT, prefix: PREFIX, ...values };
+  const whole = /^\{(\w+)\}$/.exec(template)?.[1];
+  if (whole !== undefined && Array.isArray(all[whole])) return all[whole] as string[];
+  return [
+    template.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = all[name];
+      if (typeof value !== 'string') throw new Error(`no single value for {${name}}`);
+      return value;
+    }),
+  ];
+}
+
+function filledConditions(rule: IamRule, values: Record<string, string | string[]>) {
+  if (rule.conditions === undefined) return undefined;
+  return Object.fromEntries(
+    Object.entries(rule.conditions).map(([operator, block]) => [
+      operator,
+      Object.fromEntries(Object.entries(block).map(([key, template]) => [key, fill(template, values)[0]])),
+    ]),
+  );
+}
+
+/** Concrete actions a rule's action pattern stands for: wildcards expand over Secrets Manager's list. */
+function concreteActions(pattern: string): string[] {
+  if (!/[*?]/.test(pattern)) return [pattern];
+  if (!pattern.startsWith('secretsmanager:')) throw new Error(`no action list to expand ${pattern}`);
+  return Object.keys(SECRETS_MANAGER_ACTIONS)
+    .map((name) => `secretsmanager:${name}`)
+    .filter((action) => wildcardMatch(pattern, action, true));
+}
+
+/** The requests a rule speaks about: each concrete action on a sample of each resource pattern. */
+function requestsOf(rule: IamRule, values: Record<string, string | string[]>): AccessRequest[] {
+  const context = Object.fromEntries(
+    Object.values(filledConditions(rule, values) ?? {}).flatMap((block) => Object.entries(block)),
+  ) as Record<string, string>;
+  return rule.actions
+    .flatMap(concreteActions)
+    .flatMap((action) =>
+      rule.resources
+        .flatMap((template) => fill(template, values))
+        .map((resource) => ({ action, resource: resource.replaceAll('*', SAMPLE), context })),
+    );
+}
+
+interface RoleUnderTest {
+  readonly matrices: readonly RoleMatrix[];
+  readonly statements: PolicyStatement[];
+  readonly values: Record<string, string | string[]>;
+  /** Requests the role must not be allowed, whatever the matrix says elsewhere. */
+  readonly notAllowed: readonly AccessRequest[];
+}
+
+function presignRole(): RoleUnderTest {
+  const { stack, json } = synthesize({ assumableRoleArns: BUCKET_ROLE });
+  const fn = stack.presignApi.function;
+  const registryTable = concrete(stack, stack.registry.table.tableArn);
+  return {
+    matrices: [BROKER_FUNCTION_MATRIX, PRESIGN_RUNTIME_MATRIX],
+    statements: executionRoleStatements(json, fn),
+    values: { ...functionValues(stack, fn), registryTable, assumableRoles: [BUCKET_ROLE] },
+    notAllowed: [
+      ...[
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+      ].map((action) => ({ action, resource: registryTable })),
+      { action: 'dynamodb:GetItem', resource: `${registryTable}/index/by-id` },
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: `arn:aws:secretsmanager:us-east-1:${account}:secret:${SAMPLE}`,
+      },
+      { action: 'secretsmanager:ListSecrets', resource: '*' },
+      { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
+      { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      {
+        action: 'kms:Decrypt',
+        resource: `arn:aws:kms:us-east-1:${account}:key/k`,
+        context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' },
+      },
+      { action: 'kms:GenerateDataKey', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::any-bucket/key' },
+      { action: 'lambda:InvokeFunction', resource: concrete(stack, fn.functionArn) },
+      { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+      { action: 'logs:PutLogEvents', resource: `arn:aws:logs:us-east-1:${account}:log-group:other` },
+    ],
+  };
+}
+
+function rotationRole(): RoleUnderTest {
+  const { stack, json } = synthesize({
+    minioAdminSecretArns: ADMIN_SECRET,
+    rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+  });
+  const fn = stack.rotation!.function;
+  const registryTable = concrete(stack, stack.registry.table.tableArn);
+  const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
+  const otherFunction = `arn:aws:lambda:us-east-1:${account}:function:other-rotation`;
+  return {
+    matrices: [BROKER_FUNCTION_MATRIX, ROTATION_MATRIX],
+    statements: executionRoleStatements(json, fn),
+    values: {
+      ...functionValues(stack, fn),
+      registryTable,
+      adminSecrets: [ADMIN_SECRET],
+      rotationFunction: concrete(stack, fn.functionArn),
+    },
+    notAllowed: [
+      ...[
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ].map((action) => ({
+        action,
+        resource: secret('gen3/fence/minio/dataset'),
+        context: { 'secretsmanager:resource/AllowRotationLambdaArn': otherFunction },
+      })),
+      { action: 'secretsmanager:PutSecretValue', resource: secret('gen3/fence/minio/dataset') },
+      { action: 'secretsmanager:GetSecretValue', resource: secret('gen3/fence/admin/minio/another') },
+      { action: 'secretsmanager:GetSecretValue', resource: secret('gen3/fence/minio/dataset') },
+      { action: 'secretsmanager:GetRandomPassword', resource: '*' },
+      { action: 'secretsmanager:ListSecrets', resource: '*' },
+      ...['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'].map((action) => ({
+        action,
+        resource: registryTable,
+      })),
+      { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
+      { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'lambda:InvokeFunction', resource: otherFunction },
+    ],
+  };
+}
+
+function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<string, string> {
+  return { logGroup: concrete(stack, fn.logGroup.logGroupArn) };
+}
+
+describe.each([
+  ['presign runtime', presignRole],
+  ['rotation', rotationRole],
+])('IAM matrix: %s role', (_, build) => {
+  const role = build();
+  const rules = role.matrices.flatMap((matrix) => Object.entries(matrix.rules));
+
+  it.each(rules.filter(([, rule]) => rule.effect === 'Allow'))('allows %s', (_, rule) => {
+    // Act
+    const requests = requestsOf(rule, role.values);
+    const decisions = requests.map((request) => [
+      request.action,
+      request.resource,
+      evaluate(role.statements, request),
+    ]);
+
+    // Assess
+    expect(requests.length).toBeGreaterThan(0);
+    expect(rule.actions.filter((action) => /[*?]/.test(action))).toEqual([]);
+    expect(decisions).toEqual(requests.map((request) => [request.action, request.resource, 'Allow']));
+  });
+
+  it.each(rules.filter(([, rule]) => rule.effect === 'Deny'))('denies %s explicitly', (_, rule) => {
+    // Act
+    const requests = requestsOf(rule, role.values);
+    const decisions = requests.map((request) => [
+      request.action,
+      request.resource,
+      evaluate(role.statements, request),
+    ]);
+
+    // Assess
+    expect(rule.actions.filter((pattern) => concreteActions(pattern).length === 0)).toEqual([]);
+    expect(decisions).toEqual(requests.map((request) => [request.action, request.resource, 'ExplicitDeny']));
+  });
+
+  it('allows nothing the matrix does not state', () => {
+    // Prepare
+    const allowRules = rules.filter(([, rule]) => rule.effect === 'Allow').map(([, rule]) => rule);
+    const covered = (statement: PolicyStatement, action: string, resource: string) =>
+      allowRules.some(
+        (rule) =>
+          rule.actions.some((pattern) => wildcardMatch(pattern, action, true)) &&
+          rule.resources
+            .flatMap((template) => fill(template, role.values))
+            .some((pattern) => wildcardMatch(pattern, resource)) &&
+          JSON.stringify(filledConditions(rule, role.values)) === JSON.stringify(statement.Condition),
+      );
+
+    // Act
+    const uncovered = role.statements
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap((statement) => {
+        if (statement.NotAction !== undefined || statement.NotResource !== undefined) {
+          return [{ action: 'NotAction or NotResource', resource: JSON.stringify(statement) }];
+        }
+        return [statement.Action ?? []].flat().flatMap((action) =>
+          [statement.Resource ?? []]
+            .flat()
+            .filter((resource) => !covered(statement, action, resource))
+            .map((resource) => ({ action, resource })),
+        );
+      });
+
+    // Assess
+    expect(uncovered).toEqual([]);
+  });
+
+  it('allows none of a list of other actions', () => {
+    const allowed = role.notAllowed.filter((request) => evaluate(role.statements, request) === 'Allow');
+    expect(allowed).toEqual([]);
+  });
+});
