@@ -18,6 +18,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
     description:
       'fence-bucket-broker: presigned URLs for registered buckets, credentials in a secrets manager',
     fenceRoleArns: list(context('fenceRoleArns')),
+    adminRoleArns: list(context('adminRoleArns')),
     assumableRoleArns: list(context('assumableRoleArns')),
     secretsPrefix:
       typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,

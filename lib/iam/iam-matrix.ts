@@ -8,7 +8,7 @@
  * its `placeholders`. A resource that is exactly one list placeholder (`{assumableRoles}`) stands
  * for every ARN of the list, and a rule whose list is empty is left out.
  *
- * Roles still to come (DESIGN.md "IAM split"): admin, drift-check and sync.
+ * Roles still to come (DESIGN.md "IAM split"): drift-check and sync.
  */
 
 export interface IamRule {
@@ -189,15 +189,102 @@ export const ROTATION_MATRIX = {
   },
 } as const satisfies RoleMatrix;
 
+/** The admin function (the admin role of DESIGN.md): registers and manages buckets and their secrets. */
+export const ADMIN_MATRIX = {
+  description: 'the admin Lambda: writes bucket secrets under the prefix and the registry, nothing else',
+  placeholders: {
+    registryTable: 'the registry table’s ARN',
+    assumableRoles: 'the role ARNs role-mode buckets name (assumableRoleArns), for validation',
+  },
+  rules: {
+    manageBucketSecrets: {
+      effect: 'Allow',
+      actions: [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:RotateSecret',
+        'secretsmanager:DeleteSecret',
+      ],
+      resources: [`${SECRET}{prefix}*`],
+      reason:
+        'register (create with tags, or read and prove an existing secret), rotate now, and remove a secret a failed registration created (with a recovery window)',
+    },
+    useSecretKeys: {
+      effect: 'Allow',
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason: 'secrets may use any customer key (kms_key_ref); only through Secrets Manager',
+    },
+    writeRegistry: {
+      effect: 'Allow',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      resources: ['{registryTable}'],
+      reason: 'create, update (conditional puts), get, list',
+    },
+    findRecordsById: {
+      effect: 'Allow',
+      actions: ['dynamodb:Query'],
+      resources: ['{registryTable}/index/by-id'],
+      reason: 'records by id',
+    },
+    assumeBucketRoles: {
+      effect: 'Allow',
+      actions: ['sts:AssumeRole'],
+      resources: ['{assumableRoles}'],
+      reason: 'role-mode registrations are proven by assuming the role, as the presign path will',
+    },
+    denyDeleteWithoutRecovery: {
+      effect: 'Deny',
+      actions: ['secretsmanager:DeleteSecret'],
+      resources: ['*'],
+      conditions: { Bool: { 'secretsmanager:ForceDeleteWithoutRecovery': 'true' } },
+      reason: 'a deleted secret must stay recoverable for its recovery window',
+    },
+    denySecretSharingAndRestaging: {
+      effect: 'Deny',
+      actions: [
+        'secretsmanager:Accept*',
+        'secretsmanager:Associate*',
+        'secretsmanager:Cancel*',
+        'secretsmanager:Disassociate*',
+        'secretsmanager:DeleteResourcePolicy',
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:Remove*',
+        'secretsmanager:Replicate*',
+        'secretsmanager:Restore*',
+        'secretsmanager:Stop*',
+        'secretsmanager:Untag*',
+        'secretsmanager:Update*',
+        'secretsmanager:Validate*',
+      ],
+      resources: ['*'],
+      reason: 'admin flows never share a secret, replicate it, re-key it, untag it or move its labels by hand',
+    },
+    denyAdminSecrets: {
+      effect: 'Deny',
+      actions: ['secretsmanager:*'],
+      resources: [`${SECRET}{prefix}${ADMIN_SECRETS_PATH}*`],
+      reason: 'MinIO admin credentials share the prefix; bucket administration never touches them',
+    },
+  },
+} as const satisfies RoleMatrix;
+
 /**
  * Who may call which routes of the REST API. The API's resource policy allows these principals
  * and explicitly denies every other (`routeAccessStatements`): with IAM authorization, a principal
- * of the same account whose own policy allows `execute-api:Invoke` would otherwise get in. The
- * admin routes (`/v1/admin/*`, the admin principals) get the same pair when they land.
+ * of the same account whose own policy allows `execute-api:Invoke` would otherwise get in.
  */
 export const API_ROUTE_ACCESS = {
   presign: {
     resourcePath: '/v1/buckets/*',
     principals: 'Fence’s role ARNs (fenceRoleArns)',
+  },
+  admin: {
+    resourcePath: '/v1/admin/*',
+    principals: 'the operators’ admin role ARNs (adminRoleArns)',
   },
 } as const satisfies Record<string, { resourcePath: string; principals: string }>;

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { AdminApi } from '../constructs/admin-api';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
 import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
@@ -10,6 +11,12 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly registry?: BucketRegistryTableProps;
   /** Principals allowed to call the presign API (Fence's role ARNs). */
   readonly fenceRoleArns: string[];
+  /**
+   * Principals (operators' admin roles) allowed to call the admin API. The admin function and
+   * routes are deployed only when this is non-empty (the CLI can also run the admin core with
+   * the operator's own credentials). @default none
+   */
+  readonly adminRoleArns?: string[];
   /** Roles that role-mode buckets name. @default none */
   readonly assumableRoleArns?: string[];
   /** @default 'gen3/fence/' */
@@ -38,6 +45,8 @@ export interface FenceBucketBrokerStackProps extends StackProps {
 export class FenceBucketBrokerStack extends Stack {
   readonly registry: BucketRegistryTable;
   readonly presignApi: PresignApi;
+  /** Present when the stack is given admin principals. */
+  readonly adminApi?: AdminApi;
   /** Present when the stack is given MinIO admin secrets. */
   readonly rotation?: MinioKeyRotation;
 
@@ -53,6 +62,15 @@ export class FenceBucketBrokerStack extends Stack {
       throttlingBurstLimit: props.presignThrottle?.burstLimit,
       reservedConcurrency: props.presignReservedConcurrency,
     });
+    if ((props.adminRoleArns ?? []).length > 0) {
+      this.adminApi = new AdminApi(this, 'Admin', {
+        api: this.presignApi.api,
+        registry: this.registry,
+        adminPrincipalArns: props.adminRoleArns ?? [],
+        assumableRoleArns: props.assumableRoleArns,
+        secretsPrefix: props.secretsPrefix,
+      });
+    }
     const adminSecretArns = props.minioAdminSecretArns ?? [];
     const rotated = props.rotatedMinioSecrets ?? [];
     if (rotated.length > 0 && adminSecretArns.length === 0) {

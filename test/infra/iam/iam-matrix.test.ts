@@ -1,6 +1,7 @@
 import type { Stack } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
+  ADMIN_MATRIX,
   BROKER_FUNCTION_MATRIX,
   type IamRule,
   PRESIGN_RUNTIME_MATRIX,
@@ -159,6 +160,44 @@ function rotationRole(): RoleUnderTest {
   };
 }
 
+const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/gen3-admin';
+
+function adminRole(): RoleUnderTest {
+  const { stack, json } = synthesize({ adminRoleArns: ADMIN_ROLE, assumableRoleArns: BUCKET_ROLE });
+  const fn = stack.adminApi!.function;
+  const registryTable = concrete(stack, stack.registry.table.tableArn);
+  const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
+  return {
+    matrices: [BROKER_FUNCTION_MATRIX, ADMIN_MATRIX],
+    statements: executionRoleStatements(json, fn),
+    values: { ...functionValues(stack, fn), registryTable, assumableRoles: [BUCKET_ROLE] },
+    notAllowed: [
+      // Nothing outside the prefix, and nothing of the MinIO admin credentials inside it.
+      ...['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'].flatMap((action) => [
+        { action, resource: secret('elsewhere/name') },
+        { action, resource: secret('gen3/fence/admin/minio/myminio') },
+      ]),
+      {
+        action: 'secretsmanager:DeleteSecret',
+        resource: secret('gen3/fence/minio/dataset'),
+        context: { 'secretsmanager:ForceDeleteWithoutRecovery': 'true' },
+      },
+      { action: 'secretsmanager:PutResourcePolicy', resource: secret('gen3/fence/minio/dataset') },
+      { action: 'secretsmanager:UpdateSecretVersionStage', resource: secret('gen3/fence/minio/dataset') },
+      { action: 'secretsmanager:ListSecrets', resource: '*' },
+      { action: 'dynamodb:DeleteItem', resource: registryTable },
+      { action: 'dynamodb:UpdateTable', resource: registryTable },
+      { action: 'dynamodb:DeleteTable', resource: registryTable },
+      { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
+      { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'kms:CreateGrant', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
+      { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::any-bucket/key' },
+    ],
+  };
+}
+
 function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<string, string> {
   return { logGroup: concrete(stack, fn.logGroup.logGroupArn) };
 }
@@ -166,6 +205,7 @@ function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<
 describe.each([
   ['presign runtime', presignRole],
   ['rotation', rotationRole],
+  ['admin', adminRole],
 ])('IAM matrix: %s role', (_, build) => {
   const role = build();
   const rules = role.matrices.flatMap((matrix) => Object.entries(matrix.rules));

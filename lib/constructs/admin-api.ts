@@ -1,0 +1,83 @@
+import * as path from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { ADMIN_ROUTES } from '../../functions/admin/admin-api';
+import { AdminEnvironmentSchema } from '../../functions/admin/environment';
+import { ADMIN_MATRIX, API_ROUTE_ACCESS } from '../iam/iam-matrix';
+import { addMatrixRules } from '../iam/matrix-statement';
+import { routeAccessStatements } from '../iam/route-access';
+import { BrokerFunction } from './broker-function';
+import type { BucketRegistryTable } from './bucket-registry-table';
+
+export interface AdminApiProps {
+  /** The REST API to add the admin routes to (the presign API's: one URL, one resource policy). */
+  readonly api: apigw.RestApi;
+  readonly registry: BucketRegistryTable;
+  /**
+   * Principals (the operators' admin roles) allowed to call the admin routes; the resource policy
+   * explicitly denies every other principal, and the handler checks the caller itself.
+   */
+  readonly adminPrincipalArns: string[];
+  /** Secrets are created and read under this prefix only. @default 'gen3/fence/' */
+  readonly secretsPrefix?: string;
+  /** Role ARNs that role-mode buckets name; registrations are proven by assuming them. @default none */
+  readonly assumableRoleArns?: string[];
+}
+
+/**
+ * The admin Lambda and its routes under `/v1/admin/` (DESIGN.md "Admin API and CLI"), with the
+ * admin role of DESIGN.md's IAM split, built from `ADMIN_MATRIX`.
+ */
+export class AdminApi extends Construct {
+  readonly function: BrokerFunction<typeof AdminEnvironmentSchema>;
+
+  constructor(scope: Construct, id: string, props: AdminApiProps) {
+    super(scope, id);
+    if (props.adminPrincipalArns.length === 0) {
+      throw new Error('AdminApi needs at least one admin principal; pass -c adminRoleArns=...');
+    }
+    const prefix = props.secretsPrefix ?? 'gen3/fence/';
+    this.function = new BrokerFunction(this, 'Function', {
+      entry: path.join(__dirname, '../../functions/admin/handler.ts'),
+      description: 'Registers and manages buckets and their secrets (fence-bucket-broker admin API)',
+      environmentSchema: AdminEnvironmentSchema,
+      environment: {
+        REGISTRY_TABLE_NAME: props.registry.tableName,
+        FENCE_SECRETS_BACKEND: 'aws_sm',
+        FENCE_SECRETS_PREFIX: prefix,
+        ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),
+      },
+      // A registration proves credentials on the bucket (AssumeRole, a store round trip): seconds, not ms.
+      timeout: Duration.seconds(29),
+    });
+    const role = this.function.role as iam.Role;
+    addMatrixRules(role, Object.values(ADMIN_MATRIX.rules), {
+      prefix,
+      registryTable: props.registry.table.tableArn,
+      assumableRoles: props.assumableRoleArns ?? [],
+    });
+    for (const statement of routeAccessStatements(API_ROUTE_ACCESS.admin.resourcePath, props.adminPrincipalArns)) {
+      props.api.addToResourcePolicy(statement);
+    }
+    // As for the presign routes: no test invocation, permissions per method and deployed stage.
+    const integration = new apigw.LambdaIntegration(this.function, { allowTestInvoke: false });
+    const admin = props.api.root.getResource('v1')?.addResource('admin') ?? props.api.root.addResource('v1').addResource('admin');
+    for (const route of ADMIN_ROUTES) {
+      let resource: apigw.IResource = admin;
+      for (const part of route.path.split('/')) resource = resource.getResource(part) ?? resource.addResource(part);
+      resource.addMethod(route.method, integration);
+    }
+
+    const policy = role.node.findChild('DefaultPolicy');
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason: 'Secrets may use any customer key (kms_key_ref); kms:ViaService limits use to Secrets Manager.',
+    });
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+      reason: 'Bucket secrets are created and registered at run time, under the broker prefix only.',
+    });
+  }
+}
