@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { ErrorCode } from '../shared/errors';
 import {
   MultipartAbortRequestSchema,
   MultipartCompleteRequestSchema,
@@ -16,16 +17,20 @@ const jsonSchema = (schema: z.ZodMiniType) => {
   return body;
 };
 
-const ERROR_CODES = [
+const ERROR_CODES: ErrorCode[] = [
   'invalid_request',
   'operation_not_allowed',
   'unknown_bucket',
+  'unknown_route',
+  'method_not_allowed',
   'bucket_suspended',
+  'payload_too_large',
   'throttled',
   'credentials_rejected',
   'bucket_misconfigured',
   'secret_backend_unavailable',
   'store_unavailable',
+  'registry_unavailable',
   'internal_error',
 ];
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { InvalidRequestError } from '../shared/errors';
+import { InvalidRequestError, MethodNotAllowedError, UnknownRouteError } from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import {
   MultipartAbortRequestSchema,
@@ -148,14 +148,17 @@ export async function handlePresignApi(
   let response: APIGatewayProxyResult;
   try {
     const match = ROUTE_PATTERN.exec(event.path ?? '');
-    if (match === null || event.httpMethod !== 'POST' || !Object.hasOwn(ROUTES, match[2] ?? '')) {
-      throw new InvalidRequestError(
-        `no route for ${String(event.httpMethod).slice(0, 10)} ${String(event.path).slice(0, 200)}`,
+    if (match === null || !Object.hasOwn(ROUTES, match[2] ?? '')) {
+      throw new UnknownRouteError(
+        `no route at this path; the routes are POST /v1/buckets/{bucket}/ followed by ${PRESIGN_ROUTES.join(', ')}`,
       );
     }
     const [, rawBucket = '', route = ''] = match;
     line.route = route;
-    const bucket = parse(BucketNameSchema, safeDecode(rawBucket));
+    if (event.httpMethod !== 'POST') {
+      throw new MethodNotAllowedError(`${route} accepts POST only`, ['POST']);
+    }
+    const bucket = parseRequest(BucketNameSchema, safeDecode(rawBucket), 'bucket');
     line.bucket = bucket;
     const result = await ROUTES[route as PresignRoute](
       deps.service,

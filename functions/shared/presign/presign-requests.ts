@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { SIGV4_MAX_EXPIRES_IN } from '../registry/bucket-record';
+import { integerError } from '../validation';
 
 /**
  * The request bodies of the presign API (DESIGN.md, "Presign API"). One schema per route,
@@ -22,7 +23,7 @@ export const ObjectKeySchema = z.string().check(
   z.refine(isWellFormed, 'must be well-formed Unicode'),
 );
 
-const ExpiresInSchema = z.int().check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN));
+const ExpiresInSchema = z.int({ error: integerError }).check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN));
 const shortText = (max: number) =>
   z.string().check(
     z.maxLength(max),
@@ -41,7 +42,7 @@ const ContentTypeSchema = z
 const UploadIdSchema = z
   .string()
   .check(z.minLength(1), z.maxLength(1024), z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'));
-const PartNumberSchema = z.int().check(z.minimum(1), z.maximum(10_000));
+const PartNumberSchema = z.int({ error: integerError }).check(z.minimum(1), z.maximum(10_000));
 
 export const PRESIGN_METHODS = ['GET', 'PUT', 'HEAD'] as const;
 export type PresignMethod = (typeof PRESIGN_METHODS)[number];

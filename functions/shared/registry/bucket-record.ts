@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { parseRequest } from '../validation';
+import { integerError, parseRequest } from '../validation';
 
 /**
  * The bucket registry record of DESIGN.md: one schema, used by the API, the CLI, the sync job
@@ -62,11 +62,11 @@ const fields = {
     z.minLength(1),
     z.refine((ops) => new Set(ops).size === ops.length, 'must not repeat an operation'),
   ),
-  max_expires_in: z.int().check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
+  max_expires_in: z.int({ error: integerError }).check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
   status: z.enum(BUCKET_STATUSES),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-  revision: z.int().check(z.minimum(1)),
+  revision: z.int({ error: integerError }).check(z.minimum(1)),
 };
 
 /** Where a registration or an older stored record leaves a field out, it takes these values. */

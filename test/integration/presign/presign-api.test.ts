@@ -126,8 +126,9 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
       400,
       'invalid_request',
     ],
-    ['an unknown route', '/v1/buckets/b-x1/other', {}, 'POST', 400, 'invalid_request'],
-    ['a GET', '/v1/buckets/b-x1/presign', {}, 'GET', 400, 'invalid_request'],
+    ['an unknown route', '/v1/buckets/b-x1/other', {}, 'POST', 404, 'unknown_route'],
+    ['a path outside the API', '/v2/anything', {}, 'GET', 404, 'unknown_route'],
+    ['a GET', '/v1/buckets/b-x1/presign', {}, 'GET', 405, 'method_not_allowed'],
     [
       'an unknown bucket',
       '/v1/buckets/never-registered/presign',
@@ -142,6 +143,38 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     expect(JSON.parse(answer.body)).toEqual({
       error: { code, message: expect.any(String), request_id: 'req-api' },
     });
+  });
+
+  it('answers a wrong method with 405 and an Allow header, and names the bucket in bucket-name errors', async () => {
+    // Act
+    const wrongMethod = await call(`/v1/buckets/${bed.bucketName}/multipart/parts`, {}, 'PUT');
+    const badBucket = await call('/v1/buckets/UPPER/presign', { key: 'k', method: 'GET' });
+
+    // Assess
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.headers?.allow).toBe('POST');
+    expect(JSON.parse(wrongMethod.body).error.message).toBe('multipart/parts accepts POST only');
+    expect(JSON.parse(badBucket.body).error.message).toMatch(/^bucket must be lowercase letters/);
+  });
+
+  it('says a value of the wrong type is of the wrong type, and caps a list of unknown fields', async () => {
+    // Prepare
+    const flood: Record<string, unknown> = { key: 'k', method: 'GET' };
+    for (let index = 0; index < 100_000; index++) flood[`unknown_field_${index}`] = index;
+
+    // Act
+    const wrongType = await call(`/v1/buckets/${bed.bucketName}/presign`, {
+      key: 'k',
+      method: 'GET',
+      expires_in: '3600',
+    });
+    const flooded = await call(`/v1/buckets/${bed.bucketName}/presign`, flood);
+
+    // Assess
+    expect(JSON.parse(wrongType.body).error.message).toBe('expires_in must be an integer, not a string');
+    expect(flooded.statusCode).toBe(400);
+    expect(Buffer.byteLength(flooded.body)).toBeLessThan(1024);
+    expect(JSON.parse(flooded.body).error.message).toMatch(/and 99,995 more$/);
   });
 
   it('names the offending field of a schema violation', async () => {
