@@ -136,6 +136,22 @@ export class BucketMisconfiguredError extends BrokerError {
   readonly status = 502;
 }
 
+/**
+ * The bucket's registry record breaks the schema (an unknown operation, a set where a list
+ * belongs, a malformed id, …). Names the bucket and the field, never the stored value.
+ */
+export class BucketRecordShapeError extends BucketMisconfiguredError {
+  constructor(
+    readonly bucketName: string,
+    readonly field: string | undefined,
+    problem: string,
+  ) {
+    super(
+      `the registry record of bucket "${bucketName}" is malformed: ${field === undefined ? 'it' : `field "${field}"`} ${problem}`,
+    );
+  }
+}
+
 /** The secret reference does not exist in its backend (or not at that version). */
 export class SecretNotFoundError extends BucketMisconfiguredError {
   constructor(

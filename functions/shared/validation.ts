@@ -127,11 +127,14 @@ function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Set) return 'a set';
+  if (value instanceof Uint8Array) return 'binary';
   switch (typeof value) {
     case 'string':
       return 'a string';
     case 'number':
       return Number.isInteger(value) ? 'an integer' : 'a fractional number';
+    case 'bigint':
+      return 'an integer beyond ±2^53';
     case 'boolean':
       return 'a boolean';
     case 'object':

@@ -8,9 +8,9 @@ import {
   type BucketChanges,
   BucketChangesSchema,
   type BucketRecord,
-  BucketRecordSchema,
   type BucketRegistration,
   newBucketRecord,
+  readStoredRecord,
 } from './bucket-record';
 import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry';
 
@@ -63,7 +63,7 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
       TableName: this.tableName,
       Key: { [REGISTRY_TABLE_KEYS.partitionKey]: { S: bucketName } },
     });
-    return Item === undefined ? undefined : BucketRecordSchema.parse(unmarshall(Item));
+    return Item === undefined ? undefined : readStoredRecord(unmarshall(Item), bucketName);
   }
 
   /** The SDK's document client and commands, loaded on first use (admin and sync paths only). */
@@ -117,7 +117,7 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
         ExclusiveStartKey: options.cursor === undefined ? undefined : decodeCursor(options.cursor),
       }),
     );
-    const records = (Items ?? []).map((item) => BucketRecordSchema.parse(item));
+    const records = (Items ?? []).map((item) => readStoredRecord(item));
     return LastEvaluatedKey === undefined ? { records } : { records, cursor: encodeCursor(LastEvaluatedKey) };
   }
 
