@@ -8,11 +8,12 @@ import {
   MultipartInitRequestSchema,
   MultipartPartsRequestSchema,
   PresignBatchRequestSchema,
+  type PresignRequest,
   PresignRequestSchema,
 } from '../shared/presign/presign-requests';
 import type { PresignAudit, PresignContext, PresignService } from '../shared/presign/presign-service';
 import { BucketNameSchema } from '../shared/registry/bucket-record';
-import { parseRequest } from '../shared/validation';
+import { invalidRequest, parseRequest } from '../shared/validation';
 
 /** One audit line per request (DESIGN.md "Logging and audit"): never a secret, token or signature. */
 export interface PresignAuditLine {
@@ -67,12 +68,19 @@ const ROUTES: Record<PresignRoute, RouteHandler> = {
   },
   'presign-batch': async (service, bucket, body, context, audit) => {
     const { items } = parse(PresignBatchRequestSchema, body);
-    const results = await service.presignBatch(bucket, items, context, audit);
+    const requests = items.map((item) => {
+      const parsed = PresignRequestSchema.safeParse(item);
+      return parsed.success ? parsed.data : invalidRequest(parsed.error.issues[0], item, 'item');
+    });
+    const results = await service.presignBatch(bucket, requests, context, audit);
+    const first = requests.find(
+      (request): request is PresignRequest => !(request instanceof InvalidRequestError),
+    );
     return {
       status: 200,
       body: { results },
       operation: 'batch',
-      fields: { ...auditFields(items[0]), items: items.length },
+      fields: { ...auditFields(first), items: items.length },
     };
   },
   multipart: async (service, bucket, body, context, audit) => {

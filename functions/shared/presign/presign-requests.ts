@@ -66,9 +66,13 @@ export const PresignRequestSchema = z.strictObject({
 export type PresignRequest = z.infer<typeof PresignRequestSchema>;
 
 export const MAX_BATCH_ITEMS = 1000;
+/**
+ * A batch's frame. Only the frame fails the whole batch; each item is parsed on its own with
+ * `PresignRequestSchema`, and an invalid item becomes an error entry in its place.
+ */
 export const PresignBatchRequestSchema = z.lazy(() =>
   z.strictObject({
-    items: z.array(PresignRequestSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+    items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
   }),
 );
 export type PresignBatchRequest = z.infer<typeof PresignBatchRequestSchema>;

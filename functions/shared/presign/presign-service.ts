@@ -75,24 +75,33 @@ export class PresignService {
     return this.sign(record, signing, request, lifetime);
   }
 
+  /**
+   * Presigns each item on its own: an item that failed to parse (a `BrokerError` in its place)
+   * or whose operation is not allowed becomes an error entry; the others are signed.
+   */
   async presignBatch(
     bucketName: string,
-    items: PresignRequest[],
+    items: readonly (PresignRequest | BrokerError)[],
     context: PresignContext,
     audit: PresignAudit = {},
   ): Promise<BatchResult[]> {
     const record = await this.activeRecord(bucketName, [], audit);
-    const longest = Math.max(...items.map((item) => this.requestedLifetime(record, item.expires_in)));
+    const signable = items.filter(
+      (item): item is PresignRequest =>
+        !(item instanceof BrokerError) && record.allowed_ops.includes(OPERATION_OF[item.method]),
+    );
     // Credentials are fetched once, only if some item may be signed at all.
-    const anyAllowed = items.some((item) => record.allowed_ops.includes(OPERATION_OF[item.method]));
-    const signing = anyAllowed
-      ? await this.deps.credentials.credentialsFor(record, {
-          lifetimeMs: longest * 1000,
-          requestId: context.requestId,
-        })
-      : undefined;
+    const signing =
+      signable.length > 0
+        ? await this.deps.credentials.credentialsFor(record, {
+            lifetimeMs:
+              Math.max(...signable.map((item) => this.requestedLifetime(record, item.expires_in))) * 1000,
+            requestId: context.requestId,
+          })
+        : undefined;
     return items.map((item) => {
       try {
+        if (item instanceof BrokerError) throw item;
         this.checkOperation(record, OPERATION_OF[item.method]);
         if (signing === undefined) throw new OperationNotAllowedError('no credentials');
         return this.sign(record, signing, item, this.requestedLifetime(record, item.expires_in));

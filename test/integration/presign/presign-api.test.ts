@@ -116,6 +116,50 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     expect(results[7].url).toContain('/batch/7?');
   });
 
+  it('answers an invalid batch item with an error in its place and signs the others', async () => {
+    // Prepare
+    const items = [
+      { key: 'batch/ok-1', method: 'GET' },
+      { key: 5, method: 'GET' },
+      { method: 'GET' },
+      'not an object',
+      { key: 'batch/ok-2', method: 'GET', unknown: true },
+      { key: 'batch/ok-3', method: 'HEAD', expires_in: '60' },
+      { key: 'batch/ok-4', method: 'PUT' },
+    ];
+
+    // Act
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign-batch`, { items });
+    const { results } = JSON.parse(answer.body);
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    expect(results).toHaveLength(7);
+    expect(results[0].url).toContain('/batch/ok-1?');
+    expect(results[6].url).toContain('/batch/ok-4?');
+    const errors = results.slice(1, 6).map((result: { error: unknown }) => result.error);
+    expect(errors).toEqual([
+      { code: 'invalid_request', message: 'key must be a string, not an integer' },
+      { code: 'invalid_request', message: 'key is required' },
+      { code: 'invalid_request', message: 'item must be an object, not a string' },
+      { code: 'invalid_request', message: 'item has an unknown field: "unknown"' },
+      { code: 'invalid_request', message: 'expires_in must be an integer, not a string' },
+    ]);
+  });
+
+  it.each([
+    ['a body that is not an object', []],
+    ['no items', {}],
+    ['items that are not an array', { items: { key: 'k', method: 'GET' } }],
+    ['an empty batch', { items: [] }],
+    ['1,001 items', { items: Array.from({ length: 1001 }, () => ({ key: 'k', method: 'GET' })) }],
+    ['an unknown top-level field', { items: [{ key: 'k', method: 'GET' }], dry_run: true }],
+  ])('fails the whole batch with 400 for %s', async (_case, body) => {
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign-batch`, body);
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).error.code).toBe('invalid_request');
+  });
+
   it.each([
     ['malformed JSON', '/v1/buckets/b-x1/presign', '{not json', 'POST', 400, 'invalid_request'],
     [
