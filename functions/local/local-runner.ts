@@ -95,8 +95,9 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
     const event = {
       httpMethod: request.method ?? 'GET',
       path,
-      body: await readBody(request),
-      isBase64Encoded: false,
+      // As API Gateway sends it (every media type binary): the handler decodes, strictly.
+      body: (await readBody(request)).toString('base64'),
+      isBase64Encoded: true,
       requestContext: { identity: { userArn: 'local', caller: 'local' } },
     } as unknown as APIGatewayProxyEvent;
     send(response, await handlePresignApi(event, requestId, { service: wiring.service, ...telemetry }));
@@ -121,7 +122,7 @@ function send(
   response.end(result.body);
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -130,7 +131,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
       throw new InvalidRequestError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /**

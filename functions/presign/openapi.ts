@@ -8,6 +8,7 @@ import {
   PresignBatchRequestSchema,
   PresignRequestSchema,
 } from '../shared/presign/presign-requests';
+import { BucketNameSchema } from '../shared/registry/bucket-record';
 
 const jsonSchema = (schema: z.ZodMiniType) => {
   const { $schema: _dialect, ...body } = z.toJSONSchema(schema, {
@@ -84,7 +85,7 @@ export function presignOpenApiDocument(): Record<string, unknown> {
       summary,
       ...(description === undefined ? {} : { description }),
       security: [{ sigv4: [] }],
-      parameters: [{ name: 'bucket', in: 'path', required: true, schema: { type: 'string' } }],
+      parameters: [{ name: 'bucket', in: 'path', required: true, schema: jsonSchema(BucketNameSchema) }],
       requestBody: {
         required: true,
         content: {

@@ -101,6 +101,50 @@ describe('Function: startLocalRunner', () => {
   });
 });
 
+describe('Function: startLocalRunner, bodies as bytes', () => {
+  let runner: Awaited<ReturnType<typeof startLocalRunner>>;
+  const postBytes = async (path: string, body: Uint8Array) => {
+    const answer = await fetch(`${runner.url}${path}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    return {
+      status: answer.status,
+      headers: answer.headers,
+      body: (await answer.json()) as { error?: { code: string; message: string; request_id: string } },
+    };
+  };
+
+  beforeAll(async () => {
+    runner = await startLocalRunner({
+      port: 0,
+      env: { FENCE_LOCAL_DIR: mkdtempSync(join(tmpdir(), 'fbb-bytes-')) },
+    });
+  });
+
+  afterAll(async () => {
+    await runner.close();
+  });
+
+  it('refuses a body that is not valid UTF-8 with 400, as the Lambda behind API Gateway does', async () => {
+    // Act
+    const invalid = await postBytes(
+      `/v1/buckets/${DEMO_BUCKET}/presign`,
+      Buffer.concat([Buffer.from('{"key":"a'), Buffer.from([0xff]), Buffer.from('","method":"GET"}')]),
+    );
+    const valid = await postBytes(
+      `/v1/buckets/${DEMO_BUCKET}/presign`,
+      Buffer.from('{"key":"\u00e9t\u00e9","method":"GET"}'),
+    );
+
+    // Assess
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error?.message).toBe('request body is not valid UTF-8');
+    expect(valid.status).toBe(200);
+  });
+});
+
 describe('Command: npm start', () => {
   it("answers the README's curl", async () => {
     // Prepare
