@@ -104,6 +104,8 @@ export class PresignApi extends Construct {
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'fence-bucket-broker presign API (IAM auth)',
       cloudWatchRole: true,
+      // Bodies reach the handler as the bytes sent (base64), so it can refuse invalid UTF-8.
+      binaryMediaTypes: ['*/*'],
       deployOptions: {
         stageName: 'prod',
         tracingEnabled: true,
