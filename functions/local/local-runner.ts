@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AuditLog } from '../presign/audit-log';
+import { presignDeadline } from '../presign/budgets';
 import { PresignEnvironmentSchema } from '../presign/environment';
 import { presignOpenApiDocument } from '../presign/openapi';
 import { handlePresignApi } from '../presign/presign-api';
@@ -100,7 +101,9 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
       isBase64Encoded: true,
       requestContext: { identity: { userArn: 'local', caller: 'local' } },
     } as unknown as APIGatewayProxyEvent;
-    send(response, await handlePresignApi(event, requestId, { service: wiring.service, ...telemetry }));
+    // No Lambda context here: the function timeout stands in for its remaining time.
+    const invocation = { requestId, deadline: presignDeadline(undefined) };
+    send(response, await handlePresignApi(event, invocation, { service: wiring.service, ...telemetry }));
   }
 
   const host = options.host ?? '127.0.0.1';

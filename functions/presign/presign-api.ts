@@ -134,9 +134,10 @@ function auditFields(
  */
 export async function handlePresignApi(
   event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'body' | 'isBase64Encoded' | 'requestContext'>,
-  requestId: string,
+  invocation: PresignContext,
   deps: PresignApiDependencies,
 ): Promise<APIGatewayProxyResult> {
+  const { requestId } = invocation;
   const now = deps.now ?? (() => performance.now());
   const started = now();
   const audit: PresignAudit = {};
@@ -172,7 +173,7 @@ export async function handlePresignApi(
       deps.service,
       bucket,
       readBody(event),
-      { requestId },
+      invocation,
       audit,
     );
     Object.assign(line, result.fields, { operation: result.operation, status: result.status });

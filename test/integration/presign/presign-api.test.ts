@@ -30,10 +30,14 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
   let bed: Awaited<ReturnType<typeof presignBed>>;
   const lines: PresignAuditLine[] = [];
   const call = (path: string, body: unknown, method?: string) =>
-    handlePresignApi(event(path, body, method), 'req-api', {
-      service: bed.service,
-      record: (line) => lines.push(line),
-    });
+    handlePresignApi(
+      event(path, body, method),
+      { requestId: 'req-api' },
+      {
+        service: bed.service,
+        record: (line) => lines.push(line),
+      },
+    );
 
   beforeAll(async () => {
     bed = await presignBed();

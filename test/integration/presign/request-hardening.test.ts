@@ -31,7 +31,7 @@ describe('Function: handlePresignApi refuses what would be signed wrongly (MinIO
         isBase64Encoded: options.base64 ?? false,
         requestContext: {},
       } as unknown as APIGatewayProxyEvent,
-      'req-hardening',
+      { requestId: 'req-hardening' },
       { service: options.proxied ? proxied : bed.service, record: () => undefined },
     );
   };

@@ -24,7 +24,7 @@ describe('Registry: malformed records in DynamoDB (moto), through handlePresignA
         isBase64Encoded: false,
         requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/fence/pod' } },
       } as unknown as APIGatewayProxyEvent,
-      'req-malformed',
+      { requestId: 'req-malformed' },
       { service: bed.service, record: (line) => lines.push(line) },
     );
 

@@ -78,7 +78,7 @@ describe('Document: docs/openapi.json agrees with the handler', () => {
             isBase64Encoded: false,
             requestContext: {},
           } as unknown as APIGatewayProxyEvent,
-          'req-agreement',
+          { requestId: 'req-agreement' },
           { service, record: () => undefined },
         )
       ).statusCode;
