@@ -1,6 +1,11 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { InvalidRequestError, MethodNotAllowedError, UnknownRouteError } from '../shared/errors';
+import {
+  type BrokerError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  UnknownRouteError,
+} from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import {
   MultipartAbortRequestSchema,
@@ -128,12 +133,24 @@ function auditFields(
   return { audit_user: request?.audit?.username ?? request?.audit?.user_id, purpose: request?.purpose };
 }
 
+/** The parts of an API Gateway (REST, proxy) event the API reads. */
+export type PresignApiEvent = Pick<
+  APIGatewayProxyEvent,
+  'httpMethod' | 'path' | 'body' | 'isBase64Encoded' | 'requestContext'
+> & {
+  /**
+   * Set by a front end that refused the body itself (the local runner's size limit, where API
+   * Gateway would answer 413): answered as this error, with the usual shape and audit line.
+   */
+  bodyRefusal?: BrokerError;
+};
+
 /**
  * The presign API over an API Gateway (REST, proxy) event: route, parse, call the service, map
  * the result or error. Bad input of any shape ends as a 4xx with a stable code.
  */
 export async function handlePresignApi(
-  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'body' | 'isBase64Encoded' | 'requestContext'>,
+  event: PresignApiEvent,
   invocation: PresignContext,
   deps: PresignApiDependencies,
 ): Promise<APIGatewayProxyResult> {
@@ -169,6 +186,7 @@ export async function handlePresignApi(
     }
     const bucket = parseRequest(BucketNameSchema, safeDecode(rawBucket), 'bucket');
     line.bucket = bucket;
+    if (event.bodyRefusal !== undefined) throw event.bodyRefusal;
     const result = await ROUTES[route as PresignRoute](
       deps.service,
       bucket,
@@ -213,7 +231,7 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
  * The body as JSON. API Gateway delivers it base64-encoded (the API lists every media type as
  * binary), so invalid UTF-8 reaches the handler as the bytes that were sent and is refused here.
  */
-function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): unknown {
+function readBody(event: PresignApiEvent): unknown {
   if (event.body === null || event.body === undefined || event.body === '') {
     throw new InvalidRequestError('request body is required');
   }
