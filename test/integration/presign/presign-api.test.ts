@@ -235,6 +235,46 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
   });
 
   it.each(PRESIGN_ROUTES)(
+    'answers arbitrary bytes on %s, as API Gateway passes them (base64), with 2xx or 400, never a 5xx',
+    async (route) => {
+      // Prepare: raw bytes, and JSON bodies with invalid UTF-8 spliced into a string.
+      const bytes = fc.oneof(
+        fc.uint8Array({ maxLength: 200 }),
+        fc
+          .tuple(fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.constantFrom('GET', 'PUT'))
+          .map(([junk, method]) =>
+            Buffer.concat([
+              Buffer.from('{"key":"k'),
+              Buffer.from(junk),
+              Buffer.from(`","method":"${method}"}`),
+            ]),
+          ),
+      );
+
+      // Act + Assess
+      await fc.assert(
+        fc.asyncProperty(bytes, async (body) => {
+          const answer = await handlePresignApi(
+            {
+              ...event(`/v1/buckets/${bed.bucketName}/${route}`, ''),
+              body: Buffer.from(body).toString('base64'),
+              isBase64Encoded: true,
+            },
+            { requestId: 'req-bytes' },
+            { service: bed.service, record: () => undefined },
+          );
+          if (answer.statusCode >= 300) {
+            expect(answer.statusCode).toBe(400);
+            expect(JSON.parse(answer.body).error.code).toBe('invalid_request');
+          }
+        }),
+        { numRuns: 300 },
+      );
+    },
+    60_000,
+  );
+
+  it.each(PRESIGN_ROUTES)(
     'answers fuzzed bodies on %s with 2xx or a DESIGN.md 4xx, never a 5xx (1,000 cases)',
     async (route) => {
       const anyJson = fc.oneof(
