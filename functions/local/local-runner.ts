@@ -6,13 +6,14 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AuditLog } from '../presign/audit-log';
+import { presignDeadline } from '../presign/budgets';
 import { PresignEnvironmentSchema } from '../presign/environment';
 import { presignOpenApiDocument } from '../presign/openapi';
-import { handlePresignApi } from '../presign/presign-api';
+import { handlePresignApi, type PresignApiEvent } from '../presign/presign-api';
 import { wirePresignService } from '../presign/presign-wiring';
 import { presignTelemetry } from '../presign/telemetry';
 import { readEnvironment } from '../shared/config/environment';
-import { InvalidRequestError } from '../shared/errors';
+import { PayloadTooLargeError } from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
 import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
@@ -75,12 +76,13 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
   const openApi = JSON.stringify(presignOpenApiDocument());
 
   const server = createServer((request, response) => {
-    void serve(request, response).catch((error: unknown) => {
+    const requestId = crypto.randomUUID();
+    void serve(request, response, requestId).catch((error: unknown) => {
       telemetry.unexpected(error);
-      send(response, errorResponse(error, 'local'));
+      send(response, errorResponse(error, requestId));
     });
   });
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function serve(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (request.method === 'GET' && path === '/healthz')
       return send(response, jsonResponse(200, { status: 'ok', mode }));
@@ -91,15 +93,21 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
         body: openApi,
       });
     }
-    const requestId = crypto.randomUUID();
-    const event = {
+    const body = await readBody(request);
+    const event: PresignApiEvent = {
       httpMethod: request.method ?? 'GET',
       path,
-      body: await readBody(request),
-      isBase64Encoded: false,
-      requestContext: { identity: { userArn: 'local', caller: 'local' } },
-    } as unknown as APIGatewayProxyEvent;
-    send(response, await handlePresignApi(event, requestId, { service: wiring.service, ...telemetry }));
+      // As API Gateway sends it (every media type binary): the handler decodes, strictly.
+      body: body instanceof PayloadTooLargeError ? null : body.toString('base64'),
+      isBase64Encoded: true,
+      requestContext: {
+        identity: { userArn: 'local', caller: 'local' },
+      } as APIGatewayProxyEvent['requestContext'],
+      ...(body instanceof PayloadTooLargeError ? { bodyRefusal: body } : {}),
+    };
+    // No Lambda context here: the function timeout stands in for its remaining time.
+    const invocation = { requestId, deadline: presignDeadline(undefined) };
+    send(response, await handlePresignApi(event, invocation, { service: wiring.service, ...telemetry }));
   }
 
   const host = options.host ?? '127.0.0.1';
@@ -121,16 +129,23 @@ function send(
   response.end(result.body);
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+/**
+ * The request's bytes, or the refusal of a body over Lambda's payload limit. An oversized body
+ * is still read to its end (and dropped), so the client gets the 413 rather than a reset.
+ */
+async function readBody(request: IncomingMessage): Promise<Buffer | PayloadTooLargeError> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new InvalidRequestError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  if (size > MAX_BODY_BYTES) {
+    return new PayloadTooLargeError(
+      `request body is larger than ${MAX_BODY_BYTES} bytes (6 MiB, the Lambda payload limit)`,
+    );
+  }
+  return Buffer.concat(chunks);
 }
 
 /**

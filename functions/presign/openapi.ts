@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { ErrorCode } from '../shared/errors';
 import {
   MultipartAbortRequestSchema,
   MultipartCompleteRequestSchema,
@@ -7,6 +8,7 @@ import {
   PresignBatchRequestSchema,
   PresignRequestSchema,
 } from '../shared/presign/presign-requests';
+import { BucketNameSchema } from '../shared/registry/bucket-record';
 
 const jsonSchema = (schema: z.ZodMiniType) => {
   const { $schema: _dialect, ...body } = z.toJSONSchema(schema, {
@@ -16,18 +18,31 @@ const jsonSchema = (schema: z.ZodMiniType) => {
   return body;
 };
 
-const ERROR_CODES = [
+const ERROR_CODES: ErrorCode[] = [
   'invalid_request',
   'operation_not_allowed',
   'unknown_bucket',
+  'unknown_route',
+  'method_not_allowed',
   'bucket_suspended',
+  'payload_too_large',
   'throttled',
   'credentials_rejected',
   'bucket_misconfigured',
   'secret_backend_unavailable',
   'store_unavailable',
+  'registry_unavailable',
   'internal_error',
 ];
+
+const BATCH_DESCRIPTION =
+  'Each item is checked on its own and answered in its place in `results`. An item that breaks the ' +
+  'presign schema gets `{"error": {"code": "invalid_request", "message": …}}`; an item whose operation ' +
+  'the bucket does not allow gets `{"error": {"code": "operation_not_allowed", "message": …}}`; the ' +
+  'other items are signed. The whole batch fails (one error answer) only when the body itself is ' +
+  'wrong (not a JSON object, `items` missing, not an array, empty or longer than 1,000, an unknown ' +
+  'top-level field: 400 `invalid_request`) or when the bucket is (unknown, suspended, or its ' +
+  'credentials or backends failing: 404, 409, 429, 502, 503).';
 
 /** The presign API as OpenAPI 3.1, generated from the same zod schemas the handler parses with. */
 export function presignOpenApiDocument(): Record<string, unknown> {
@@ -60,12 +75,23 @@ export function presignOpenApiDocument(): Record<string, unknown> {
       },
     },
   };
-  const route = (summary: string, request: z.ZodMiniType, answer: Record<string, unknown> | undefined) => ({
+  const route = (
+    summary: string,
+    request: z.ZodMiniType | Record<string, unknown>,
+    answer: Record<string, unknown> | undefined,
+    description?: string,
+  ) => ({
     post: {
       summary,
+      ...(description === undefined ? {} : { description }),
       security: [{ sigv4: [] }],
-      parameters: [{ name: 'bucket', in: 'path', required: true, schema: { type: 'string' } }],
-      requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(request) } } },
+      parameters: [{ name: 'bucket', in: 'path', required: true, schema: jsonSchema(BucketNameSchema) }],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: '_zod' in request ? jsonSchema(request as z.ZodMiniType) : request },
+        },
+      },
       responses: {
         ...(answer === undefined
           ? { '204': { description: 'Done' } }
@@ -77,6 +103,25 @@ export function presignOpenApiDocument(): Record<string, unknown> {
       },
     },
   });
+  // Items are parsed one by one (per-item errors), so the frame's schema leaves them open.
+  const batchRequest = jsonSchema(PresignBatchRequestSchema) as {
+    properties: { items: Record<string, unknown> };
+  };
+  batchRequest.properties.items.items = jsonSchema(PresignRequestSchema);
+  const itemError = {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', enum: ['invalid_request', 'operation_not_allowed'] },
+          message: { type: 'string' },
+        },
+      },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'fence-bucket-broker presign API', version: '1' },
@@ -96,10 +141,15 @@ export function presignOpenApiDocument(): Record<string, unknown> {
         PresignRequestSchema,
         presignedUrl,
       ),
-      '/v1/buckets/{bucket}/presign-batch': route('Presign up to 1,000 URLs', PresignBatchRequestSchema, {
-        type: 'object',
-        properties: { results: { type: 'array', items: { oneOf: [presignedUrl, error.properties.error] } } },
-      }),
+      '/v1/buckets/{bucket}/presign-batch': route(
+        'Presign up to 1,000 URLs',
+        batchRequest,
+        {
+          type: 'object',
+          properties: { results: { type: 'array', items: { oneOf: [presignedUrl, itemError] } } },
+        },
+        BATCH_DESCRIPTION,
+      ),
       '/v1/buckets/{bucket}/multipart': route('Start a multipart upload', MultipartInitRequestSchema, {
         type: 'object',
         properties: { upload_id: { type: 'string' } },

@@ -1,18 +1,25 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { InvalidRequestError } from '../shared/errors';
+import {
+  type BrokerError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  UnknownRouteError,
+} from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
+import { readJsonBody } from '../shared/http/json-body';
 import {
   MultipartAbortRequestSchema,
   MultipartCompleteRequestSchema,
   MultipartInitRequestSchema,
   MultipartPartsRequestSchema,
   PresignBatchRequestSchema,
+  type PresignRequest,
   PresignRequestSchema,
 } from '../shared/presign/presign-requests';
 import type { PresignAudit, PresignContext, PresignService } from '../shared/presign/presign-service';
 import { BucketNameSchema } from '../shared/registry/bucket-record';
-import { parseRequest } from '../shared/validation';
+import { invalidRequest, parseRequest } from '../shared/validation';
 
 /** One audit line per request (DESIGN.md "Logging and audit"): never a secret, token or signature. */
 export interface PresignAuditLine {
@@ -67,12 +74,19 @@ const ROUTES: Record<PresignRoute, RouteHandler> = {
   },
   'presign-batch': async (service, bucket, body, context, audit) => {
     const { items } = parse(PresignBatchRequestSchema, body);
-    const results = await service.presignBatch(bucket, items, context, audit);
+    const requests = items.map((item) => {
+      const parsed = PresignRequestSchema.safeParse(item);
+      return parsed.success ? parsed.data : invalidRequest(parsed.error.issues[0], item, 'item');
+    });
+    const results = await service.presignBatch(bucket, requests, context, audit);
+    const first = requests.find(
+      (request): request is PresignRequest => !(request instanceof InvalidRequestError),
+    );
     return {
       status: 200,
       body: { results },
       operation: 'batch',
-      fields: { ...auditFields(items[0]), items: items.length },
+      fields: { ...auditFields(first), items: items.length },
     };
   },
   multipart: async (service, bucket, body, context, audit) => {
@@ -120,15 +134,28 @@ function auditFields(
   return { audit_user: request?.audit?.username ?? request?.audit?.user_id, purpose: request?.purpose };
 }
 
+/** The parts of an API Gateway (REST, proxy) event the API reads. */
+export type PresignApiEvent = Pick<
+  APIGatewayProxyEvent,
+  'httpMethod' | 'path' | 'body' | 'isBase64Encoded' | 'requestContext'
+> & {
+  /**
+   * Set by a front end that refused the body itself (the local runner's size limit, where API
+   * Gateway would answer 413): answered as this error, with the usual shape and audit line.
+   */
+  bodyRefusal?: BrokerError;
+};
+
 /**
  * The presign API over an API Gateway (REST, proxy) event: route, parse, call the service, map
  * the result or error. Bad input of any shape ends as a 4xx with a stable code.
  */
 export async function handlePresignApi(
-  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'body' | 'isBase64Encoded' | 'requestContext'>,
-  requestId: string,
+  event: PresignApiEvent,
+  invocation: PresignContext,
   deps: PresignApiDependencies,
 ): Promise<APIGatewayProxyResult> {
+  const { requestId } = invocation;
   const now = deps.now ?? (() => performance.now());
   const started = now();
   const audit: PresignAudit = {};
@@ -148,20 +175,24 @@ export async function handlePresignApi(
   let response: APIGatewayProxyResult;
   try {
     const match = ROUTE_PATTERN.exec(event.path ?? '');
-    if (match === null || event.httpMethod !== 'POST' || !Object.hasOwn(ROUTES, match[2] ?? '')) {
-      throw new InvalidRequestError(
-        `no route for ${String(event.httpMethod).slice(0, 10)} ${String(event.path).slice(0, 200)}`,
+    if (match === null || !Object.hasOwn(ROUTES, match[2] ?? '')) {
+      throw new UnknownRouteError(
+        `no route at this path; the routes are POST /v1/buckets/{bucket}/ followed by ${PRESIGN_ROUTES.join(', ')}`,
       );
     }
     const [, rawBucket = '', route = ''] = match;
     line.route = route;
-    const bucket = parse(BucketNameSchema, safeDecode(rawBucket));
+    if (event.httpMethod !== 'POST') {
+      throw new MethodNotAllowedError(`${route} accepts POST only`, ['POST']);
+    }
+    const bucket = parseRequest(BucketNameSchema, safeDecode(rawBucket), 'bucket');
     line.bucket = bucket;
+    if (event.bodyRefusal !== undefined) throw event.bodyRefusal;
     const result = await ROUTES[route as PresignRoute](
       deps.service,
       bucket,
-      readBody(event),
-      { requestId },
+      readJsonBody(event),
+      invocation,
       audit,
     );
     Object.assign(line, result.fields, { operation: result.operation, status: result.status });
@@ -191,14 +222,3 @@ function safeDecode(segment: string): string {
   }
 }
 
-function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): unknown {
-  if (event.body === null || event.body === undefined || event.body === '') {
-    throw new InvalidRequestError('request body is required');
-  }
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError('request body is not valid JSON');
-  }
-}

@@ -4,6 +4,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { AuditLog } from './audit-log';
+import { presignDeadline } from './budgets';
 import { handlePresignApi } from './presign-api';
 import type { PresignWiring } from './presign-wiring';
 import { presignTelemetry } from './telemetry';
@@ -36,7 +37,11 @@ export function createPresignHandler(options: {
     .use(injectLambdaContext(logger))
     .handler(async (event, context) => {
       audit.startInvocation(context.awsRequestId, process.env._X_AMZN_TRACE_ID);
-      const response = await handlePresignApi(event, context.awsRequestId, {
+      const invocation = {
+        requestId: context.awsRequestId,
+        deadline: presignDeadline(context.getRemainingTimeInMillis?.()),
+      };
+      const response = await handlePresignApi(event, invocation, {
         service: wiring.service,
         record: telemetry.record,
         unexpected: telemetry.unexpected,

@@ -7,11 +7,13 @@ import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
+import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import {
   type BackendFactory,
   createSecretResolvers,
   type SecretResolvers,
 } from '../shared/secrets/secret-resolvers';
+import { PRESIGN_CALL_BUDGETS_MS } from './budgets';
 import type { PresignEnvironment } from './environment';
 
 export interface PresignWiring {
@@ -32,18 +34,34 @@ export function wirePresignService(
     backends?: Partial<Record<SecretsBackend, BackendFactory>>;
   } = {},
 ): PresignWiring {
-  const registry = overrides.registry ?? new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME);
+  const registry =
+    overrides.registry ??
+    new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME, {
+      budgetMs: PRESIGN_CALL_BUDGETS_MS.registry,
+    });
   const lookup = new CachedBucketLookup(registry, {
     ttlMs: environment.REGISTRY_CACHE_TTL_SECONDS * 1000,
     maxEntries: environment.REGISTRY_CACHE_MAX_ENTRIES,
   });
-  const secrets = createSecretResolvers(environment, overrides.backends);
-  const roles = new AssumedRoleCredentials({ durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS });
+  const secrets = createSecretResolvers(environment, {
+    aws_sm: (settings) =>
+      new AwsSecretsManagerResolver({
+        budgetMs: PRESIGN_CALL_BUDGETS_MS.secrets,
+        ...(settings.FENCE_SECRETS_KMS_KEY_ID === undefined
+          ? {}
+          : { kmsKeyId: settings.FENCE_SECRETS_KMS_KEY_ID }),
+      }),
+    ...overrides.backends,
+  });
+  const roles = new AssumedRoleCredentials({
+    durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS,
+    budgetMs: PRESIGN_CALL_BUDGETS_MS.sts,
+  });
   const service = new PresignService({
     buckets: lookup,
     credentials: new BucketCredentialsService(secrets, roles),
     presigner: new SigV4Presigner(),
-    multipart: new S3MultipartClient(),
+    multipart: new S3MultipartClient(PRESIGN_CALL_BUDGETS_MS.store),
   });
   return { service, lookup, secrets, roles };
 }

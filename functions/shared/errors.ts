@@ -8,6 +8,9 @@ export type ErrorCode =
   | 'invalid_request'
   | 'operation_not_allowed'
   | 'unknown_bucket'
+  | 'unknown_route'
+  | 'method_not_allowed'
+  | 'payload_too_large'
   | 'bucket_suspended'
   | 'bucket_exists'
   | 'revision_conflict'
@@ -16,6 +19,7 @@ export type ErrorCode =
   | 'bucket_misconfigured'
   | 'secret_backend_unavailable'
   | 'store_unavailable'
+  | 'registry_unavailable'
   | 'caller_not_allowed'
   | 'unknown_secret'
   | 'secret_exists'
@@ -53,6 +57,30 @@ export class InvalidRequestError extends BrokerError {
   ) {
     super(message, options);
   }
+}
+
+/** No route at this path (the bucket API has six, all under `/v1/buckets/{bucket}/`). */
+export class UnknownRouteError extends BrokerError {
+  readonly code = 'unknown_route';
+  readonly status = 404;
+}
+
+/** The route exists but not for this HTTP method; `allow` becomes the `Allow` header. */
+export class MethodNotAllowedError extends BrokerError {
+  readonly code = 'method_not_allowed';
+  readonly status = 405;
+  constructor(
+    message: string,
+    readonly allow: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The request body is larger than the API accepts. */
+export class PayloadTooLargeError extends BrokerError {
+  readonly code = 'payload_too_large';
+  readonly status = 413;
 }
 
 export class OperationNotAllowedError extends BrokerError {
@@ -113,6 +141,22 @@ export class BucketMisconfiguredError extends BrokerError {
   readonly status = 502;
 }
 
+/**
+ * The bucket's registry record breaks the schema (an unknown operation, a set where a list
+ * belongs, a malformed id, …). Names the bucket and the field, never the stored value.
+ */
+export class BucketRecordShapeError extends BucketMisconfiguredError {
+  constructor(
+    readonly bucketName: string,
+    readonly field: string | undefined,
+    problem: string,
+  ) {
+    super(
+      `the registry record of bucket "${bucketName}" is malformed: ${field === undefined ? 'it' : `field "${field}"`} ${problem}`,
+    );
+  }
+}
+
 /** The secret reference does not exist in its backend (or not at that version). */
 export class SecretNotFoundError extends BucketMisconfiguredError {
   constructor(
@@ -147,6 +191,18 @@ export class SecretBackendUnavailableError extends BrokerError {
 /** The bucket's store could not be reached or failed (multipart calls, validation). */
 export class StoreUnavailableError extends BrokerError {
   readonly code = 'store_unavailable';
+  readonly status = 503;
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super(message, { retryAfterSeconds: 2, ...options });
+  }
+}
+
+/**
+ * The registry (the DynamoDB mirror) did not answer within its budget, failed, or could not be
+ * reached. Nothing about the bucket is known, so the request can only be retried.
+ */
+export class RegistryUnavailableError extends BrokerError {
+  readonly code = 'registry_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 2, ...options });

@@ -1,9 +1,10 @@
 import * as path from 'node:path';
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { PRESIGN_FUNCTION_TIMEOUT_SECONDS } from '../../functions/presign/budgets';
 import { PresignEnvironmentSchema } from '../../functions/presign/environment';
 import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
 import { API_ROUTE_ACCESS, PRESIGN_RUNTIME_MATRIX } from '../iam/iam-matrix';
@@ -76,6 +77,8 @@ export class PresignApi extends Construct {
         FENCE_SECRETS_PREFIX: prefix,
       },
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,
+      // The time budgets of every outbound call are held inside this (functions/presign/budgets.ts).
+      timeout: Duration.seconds(PRESIGN_FUNCTION_TIMEOUT_SECONDS),
       reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 100),
     });
     const role = this.function.role as iam.Role;
@@ -89,6 +92,8 @@ export class PresignApi extends Construct {
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'fence-bucket-broker presign API (IAM auth)',
       cloudWatchRole: true,
+      // Bodies reach the handler as the bytes sent (base64), so it can refuse invalid UTF-8.
+      binaryMediaTypes: ['*/*'],
       deployOptions: {
         stageName: 'prod',
         tracingEnabled: true,

@@ -40,8 +40,16 @@ export interface AwsJsonClientOptions {
   credentials?: CredentialSource;
   /** Attempts including the first. @default 3 */
   maxAttempts?: number;
-  /** @default 3000 */
-  timeoutMs?: number;
+  /** The most one call may take, all attempts and pauses included. @default 2000 */
+  budgetMs?: number;
+  /** The most one attempt may take, so a hung attempt leaves time for another. @default 1000 */
+  attemptTimeoutMs?: number;
+}
+
+/** Per-call limits on top of the client's own budget. */
+export interface AwsCallOptions {
+  /** Epoch milliseconds the call must be over by (the request's deadline). */
+  deadline?: number;
 }
 
 const THROTTLING = new Set([
@@ -67,7 +75,8 @@ export class AwsJsonClient {
   private readonly signer = new SigV4Presigner();
   private readonly credentials: CredentialSource;
   private readonly maxAttempts: number;
-  private readonly timeoutMs: number;
+  private readonly budgetMs: number;
+  private readonly attemptTimeoutMs: number;
 
   constructor(private readonly options: AwsJsonClientOptions) {
     this.region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
@@ -75,25 +84,33 @@ export class AwsJsonClient {
       options.endpoint ?? defaultEndpoint(options.service, options.endpointEnvSuffix, this.region),
     );
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.timeoutMs = options.timeoutMs ?? 3000;
+    this.budgetMs = options.budgetMs ?? 2000;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 1000;
     this.credentials = options.credentials ?? credentialsFromEnvironment;
   }
 
-  /** Calls `operation` with `input`; resolves to the parsed answer or throws `AwsServiceError`. */
-  async call<T>(operation: string, input: unknown): Promise<T> {
+  /**
+   * Calls `operation` with `input`; resolves to the parsed answer or throws `AwsServiceError`,
+   * or the last attempt's error (`ExchangeTimeoutError` when it ran out of time) once retries or
+   * the call's budget (or the caller's deadline, if sooner) are spent.
+   */
+  async call<T>(operation: string, input: unknown, options: AwsCallOptions = {}): Promise<T> {
     const body = JSON.stringify(input);
+    const until = Math.min(Date.now() + this.budgetMs, options.deadline ?? Number.POSITIVE_INFINITY);
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.send(operation, body)) as T;
+        return (await this.send(operation, body, Math.min(this.attemptTimeoutMs, until - Date.now()))) as T;
       } catch (error) {
         const retryable = !(error instanceof AwsServiceError) || error.throttling || error.statusCode >= 500;
-        if (!retryable || attempt >= this.maxAttempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+        const pause = Math.random() * 50 * 2 ** attempt;
+        // No retry past the budget: the caller answers 503 with Retry-After while it still can.
+        if (!retryable || attempt >= this.maxAttempts || Date.now() + pause >= until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
   }
 
-  private async send(operation: string, body: string): Promise<unknown> {
+  private async send(operation: string, body: string, timeoutMs: number): Promise<unknown> {
     const headers = this.signer.signHeaders(await this.credentials(), {
       method: 'POST',
       host: this.endpoint.host,
@@ -112,7 +129,7 @@ export class AwsJsonClient {
       method: 'POST',
       headers,
       body,
-      timeoutMs: this.timeoutMs,
+      timeoutMs,
     });
     const answer: Record<string, unknown> = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     if (status >= 200 && status < 300) return answer;

@@ -1,5 +1,10 @@
 import type { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
-import { BrokerError, CredentialsRejectedError, ThrottledError } from '../errors';
+import {
+  BrokerError,
+  CredentialsRejectedError,
+  SecretBackendUnavailableError,
+  ThrottledError,
+} from '../errors';
 import type { SigningCredentials } from '../presign/sigv4-presigner';
 
 /** Credentials from AssumeRole, with the instant they stop working. */
@@ -17,6 +22,8 @@ export interface AssumeRoleRequest {
   minRemainingMs: number;
   /** Carried into the session name, so CloudTrail ties the session to the request. */
   requestId: string;
+  /** Epoch milliseconds by which AssumeRole must have answered (the request's deadline). */
+  deadline?: number;
 }
 
 export interface AssumedRoleCredentialsOptions {
@@ -26,8 +33,29 @@ export interface AssumedRoleCredentialsOptions {
   marginMs?: number;
   /** @default Date.now */
   clock?: () => number;
-  /** Builds the STS client on first use, so static-mode containers never load STS. */
+  /**
+   * The most one AssumeRole may take, retries included; the default client also bounds each
+   * attempt. @default 2000
+   */
+  budgetMs?: number;
+  /** Builds the STS client on first use, so static-mode containers never load STS. @default `createStsClient` */
   stsClient?: () => Promise<STSClient>;
+}
+
+/**
+ * An STS client whose calls fit a budget: two attempts at most, each bounded in connecting and
+ * in waiting for the answer (the SDK's defaults wait for as long as the socket stays open).
+ */
+export async function createStsClient(
+  budgetMs: number,
+  config: ConstructorParameters<typeof STSClient>[0] = {},
+): Promise<STSClient> {
+  const { STSClient } = await import('@aws-sdk/client-sts');
+  return new STSClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: Math.ceil(budgetMs / 4), requestTimeout: Math.ceil(budgetMs / 2) },
+    ...config,
+  });
 }
 
 /**
@@ -40,6 +68,7 @@ export class AssumedRoleCredentials {
   private readonly inFlight = new Map<string, Promise<ExpiringCredentials>>();
   private readonly durationSeconds: number;
   private readonly marginMs: number;
+  private readonly budgetMs: number;
   private readonly clock: () => number;
   private readonly stsClient: () => Promise<STSClient>;
   private client: Promise<STSClient> | undefined;
@@ -50,8 +79,8 @@ export class AssumedRoleCredentials {
     this.durationSeconds = options.durationSeconds ?? 3600;
     this.marginMs = options.marginMs ?? 60_000;
     this.clock = options.clock ?? Date.now;
-    this.stsClient =
-      options.stsClient ?? (async () => new (await import('@aws-sdk/client-sts')).STSClient({}));
+    this.budgetMs = options.budgetMs ?? 2000;
+    this.stsClient = options.stsClient ?? (() => createStsClient(this.budgetMs));
   }
 
   /** The longest a URL signed now can live: a fresh session's length less the margin. */
@@ -81,8 +110,10 @@ export class AssumedRoleCredentials {
     const client = await this.client;
     const { AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     this.calls++;
+    const timeLeft = Math.min(this.budgetMs, (request.deadline ?? Number.POSITIVE_INFINITY) - Date.now());
     let answer: AssumeRoleCommandOutput;
     try {
+      if (timeLeft <= 0) throw new SecretBackendUnavailableError(noAnswer(request.roleArn));
       answer = await client.send(
         new AssumeRoleCommand({
           RoleArn: request.roleArn,
@@ -91,6 +122,8 @@ export class AssumedRoleCredentials {
           DurationSeconds: this.durationSeconds,
           RoleSessionName: sessionName(request.requestId),
         }),
+        // Bounds the whole call, retries included, whatever the client's own settings.
+        { abortSignal: AbortSignal.timeout(timeLeft) },
       );
     } catch (error) {
       throw translate(error, request.roleArn);
@@ -115,9 +148,21 @@ export function sessionName(requestId: string): string {
   return `fence-broker-${requestId.replace(/[^\w+=,.@-]/g, '-')}`.slice(0, 64);
 }
 
+const noAnswer = (roleArn: string) => `STS did not answer AssumeRole for ${roleArn} in time`;
+
 function translate(error: unknown, roleArn: string): Error {
   if (error instanceof BrokerError) return error;
   const name = error instanceof Error ? error.name : '';
+  // No answer from STS (time-out, abort, connection failure) or an STS outage: retry later.
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  if (status === undefined || status >= 500) {
+    return new SecretBackendUnavailableError(
+      name === 'AbortError' || name === 'TimeoutError'
+        ? noAnswer(roleArn)
+        : `STS could not be reached for ${roleArn}`,
+      { cause: error },
+    );
+  }
   if (name === 'Throttling' || name === 'ThrottlingException') {
     return new ThrottledError(`STS throttled AssumeRole for ${roleArn}`, {
       cause: error,

@@ -32,9 +32,13 @@ export class BucketCredentialsService {
     return this.roles.maxLifetimeMs;
   }
 
+  /**
+   * The credentials that sign `record`'s URLs for at least `needs.lifetimeMs`. A fetch (secret
+   * read or AssumeRole) gives up by `needs.deadline` (epoch ms) at the latest.
+   */
   async credentialsFor(
     record: BucketRecord,
-    needs: { lifetimeMs: number; requestId: string },
+    needs: { lifetimeMs: number; requestId: string; deadline?: number },
   ): Promise<BucketSigningCredentials> {
     switch (record.auth_mode) {
       case 'role': {
@@ -46,6 +50,7 @@ export class BucketCredentialsService {
           sessionPolicy: sessionPolicyFor(record),
           minRemainingMs: needs.lifetimeMs,
           requestId: needs.requestId,
+          ...(needs.deadline === undefined ? {} : { deadline: needs.deadline }),
         });
       }
       case 'static': {
@@ -54,7 +59,7 @@ export class BucketCredentialsService {
         }
         const payload = await this.secrets
           .for(record.secrets_backend)
-          .get(record.secret_ref, record.secret_version);
+          .get(record.secret_ref, record.secret_version, { deadline: needs.deadline });
         let signing = this.fromPayload.get(payload);
         if (signing === undefined) {
           const keys = staticCredentialsFrom(record.secret_ref, payload);

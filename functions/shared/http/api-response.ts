@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { BrokerError, type ErrorCode } from '../errors';
+import { BrokerError, type ErrorCode, MethodNotAllowedError } from '../errors';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
@@ -19,6 +19,7 @@ export function errorResponse(
   const headers: Record<string, string> = { ...JSON_HEADERS };
   if (known && error.retryAfterSeconds !== undefined)
     headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   return {
     statusCode: status,
     headers,

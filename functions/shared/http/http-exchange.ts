@@ -6,6 +6,10 @@ export interface HttpExchange {
   method: string;
   headers: Record<string, string>;
   body: string | Uint8Array;
+  /**
+   * The most the whole exchange may take: connecting, sending, and the answer's last byte. A
+   * deadline, not an idle timeout, so a store that trickles bytes cannot hold a caller past it.
+   */
   timeoutMs: number;
   /** PEM bundle to trust instead of the system roots (stores with a private CA). */
   ca?: string;
@@ -23,12 +27,27 @@ export interface HttpAnswer {
 const keepAlive = { keepAlive: true, maxSockets: 50 };
 const agents = { http: new HttpAgent(keepAlive), https: new HttpsAgent(keepAlive) };
 
+/** An exchange ran past its `timeoutMs` (or had no time left to start). */
+export class ExchangeTimeoutError extends Error {
+  override readonly name = 'ExchangeTimeoutError';
+  constructor(
+    readonly host: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${host} did not answer within ${Math.max(0, Math.round(timeoutMs))} ms`);
+  }
+}
+
 /**
- * Sends one request over `node:http(s)` and collects the answer. Failures to connect, time-outs
- * and broken answers reject with the underlying error; callers map them to their own errors.
+ * Sends one request over `node:http(s)` and collects the answer within `timeoutMs`. Failures to
+ * connect, time-outs and broken answers reject with the underlying error (`ExchangeTimeoutError`
+ * for time-outs); callers map them to their own errors.
  */
 export function exchange(url: string | URL, request: HttpExchange): Promise<HttpAnswer> {
   const secure = String(url).startsWith('https:');
+  if (!(request.timeoutMs > 0)) {
+    return Promise.reject(new ExchangeTimeoutError(new URL(url).host, request.timeoutMs));
+  }
   const send = secure ? httpsRequest : httpRequest;
   // A private CA needs an agent of its own (a shared agent would reuse sockets trusted otherwise).
   const connection =
@@ -36,19 +55,29 @@ export function exchange(url: string | URL, request: HttpExchange): Promise<Http
   return new Promise((resolve, reject) => {
     const outgoing = send(
       url,
-      { method: request.method, headers: request.headers, timeout: request.timeoutMs, ...connection },
+      { method: request.method, headers: request.headers, ...connection },
       (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
         incoming.on('end', () => {
+          clearTimeout(timer);
           const bytes = Buffer.concat(chunks);
           resolve({ status: incoming.statusCode ?? 0, body: bytes.toString('utf8'), bytes });
         });
-        incoming.on('error', reject);
+        incoming.on('error', fail);
       },
     );
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`request to ${new URL(url).host} timed out`)));
-    outgoing.on('error', reject);
+    // Rejects at once, from the timer itself, rather than after the socket's own teardown.
+    const timer = setTimeout(() => {
+      const error = new ExchangeTimeoutError(new URL(url).host, request.timeoutMs);
+      reject(error);
+      outgoing.destroy(error);
+    }, request.timeoutMs);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    outgoing.on('error', fail);
     outgoing.end(request.body);
   });
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { SIGV4_MAX_EXPIRES_IN } from '../registry/bucket-record';
+import { integerError } from '../validation';
 
 /**
  * The request bodies of the presign API (DESIGN.md, "Presign API"). One schema per route,
@@ -7,41 +8,124 @@ import { SIGV4_MAX_EXPIRES_IN } from '../registry/bucket-record';
  * are `z.lazy`: built on their first request, not at every cold start.
  */
 
-/** Control characters have no place in an object key and break access-log parsing. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
-/** A surrogate without its partner cannot be encoded as UTF-8. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const isWellFormed = (text: string) => !LONE_SURROGATE.test(text);
+/**
+ * The patterns of the request fields, as ECMA-262 sources. The handler's schemas compile these
+ * very strings and the OpenAPI document carries them as `pattern`, so the document says exactly
+ * what the handler accepts. Each means the same with and without the `u` flag, because JSON
+ * Schema validators differ on it.
+ */
 
-/** An S3 object key: 1–1024 bytes of UTF-8, no control characters. */
-export const ObjectKeySchema = z.string().check(
-  z.minLength(1),
-  z.refine((key) => Buffer.byteLength(key, 'utf8') <= 1024, 'must be at most 1024 bytes of UTF-8'),
-  z.refine((key) => !CONTROL_CHARACTERS.test(key), 'must not contain control characters'),
-  z.refine(isWellFormed, 'must be well-formed Unicode'),
+/**
+ * Text without control characters (C0 U+0000–U+001F, DEL, C1 U+0080–U+009F) and without
+ * unpaired surrogates (which UTF-8 cannot encode). Controls break access-log parsing and
+ * terminals; C1 controls are refused like C0 because terminals act on them too (U+009B is CSI).
+ */
+export const PRINTABLE_TEXT_PATTERN =
+  '^(?:[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$';
+
+/**
+ * No "." or ".." path segment. HTTP clients resolve dot segments before sending (RFC 3986
+ * 5.2.4: `/bucket/a/../b` is sent as `/bucket/b`), so such a URL would address another object,
+ * and the broker's own multipart calls would leave the bucket.
+ */
+export const NO_DOT_SEGMENT_PATTERN = '^(?!(?:[\\s\\S]*/)?\\.\\.?(?:/|$))';
+
+/** RFC 9110 `token`. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** RFC 9110 `quoted-string`, ASCII only (no obs-text). */
+const QUOTED_STRING = '"(?:[\\t !#-\\[\\]-~]|\\\\[\\t -~])*"';
+/**
+ * An RFC 9110 media type, ASCII only: `type "/" subtype *(OWS ";" OWS name "=" value)`, where
+ * OWS is spaces and tabs only. Anything else (CR, LF, VT, FF, Unicode spaces) would be signed
+ * into a URL and sent back in `headers` as a header value.
+ */
+export const MEDIA_TYPE_PATTERN = `^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))*$`;
+
+/** Printable ASCII without space: S3 and MinIO upload ids. */
+export const UPLOAD_ID_PATTERN = '^[!-~]+$';
+/** Printable ASCII: ETags as stores return them (quotes included). */
+export const ETAG_PATTERN = '^[ -~]+$';
+
+/** The longest object key S3 stores. */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * Adds JSON Schema keywords to the OpenAPI document for rules the handler checks in code:
+ * `description` for people, `x-max-utf8-bytes` for tools (JSON Schema counts characters).
+ */
+const documented = <S extends z.ZodMiniType>(schema: S, meta: Record<string, unknown>): S => {
+  z.globalRegistry.add(schema, meta);
+  return schema;
+};
+
+const printable = () =>
+  z.regex(
+    new RegExp(PRINTABLE_TEXT_PATTERN),
+    'must not contain control characters (U+0000–U+001F, U+007F–U+009F) or unpaired surrogates',
+  );
+
+/** An S3 object key: 1–1024 bytes of UTF-8, no control characters, no dot segments. */
+export const ObjectKeySchema = documented(
+  z.string().check(
+    z.minLength(1),
+    z.refine(
+      (key) => Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES,
+      `must be at most ${MAX_KEY_BYTES} bytes of UTF-8`,
+    ),
+    z.maxLength(MAX_KEY_BYTES),
+    printable(),
+    z.regex(
+      new RegExp(NO_DOT_SEGMENT_PATTERN),
+      'must not have "." or ".." path segments: HTTP clients resolve them before sending (/bucket/a/../b is sent as /bucket/b), so the URL would address another object',
+    ),
+  ),
+  {
+    description: `1–${MAX_KEY_BYTES} bytes of UTF-8 (x-max-utf8-bytes; maxLength counts characters), no control characters (C0, DEL, C1), no unpaired surrogates, no "." or ".." path segment.`,
+    'x-max-utf8-bytes': MAX_KEY_BYTES,
+  },
 );
 
-const ExpiresInSchema = z.int().check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN));
+const ExpiresInSchema = z.int({ error: integerError }).check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN));
+/**
+ * Up to `max` characters of printable text. Characters are code points, as JSON Schema's
+ * `maxLength` counts them (an emoji is one), not UTF-16 units.
+ */
 const shortText = (max: number) =>
-  z.string().check(
-    z.maxLength(max),
-    z.refine((text) => !CONTROL_CHARACTERS.test(text) && isWellFormed(text), 'must be printable text'),
+  documented(
+    z.string().check(
+      z.refine(
+        (text) => text.length <= max || codePoints(text) <= max,
+        `must be at most ${max} characters long`,
+      ),
+      printable(),
+    ),
+    { maxLength: max },
   );
-const ContentTypeSchema = z
+const codePoints = (text: string) => {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+};
+export const ContentTypeSchema = documented(
+  z
+    .string()
+    .check(
+      z.maxLength(256),
+      z.regex(
+        new RegExp(MEDIA_TYPE_PATTERN),
+        'must be an RFC 9110 media type in ASCII, such as text/plain or text/plain; charset=utf-8 (parameters separated by ";" with optional spaces or tabs)',
+      ),
+    ),
+  { description: 'An RFC 9110 media type, ASCII only; optional whitespace is spaces and tabs only.' },
+);
+export const UploadIdSchema = z
   .string()
   .check(
-    z.minLength(3),
-    z.maxLength(256),
-    z.regex(
-      /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=("[\x20\x21\x23-\x7e]*"|[\w.+-]+))*$/,
-      'must be a media type such as text/plain',
-    ),
+    z.minLength(1),
+    z.maxLength(1024),
+    z.regex(new RegExp(UPLOAD_ID_PATTERN), 'must be printable ASCII without spaces'),
   );
-const UploadIdSchema = z
-  .string()
-  .check(z.minLength(1), z.maxLength(1024), z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'));
-const PartNumberSchema = z.int().check(z.minimum(1), z.maximum(10_000));
+const PartNumberSchema = z.int({ error: integerError }).check(z.minimum(1), z.maximum(10_000));
 
 export const PRESIGN_METHODS = ['GET', 'PUT', 'HEAD'] as const;
 export type PresignMethod = (typeof PRESIGN_METHODS)[number];
@@ -65,9 +149,13 @@ export const PresignRequestSchema = z.strictObject({
 export type PresignRequest = z.infer<typeof PresignRequestSchema>;
 
 export const MAX_BATCH_ITEMS = 1000;
+/**
+ * A batch's frame. Only the frame fails the whole batch; each item is parsed on its own with
+ * `PresignRequestSchema`, and an invalid item becomes an error entry in its place.
+ */
 export const PresignBatchRequestSchema = z.lazy(() =>
   z.strictObject({
-    items: z.array(PresignRequestSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
+    items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_BATCH_ITEMS)),
   }),
 );
 export type PresignBatchRequest = z.infer<typeof PresignBatchRequestSchema>;
@@ -84,10 +172,13 @@ export const MultipartPartsRequestSchema = z.lazy(() =>
   z.strictObject({
     key: ObjectKeySchema,
     upload_id: UploadIdSchema,
-    part_numbers: z.array(PartNumberSchema).check(
-      z.minLength(1),
-      z.maxLength(MAX_BATCH_ITEMS),
-      z.refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a part number'),
+    part_numbers: documented(
+      z.array(PartNumberSchema).check(
+        z.minLength(1),
+        z.maxLength(MAX_BATCH_ITEMS),
+        z.refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a part number'),
+      ),
+      { uniqueItems: true },
     ),
     expires_in: z.optional(ExpiresInSchema),
   }),
@@ -98,26 +189,37 @@ export const MultipartCompleteRequestSchema = z.lazy(() =>
   z.strictObject({
     key: ObjectKeySchema,
     upload_id: UploadIdSchema,
-    parts: z
-      .array(
-        z.strictObject({
-          part_number: PartNumberSchema,
-          etag: z
-            .string()
-            .check(z.minLength(1), z.maxLength(1024), z.regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')),
-        }),
-      )
-      .check(
-        z.minLength(1),
-        z.maxLength(10_000),
-        z.refine(
-          (parts) =>
-            parts.every(
-              (part, index) => index === 0 || (parts[index - 1]?.part_number ?? 0) < part.part_number,
-            ),
-          'must list part numbers in ascending order without repeats',
+    parts: documented(
+      z
+        .array(
+          z.strictObject({
+            part_number: PartNumberSchema,
+            etag: z
+              .string()
+              .check(
+                z.minLength(1),
+                z.maxLength(1024),
+                z.regex(new RegExp(ETAG_PATTERN), 'must be printable ASCII'),
+              ),
+          }),
+        )
+        .check(
+          z.minLength(1),
+          z.maxLength(10_000),
+          z.refine(
+            (parts) =>
+              parts.every(
+                (part, index) => index === 0 || (parts[index - 1]?.part_number ?? 0) < part.part_number,
+              ),
+            'must list part numbers in ascending order without repeats',
+          ),
         ),
-      ),
+      {
+        description:
+          'Ascending by part_number, without repeats (checked by the API; JSON Schema cannot say it).',
+        'x-ascending-by': 'part_number',
+      },
+    ),
   }),
 );
 export type MultipartCompleteRequest = z.infer<typeof MultipartCompleteRequestSchema>;

@@ -24,6 +24,12 @@ import type { SigV4Presigner } from './sigv4-presigner';
 /** Per-request facts the service needs besides the body. */
 export interface PresignContext {
   requestId: string;
+  /**
+   * Epoch milliseconds by which every outbound call (registry, secrets, STS, store) must be
+   * over, so the caller still gets an answer (503 with Retry-After) before the function's
+   * timeout. Absent: each call has only its own budget.
+   */
+  deadline?: number;
 }
 
 /** What a request touched, for the audit line (never a secret). */
@@ -66,33 +72,44 @@ export class PresignService {
     context: PresignContext,
     audit: PresignAudit = {},
   ): Promise<PresignedUrl> {
-    const record = await this.activeRecord(bucketName, [OPERATION_OF[request.method]], audit);
+    const record = await this.activeRecord(bucketName, [OPERATION_OF[request.method]], audit, context);
     const lifetime = this.requestedLifetime(record, request.expires_in);
     const signing = await this.deps.credentials.credentialsFor(record, {
       lifetimeMs: lifetime * 1000,
       requestId: context.requestId,
+      deadline: context.deadline,
     });
     return this.sign(record, signing, request, lifetime);
   }
 
+  /**
+   * Presigns each item on its own: an item that failed to parse (a `BrokerError` in its place)
+   * or whose operation is not allowed becomes an error entry; the others are signed.
+   */
   async presignBatch(
     bucketName: string,
-    items: PresignRequest[],
+    items: readonly (PresignRequest | BrokerError)[],
     context: PresignContext,
     audit: PresignAudit = {},
   ): Promise<BatchResult[]> {
-    const record = await this.activeRecord(bucketName, [], audit);
-    const longest = Math.max(...items.map((item) => this.requestedLifetime(record, item.expires_in)));
+    const record = await this.activeRecord(bucketName, [], audit, context);
+    const signable = items.filter(
+      (item): item is PresignRequest =>
+        !(item instanceof BrokerError) && record.allowed_ops.includes(OPERATION_OF[item.method]),
+    );
     // Credentials are fetched once, only if some item may be signed at all.
-    const anyAllowed = items.some((item) => record.allowed_ops.includes(OPERATION_OF[item.method]));
-    const signing = anyAllowed
-      ? await this.deps.credentials.credentialsFor(record, {
-          lifetimeMs: longest * 1000,
-          requestId: context.requestId,
-        })
-      : undefined;
+    const signing =
+      signable.length > 0
+        ? await this.deps.credentials.credentialsFor(record, {
+            lifetimeMs:
+              Math.max(...signable.map((item) => this.requestedLifetime(record, item.expires_in))) * 1000,
+            requestId: context.requestId,
+            deadline: context.deadline,
+          })
+        : undefined;
     return items.map((item) => {
       try {
+        if (item instanceof BrokerError) throw item;
         this.checkOperation(record, OPERATION_OF[item.method]);
         if (signing === undefined) throw new OperationNotAllowedError('no credentials');
         return this.sign(record, signing, item, this.requestedLifetime(record, item.expires_in));
@@ -114,6 +131,7 @@ export class PresignService {
       objectLocation(record, request.key),
       signing,
       request.content_type,
+      context,
     );
     return { upload_id: uploadId };
   }
@@ -124,11 +142,12 @@ export class PresignService {
     context: PresignContext,
     audit: PresignAudit = {},
   ) {
-    const record = await this.activeRecord(bucketName, ['multipart'], audit);
+    const record = await this.activeRecord(bucketName, ['multipart'], audit, context);
     const lifetime = this.requestedLifetime(record, request.expires_in);
     const signing = await this.deps.credentials.credentialsFor(record, {
       lifetimeMs: lifetime * 1000,
       requestId: context.requestId,
+      deadline: context.deadline,
     });
     const parts = request.part_numbers.map((partNumber) => ({
       part_number: partNumber,
@@ -152,6 +171,7 @@ export class PresignService {
       signing,
       request.upload_id,
       request.parts,
+      context,
     );
     return { etag };
   }
@@ -163,15 +183,16 @@ export class PresignService {
     audit: PresignAudit = {},
   ) {
     const { record, signing } = await this.multipartAccess(bucketName, context, audit);
-    await this.deps.multipart.abort(objectLocation(record, request.key), signing, request.upload_id);
+    await this.deps.multipart.abort(objectLocation(record, request.key), signing, request.upload_id, context);
   }
 
   private async multipartAccess(bucketName: string, context: PresignContext, audit: PresignAudit) {
-    const record = await this.activeRecord(bucketName, ['multipart'], audit);
+    const record = await this.activeRecord(bucketName, ['multipart'], audit, context);
     // Server-side calls happen now: a minute of credential life is plenty.
     const signing = await this.deps.credentials.credentialsFor(record, {
       lifetimeMs: 60_000,
       requestId: context.requestId,
+      deadline: context.deadline,
     });
     return { record, signing };
   }
@@ -180,8 +201,9 @@ export class PresignService {
     bucketName: string,
     operations: BucketOperation[],
     audit: PresignAudit,
+    context: PresignContext,
   ): Promise<BucketRecord> {
-    const record = await this.deps.buckets.getByName(bucketName);
+    const record = await this.deps.buckets.getByName(bucketName, context.deadline);
     if (record === undefined) throw new UnknownBucketError(bucketName);
     audit.record = record;
     if (record.status === 'suspended') throw new BucketSuspendedError(bucketName);

@@ -4,7 +4,7 @@ import {
   StoreUnavailableError,
   ThrottledError,
 } from '../errors';
-import { exchange, type HttpAnswer } from '../http/http-exchange';
+import { ExchangeTimeoutError, exchange, type HttpAnswer } from '../http/http-exchange';
 import type { ObjectLocation } from './object-location';
 import { type SigningCredentials, SigV4Presigner } from './sigv4-presigner';
 
@@ -14,18 +14,32 @@ export interface StoreAccess {
   requesterPays?: boolean;
 }
 
+/** Per-call limits on top of the client's own budget. */
+export interface StoreCallOptions {
+  /** Epoch milliseconds the call must be over by (the request's deadline). */
+  deadline?: number;
+}
+
 /**
  * The three multipart calls that cannot be presigned for the client: create, complete and abort.
  * Requests are signed with the broker's SigV4 signer and sent over `node:https`, which honours a
- * store's private CA bundle.
+ * store's private CA bundle. Each call takes at most `budgetMs` (and never runs past the
+ * caller's deadline): a store that does not answer in time is 503 `store_unavailable` with
+ * Retry-After, answered while the function still can.
  */
 export class S3MultipartClient {
   private readonly signer = new SigV4Presigner();
 
-  constructor(private readonly timeoutMs = 10_000) {}
+  /** @param budgetMs the most one call may take. */
+  constructor(private readonly budgetMs = 3000) {}
 
-  async initiate(location: ObjectLocation, access: StoreAccess, contentType?: string): Promise<string> {
-    const answer = await this.send(location, access, 'POST', { uploads: '' }, '', contentType);
+  async initiate(
+    location: ObjectLocation,
+    access: StoreAccess,
+    contentType?: string,
+    options: StoreCallOptions = {},
+  ): Promise<string> {
+    const answer = await this.send(location, access, 'POST', { uploads: '' }, '', contentType, options);
     const uploadId = xmlText(answer.body, 'UploadId');
     if (uploadId === undefined)
       throw new StoreUnavailableError('the store answered CreateMultipartUpload without an UploadId');
@@ -37,6 +51,7 @@ export class S3MultipartClient {
     access: StoreAccess,
     uploadId: string,
     parts: { part_number: number; etag: string }[],
+    options: StoreCallOptions = {},
   ): Promise<string> {
     const body = `<CompleteMultipartUpload>${parts
       .map(
@@ -44,7 +59,7 @@ export class S3MultipartClient {
           `<Part><PartNumber>${part.part_number}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`,
       )
       .join('')}</CompleteMultipartUpload>`;
-    const answer = await this.send(location, access, 'POST', { uploadId }, body, 'application/xml');
+    const answer = await this.send(location, access, 'POST', { uploadId }, body, 'application/xml', options);
     // S3 may answer 200 and still report an error in the body.
     if (answer.body.includes('<Error>')) throw storeError(errorCode(answer.body), 500);
     const etag = xmlText(answer.body, 'ETag');
@@ -53,8 +68,13 @@ export class S3MultipartClient {
     return etag;
   }
 
-  async abort(location: ObjectLocation, access: StoreAccess, uploadId: string): Promise<void> {
-    await this.send(location, access, 'DELETE', { uploadId }, '');
+  async abort(
+    location: ObjectLocation,
+    access: StoreAccess,
+    uploadId: string,
+    options: StoreCallOptions = {},
+  ): Promise<void> {
+    await this.send(location, access, 'DELETE', { uploadId }, '', undefined, options);
   }
 
   private async send(
@@ -63,7 +83,8 @@ export class S3MultipartClient {
     method: string,
     query: Record<string, string>,
     body: string,
-    contentType?: string,
+    contentType: string | undefined,
+    options: StoreCallOptions,
   ): Promise<HttpAnswer> {
     const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (contentType !== undefined) headers['content-type'] = contentType;
@@ -80,14 +101,20 @@ export class S3MultipartClient {
     });
     const search = new URLSearchParams(query).toString().replace(/=(&|$)/g, '$1');
     const url = `${location.protocol}//${location.host}${location.path}?${search}`;
+    const timeoutMs = Math.min(this.budgetMs, (options.deadline ?? Number.POSITIVE_INFINITY) - Date.now());
     const answer = await exchange(url, {
       method,
       headers: signed,
       body,
-      timeoutMs: this.timeoutMs,
+      timeoutMs,
       ...(access.caBundlePem === undefined ? {} : { ca: access.caBundlePem }),
     }).catch((error: unknown) => {
-      throw new StoreUnavailableError(`the store at ${location.host} could not be reached`, { cause: error });
+      throw new StoreUnavailableError(
+        error instanceof ExchangeTimeoutError
+          ? `the store at ${location.host} did not answer in time`
+          : `the store at ${location.host} could not be reached`,
+        { cause: error },
+      );
     });
     if (answer.status >= 200 && answer.status < 300) return answer;
     throw storeError(errorCode(answer.body), answer.status);

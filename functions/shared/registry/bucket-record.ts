@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { parseRequest } from '../validation';
+import { BucketRecordShapeError } from '../errors';
+import { describeIssue, integerError, parseRequest } from '../validation';
 
 /**
  * The bucket registry record of DESIGN.md: one schema, used by the API, the CLI, the sync job
@@ -62,11 +63,11 @@ const fields = {
     z.minLength(1),
     z.refine((ops) => new Set(ops).size === ops.length, 'must not repeat an operation'),
   ),
-  max_expires_in: z.int().check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
+  max_expires_in: z.int({ error: integerError }).check(z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
   status: z.enum(BUCKET_STATUSES),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-  revision: z.int().check(z.minimum(1)),
+  revision: z.int({ error: integerError }).check(z.minimum(1)),
 };
 
 /** Where a registration or an older stored record leaves a field out, it takes these values. */
@@ -132,9 +133,34 @@ function checkModeFields(record: ModeFields, ctx: z.core.$RefinementCtx<ModeFiel
 const RecordObject = z.strictObject(recordShape);
 const modeRules = z.superRefine(checkModeFields);
 
-/** A stored registry record. */
+/** A registry record, as admin writes must produce it: unknown fields are refused. */
 export const BucketRecordSchema = RecordObject.check(modeRules);
 export type BucketRecord = z.infer<typeof BucketRecordSchema>;
+
+/**
+ * A record as read back from storage: the same rules, but attributes this release does not know
+ * are dropped rather than refused, so a harmless extra attribute (a newer writer, a hand edit)
+ * never takes a bucket down.
+ */
+const StoredRecordSchema = z.object(recordShape).check(modeRules);
+
+/**
+ * Reads a stored record. A record that breaks the schema is the operator's to fix, not the
+ * caller's: it raises `BucketRecordShapeError` (502 `bucket_misconfigured`) naming the bucket
+ * and the field, never the value.
+ */
+export function readStoredRecord(raw: unknown, bucketName?: string): BucketRecord {
+  const result = StoredRecordSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const stored = (raw as { bucket_name?: unknown } | null)?.bucket_name;
+  const name = bucketName ?? (typeof stored === 'string' ? stored.slice(0, 222) : '(no name)');
+  throw new BucketRecordShapeError(
+    name,
+    issue?.path.length ? issue.path.map(String).join('.') : undefined,
+    issue ? describeIssue(issue, raw) : 'is invalid',
+  );
+}
 
 /** What an admin (or the sync job) supplies to create a record; the registry fills in the rest. Built on first use (admin paths). */
 export const BucketRegistrationSchema = z.lazy(() =>

@@ -18,8 +18,11 @@ export interface ListOptions {
  * admin flows, the sync job and the drift check.
  */
 export interface BucketRegistry {
-  /** The record for `bucketName`, in a single read, or undefined. */
-  getByName(bucketName: string): Promise<BucketRecord | undefined>;
+  /**
+   * The record for `bucketName`, in a single read, or undefined. `deadline` (epoch ms) bounds
+   * the read; past it, or past the registry's own budget, it fails with a retryable error.
+   */
+  getByName(bucketName: string, options?: { deadline?: number }): Promise<BucketRecord | undefined>;
   getById(id: string): Promise<BucketRecord | undefined>;
   list(options?: ListOptions): Promise<BucketPage>;
   /** Stores a new record at revision 1; throws `BucketExistsError` if the name is taken. */

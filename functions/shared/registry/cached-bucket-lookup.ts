@@ -31,7 +31,8 @@ export class CachedBucketLookup {
     this.entries = new BoundedLru(options.maxEntries ?? 10_000);
   }
 
-  getByName(bucketName: string): Promise<BucketRecord | undefined> {
+  /** The record for `bucketName`; a miss reads the registry by `deadline` (epoch ms), if given. */
+  getByName(bucketName: string, deadline?: number): Promise<BucketRecord | undefined> {
     const entry = this.entries.get(bucketName);
     if (entry !== undefined && this.clock() < entry.until) {
       this.counters.hits++;
@@ -41,7 +42,7 @@ export class CachedBucketLookup {
     const pending = this.inFlight.get(bucketName);
     if (pending !== undefined) return pending;
     const load = this.registry
-      .getByName(bucketName)
+      .getByName(bucketName, deadline === undefined ? undefined : { deadline })
       .then((record) => {
         this.entries.set(bucketName, { record, until: this.clock() + this.ttlMs });
         return record;

@@ -1,16 +1,23 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AwsJsonClient } from '../aws/aws-json-client';
-import { BucketExistsError, InvalidRequestError, RevisionConflictError, UnknownBucketError } from '../errors';
+import { type AwsCallOptions, AwsJsonClient, AwsServiceError } from '../aws/aws-json-client';
+import {
+  BucketExistsError,
+  InvalidRequestError,
+  RegistryUnavailableError,
+  RevisionConflictError,
+  ThrottledError,
+  UnknownBucketError,
+} from '../errors';
 import { parseRequest } from '../validation';
 import {
   applyBucketChanges,
   type BucketChanges,
   BucketChangesSchema,
   type BucketRecord,
-  BucketRecordSchema,
   type BucketRegistration,
   newBucketRecord,
+  readStoredRecord,
 } from './bucket-record';
 import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry';
 
@@ -28,6 +35,8 @@ export interface DynamoDbBucketRegistryOptions {
   /** Endpoint override (else the SDK's environment variables). */
   endpoint?: string;
   region?: string;
+  /** The most one hot-path read may take, retries included. @default 2000 */
+  budgetMs?: number;
   /** @default () => new Date() */
   clock?: () => Date;
 }
@@ -55,15 +64,22 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
       endpointEnvSuffix: 'DYNAMODB',
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.region === undefined ? {} : { region: options.region }),
+      ...(options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }),
     });
   }
 
-  async getByName(bucketName: string): Promise<BucketRecord | undefined> {
-    const { Item } = await this.reads.call<{ Item?: Parameters<typeof unmarshall>[0] }>('GetItem', {
-      TableName: this.tableName,
-      Key: { [REGISTRY_TABLE_KEYS.partitionKey]: { S: bucketName } },
-    });
-    return Item === undefined ? undefined : BucketRecordSchema.parse(unmarshall(Item));
+  async getByName(bucketName: string, options: AwsCallOptions = {}): Promise<BucketRecord | undefined> {
+    let answer: { Item?: Parameters<typeof unmarshall>[0] };
+    try {
+      answer = await this.reads.call(
+        'GetItem',
+        { TableName: this.tableName, Key: { [REGISTRY_TABLE_KEYS.partitionKey]: { S: bucketName } } },
+        options,
+      );
+    } catch (error) {
+      throw registryReadError(error);
+    }
+    return answer.Item === undefined ? undefined : readStoredRecord(unmarshall(answer.Item), bucketName);
   }
 
   /** The SDK's document client and commands, loaded on first use (admin and sync paths only). */
@@ -117,7 +133,7 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
         ExclusiveStartKey: options.cursor === undefined ? undefined : decodeCursor(options.cursor),
       }),
     );
-    const records = (Items ?? []).map((item) => BucketRecordSchema.parse(item));
+    const records = (Items ?? []).map((item) => readStoredRecord(item));
     return LastEvaluatedKey === undefined ? { records } : { records, cursor: encodeCursor(LastEvaluatedKey) };
   }
 
@@ -165,6 +181,24 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
     }
     return next;
   }
+}
+
+/**
+ * A failed hot-path read: throttling is 429, an outage or a spent budget is 503 (both with
+ * Retry-After). Other refusals (a missing table, denied access) are the deployment's fault and
+ * stay unexpected errors, logged as such.
+ */
+function registryReadError(error: unknown): Error {
+  if (error instanceof AwsServiceError) {
+    if (error.throttling) {
+      return new ThrottledError('the registry throttled the read', { cause: error, retryAfterSeconds: 1 });
+    }
+    if (error.statusCode < 500) return error;
+  }
+  return new RegistryUnavailableError(
+    `the registry did not answer in time or could not be reached (${error instanceof Error ? error.name : 'error'})`,
+    { cause: error },
+  );
 }
 
 function staleRevision(id: string, expected: number, stored: number): RevisionConflictError {

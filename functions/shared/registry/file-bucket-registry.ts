@@ -1,17 +1,30 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BucketExistsError, InvalidRequestError, RevisionConflictError, UnknownBucketError } from '../errors';
+import {
+  BucketExistsError,
+  type BucketMisconfiguredError,
+  InvalidRequestError,
+  RevisionConflictError,
+  UnknownBucketError,
+} from '../errors';
 import { parseRequest } from '../validation';
 import {
   applyBucketChanges,
   type BucketChanges,
   BucketChangesSchema,
   type BucketRecord,
-  BucketRecordSchema,
   type BucketRegistration,
   newBucketRecord,
+  readStoredRecord,
 } from './bucket-record';
 import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry';
+
+/** The records of the file by name, and those that break the schema (kept as written). */
+interface Snapshot {
+  byName: Map<string, BucketRecord>;
+  broken: Map<string, BucketMisconfiguredError>;
+  unreadable: unknown[];
+}
 
 /**
  * The registry as one JSON file (`{ "records": [...] }`), for the local runner and small
@@ -19,7 +32,7 @@ import type { BucketPage, BucketRegistry, ListOptions } from './bucket-registry'
  * seen; writes go through a temporary file and a rename. One writer process at a time.
  */
 export class FileBucketRegistry implements BucketRegistry {
-  private snapshot: { mtimeMs: number; byName: Map<string, BucketRecord> } | undefined;
+  private snapshot: (Snapshot & { mtimeMs: number }) | undefined;
   private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -28,7 +41,11 @@ export class FileBucketRegistry implements BucketRegistry {
   ) {}
 
   async getByName(bucketName: string): Promise<BucketRecord | undefined> {
-    return (await this.load()).get(bucketName);
+    const { byName, broken } = await this.read();
+    // A malformed record fails its own bucket only.
+    const failure = broken.get(bucketName);
+    if (failure !== undefined) throw failure;
+    return byName.get(bucketName);
   }
 
   async getById(id: string): Promise<BucketRecord | undefined> {
@@ -77,32 +94,50 @@ export class FileBucketRegistry implements BucketRegistry {
   }
 
   private async load(): Promise<Map<string, BucketRecord>> {
+    return (await this.read()).byName;
+  }
+
+  private async read(): Promise<Snapshot> {
     let mtimeMs: number;
     try {
       mtimeMs = (await stat(this.file)).mtimeMs;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { byName: new Map(), broken: new Map(), unreadable: [] };
+      }
       throw error;
     }
-    if (this.snapshot?.mtimeMs === mtimeMs) return this.snapshot.byName;
+    if (this.snapshot?.mtimeMs === mtimeMs) return this.snapshot;
     const document = JSON.parse(await readFile(this.file, 'utf8')) as { records?: unknown[] };
     const byName = new Map<string, BucketRecord>();
+    const broken = new Map<string, BucketMisconfiguredError>();
+    const unreadable: unknown[] = [];
     for (const raw of document.records ?? []) {
-      const record = BucketRecordSchema.parse(raw);
-      byName.set(record.bucket_name, record);
+      try {
+        const record = readStoredRecord(raw);
+        byName.set(record.bucket_name, record);
+      } catch (error) {
+        unreadable.push(raw);
+        const name = (raw as { bucket_name?: unknown } | null)?.bucket_name;
+        if (typeof name === 'string') broken.set(name, error as BucketMisconfiguredError);
+      }
     }
-    this.snapshot = { mtimeMs, byName };
-    return byName;
+    this.snapshot = { mtimeMs, byName, broken, unreadable };
+    return this.snapshot;
   }
 
   /** Serializes writers in this process; each write rewrites the whole file atomically. */
   private write<T>(change: (records: Map<string, BucketRecord>) => Promise<T>): Promise<T> {
     const run = this.writes.then(async () => {
-      const records = new Map(await this.load());
+      const { byName, broken, unreadable } = await this.read();
+      const records = new Map(byName);
       const result = await change(records);
+      for (const name of broken.keys()) if (records.has(name)) throw new BucketExistsError(name);
       await mkdir(dirname(this.file), { recursive: true });
       const temporary = `${this.file}.${process.pid}.tmp`;
-      await writeFile(temporary, `${JSON.stringify({ records: [...records.values()] }, null, 2)}\n`);
+      // Records this release cannot read are written back untouched, for an operator to fix.
+      const document = { records: [...records.values(), ...unreadable] };
+      await writeFile(temporary, `${JSON.stringify(document, null, 2)}\n`);
       await rename(temporary, this.file);
       this.snapshot = undefined;
       return result;

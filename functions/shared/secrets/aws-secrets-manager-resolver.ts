@@ -8,9 +8,11 @@ import {
   SecretShapeError,
   ThrottledError,
 } from '../errors';
+import { ExchangeTimeoutError } from '../http/http-exchange';
 import {
   decodeSecretPayload,
   type SecretPayload,
+  type SecretReadOptions,
   type SecretResolver,
   type SecretVersionId,
 } from './secret-resolver';
@@ -33,6 +35,8 @@ export interface AwsSecretsManagerResolverOptions {
   region?: string;
   /** Attempts per read, including the first. @default 3 */
   maxAttempts?: number;
+  /** The most one read may take, retries included. @default 2000 */
+  budgetMs?: number;
 }
 
 /**
@@ -56,10 +60,11 @@ export class AwsSecretsManagerResolver implements SecretResolver {
     if (options.endpoint !== undefined) clientOptions.endpoint = options.endpoint;
     if (options.region !== undefined) clientOptions.region = options.region;
     if (options.maxAttempts !== undefined) clientOptions.maxAttempts = options.maxAttempts;
+    if (options.budgetMs !== undefined) clientOptions.budgetMs = options.budgetMs;
     this.reads = new AwsJsonClient(clientOptions);
   }
 
-  async get(ref: string, version?: string | null): Promise<SecretPayload> {
+  async get(ref: string, version?: string | null, options: SecretReadOptions = {}): Promise<SecretPayload> {
     const pin = version ?? CURRENT_STAGE;
     const selector = VERSION_ID.test(pin) ? { VersionId: pin } : { VersionStage: pin };
     try {
@@ -69,6 +74,7 @@ export class AwsSecretsManagerResolver implements SecretResolver {
           SecretId: ref,
           ...selector,
         },
+        options,
       );
       if (answer.SecretString !== undefined) return decodeSecretPayload(ref, answer.SecretString);
       if (answer.SecretBinary !== undefined) {
@@ -149,8 +155,11 @@ function translate(error: unknown, ref: string, version: string | null | undefin
     case 'InvalidParameterException':
       return new BucketMisconfiguredError(`Secrets Manager refused the request for ${ref}`, { cause: error });
     default:
-      return new SecretBackendUnavailableError(`Secrets Manager could not be reached for ${ref}`, {
-        cause: error,
-      });
+      return new SecretBackendUnavailableError(
+        error instanceof ExchangeTimeoutError
+          ? `Secrets Manager did not answer in time for ${ref}`
+          : `Secrets Manager could not be reached for ${ref}`,
+        { cause: error },
+      );
   }
 }

@@ -1,6 +1,6 @@
 import { BoundedLru } from '../cache/bounded-lru';
 import { BrokerError, SecretBackendUnavailableError, SecretNotFoundError, SecretShapeError } from '../errors';
-import type { SecretPayload, SecretResolver, SecretVersionId } from './secret-resolver';
+import type { SecretPayload, SecretReadOptions, SecretResolver, SecretVersionId } from './secret-resolver';
 
 /** Settings of the credentials cache (DESIGN.md, "Credentials cache"). */
 export interface SecretCacheOptions {
@@ -76,7 +76,8 @@ export class CachingSecretResolver implements SecretResolver {
     this.entries = new BoundedLru(options.maxEntries ?? 1000);
   }
 
-  get(ref: string, version?: string | null): Promise<SecretPayload> {
+  /** Concurrent misses share the first caller's fetch, and so its deadline. */
+  get(ref: string, version?: string | null, options?: SecretReadOptions): Promise<SecretPayload> {
     const key = cacheKey(this.backend, ref, version);
     const entry = this.entries.get(key);
     const now = this.clock();
@@ -97,7 +98,7 @@ export class CachingSecretResolver implements SecretResolver {
     this.counters.misses++;
     const pending = this.inFlight.get(key);
     if (pending !== undefined) return pending;
-    const load = this.load(key, ref, version).finally(() => this.inFlight.delete(key));
+    const load = this.load(key, ref, version, options).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, load);
     return load;
   }
@@ -118,10 +119,15 @@ export class CachingSecretResolver implements SecretResolver {
     return { ...this.counters, size: this.entries.size };
   }
 
-  private async load(key: string, ref: string, version: string | null | undefined): Promise<SecretPayload> {
+  private async load(
+    key: string,
+    ref: string,
+    version: string | null | undefined,
+    options: SecretReadOptions | undefined,
+  ): Promise<SecretPayload> {
     this.counters.loads++;
     try {
-      const value = await this.inner.get(ref, version);
+      const value = await this.inner.get(ref, version, options);
       const fetchedAt = this.clock();
       const spread = 1 + this.jitter * (2 * this.random() - 1);
       const freshUntil = fetchedAt + Math.round(this.ttlMs * spread);

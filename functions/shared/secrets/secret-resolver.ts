@@ -4,6 +4,12 @@ import type { SecretsBackend } from '../registry/bucket-record';
 /** A decoded secret: a flat JSON object of strings (the plan's shape conventions). */
 export type SecretPayload = Readonly<Record<string, string>>;
 
+/** Per-read limits: the request's deadline, which no backend call may outlast. */
+export interface SecretReadOptions {
+  /** Epoch milliseconds. */
+  deadline?: number;
+}
+
 /** A backend's version handle for a written secret (AWS VersionId, GCP version number, …). */
 export type SecretVersionId = string;
 
@@ -16,9 +22,10 @@ export interface SecretResolver {
   readonly backend: SecretsBackend;
   /**
    * The payload of `ref` at `version`; null or undefined means the latest (AWSCURRENT).
-   * Throws `SecretNotFoundError`, `SecretShapeError`, or a backend error.
+   * Throws `SecretNotFoundError`, `SecretShapeError`, or a backend error. A backend that calls
+   * out gives up by `options.deadline` (epoch ms) at the latest.
    */
-  get(ref: string, version?: string | null): Promise<SecretPayload>;
+  get(ref: string, version?: string | null, options?: SecretReadOptions): Promise<SecretPayload>;
   /** Writes `payload` as the new latest version of `ref` (admin flows only). */
   put(ref: string, payload: SecretPayload): Promise<SecretVersionId>;
 }

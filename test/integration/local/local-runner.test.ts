@@ -101,6 +101,89 @@ describe('Function: startLocalRunner', () => {
   });
 });
 
+describe('Function: startLocalRunner, bodies as bytes', () => {
+  let runner: Awaited<ReturnType<typeof startLocalRunner>>;
+  const postBytes = async (path: string, body: Uint8Array) => {
+    const answer = await fetch(`${runner.url}${path}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    return {
+      status: answer.status,
+      headers: answer.headers,
+      body: (await answer.json()) as { error?: { code: string; message: string; request_id: string } },
+    };
+  };
+
+  beforeAll(async () => {
+    runner = await startLocalRunner({
+      port: 0,
+      env: { FENCE_LOCAL_DIR: mkdtempSync(join(tmpdir(), 'fbb-bytes-')) },
+    });
+  });
+
+  afterAll(async () => {
+    await runner.close();
+  });
+
+  it('refuses a body that is not valid UTF-8 with 400, as the Lambda behind API Gateway does', async () => {
+    // Act
+    const invalid = await postBytes(
+      `/v1/buckets/${DEMO_BUCKET}/presign`,
+      Buffer.concat([Buffer.from('{"key":"a'), Buffer.from([0xff]), Buffer.from('","method":"GET"}')]),
+    );
+    const valid = await postBytes(
+      `/v1/buckets/${DEMO_BUCKET}/presign`,
+      Buffer.from('{"key":"\u00e9t\u00e9","method":"GET"}'),
+    );
+
+    // Assess
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error?.message).toBe('request body is not valid UTF-8');
+    expect(valid.status).toBe(200);
+  });
+
+  it('answers a body over the 6 MiB limit with 413 in the usual error shape, an audit line and no stack trace', async () => {
+    // Prepare: everything the process writes while the request is served.
+    const written: string[] = [];
+    const capture = (chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+
+    // Act
+    let answer: Awaited<ReturnType<typeof postBytes>>;
+    try {
+      answer = await postBytes(`/v1/buckets/${DEMO_BUCKET}/presign`, Buffer.alloc(7 * 1024 * 1024, 0x20));
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+
+    // Assess
+    expect(answer.status).toBe(413);
+    const error = answer.body.error;
+    expect(error?.code).toBe('payload_too_large');
+    expect(error?.message).toMatch(/^request body is larger than 6291456 bytes/);
+    expect(error?.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    const audit = written
+      .flatMap((text) => text.split('\n'))
+      .filter((text) => text.startsWith('{'))
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .find((line) => line.request_id === error?.request_id);
+    expect(audit).toMatchObject({
+      outcome: 'payload_too_large',
+      status: 413,
+      route: 'presign',
+      bucket: DEMO_BUCKET,
+    });
+    expect(written.join('')).not.toMatch(/\n\s+at /);
+  }, 30_000);
+});
+
 describe('Command: npm start', () => {
   it("answers the README's curl", async () => {
     // Prepare

@@ -30,10 +30,14 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
   let bed: Awaited<ReturnType<typeof presignBed>>;
   const lines: PresignAuditLine[] = [];
   const call = (path: string, body: unknown, method?: string) =>
-    handlePresignApi(event(path, body, method), 'req-api', {
-      service: bed.service,
-      record: (line) => lines.push(line),
-    });
+    handlePresignApi(
+      event(path, body, method),
+      { requestId: 'req-api' },
+      {
+        service: bed.service,
+        record: (line) => lines.push(line),
+      },
+    );
 
   beforeAll(async () => {
     bed = await presignBed();
@@ -116,6 +120,50 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     expect(results[7].url).toContain('/batch/7?');
   });
 
+  it('answers an invalid batch item with an error in its place and signs the others', async () => {
+    // Prepare
+    const items = [
+      { key: 'batch/ok-1', method: 'GET' },
+      { key: 5, method: 'GET' },
+      { method: 'GET' },
+      'not an object',
+      { key: 'batch/ok-2', method: 'GET', unknown: true },
+      { key: 'batch/ok-3', method: 'HEAD', expires_in: '60' },
+      { key: 'batch/ok-4', method: 'PUT' },
+    ];
+
+    // Act
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign-batch`, { items });
+    const { results } = JSON.parse(answer.body);
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    expect(results).toHaveLength(7);
+    expect(results[0].url).toContain('/batch/ok-1?');
+    expect(results[6].url).toContain('/batch/ok-4?');
+    const errors = results.slice(1, 6).map((result: { error: unknown }) => result.error);
+    expect(errors).toEqual([
+      { code: 'invalid_request', message: 'key must be a string, not an integer' },
+      { code: 'invalid_request', message: 'key is required' },
+      { code: 'invalid_request', message: 'item must be an object, not a string' },
+      { code: 'invalid_request', message: 'item has an unknown field: "unknown"' },
+      { code: 'invalid_request', message: 'expires_in must be an integer, not a string' },
+    ]);
+  });
+
+  it.each([
+    ['a body that is not an object', []],
+    ['no items', {}],
+    ['items that are not an array', { items: { key: 'k', method: 'GET' } }],
+    ['an empty batch', { items: [] }],
+    ['1,001 items', { items: Array.from({ length: 1001 }, () => ({ key: 'k', method: 'GET' })) }],
+    ['an unknown top-level field', { items: [{ key: 'k', method: 'GET' }], dry_run: true }],
+  ])('fails the whole batch with 400 for %s', async (_case, body) => {
+    const answer = await call(`/v1/buckets/${bed.bucketName}/presign-batch`, body);
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).error.code).toBe('invalid_request');
+  });
+
   it.each([
     ['malformed JSON', '/v1/buckets/b-x1/presign', '{not json', 'POST', 400, 'invalid_request'],
     [
@@ -126,8 +174,9 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
       400,
       'invalid_request',
     ],
-    ['an unknown route', '/v1/buckets/b-x1/other', {}, 'POST', 400, 'invalid_request'],
-    ['a GET', '/v1/buckets/b-x1/presign', {}, 'GET', 400, 'invalid_request'],
+    ['an unknown route', '/v1/buckets/b-x1/other', {}, 'POST', 404, 'unknown_route'],
+    ['a path outside the API', '/v2/anything', {}, 'GET', 404, 'unknown_route'],
+    ['a GET', '/v1/buckets/b-x1/presign', {}, 'GET', 405, 'method_not_allowed'],
     [
       'an unknown bucket',
       '/v1/buckets/never-registered/presign',
@@ -144,6 +193,38 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     });
   });
 
+  it('answers a wrong method with 405 and an Allow header, and names the bucket in bucket-name errors', async () => {
+    // Act
+    const wrongMethod = await call(`/v1/buckets/${bed.bucketName}/multipart/parts`, {}, 'PUT');
+    const badBucket = await call('/v1/buckets/UPPER/presign', { key: 'k', method: 'GET' });
+
+    // Assess
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.headers?.allow).toBe('POST');
+    expect(JSON.parse(wrongMethod.body).error.message).toBe('multipart/parts accepts POST only');
+    expect(JSON.parse(badBucket.body).error.message).toMatch(/^bucket must be lowercase letters/);
+  });
+
+  it('says a value of the wrong type is of the wrong type, and caps a list of unknown fields', async () => {
+    // Prepare
+    const flood: Record<string, unknown> = { key: 'k', method: 'GET' };
+    for (let index = 0; index < 100_000; index++) flood[`unknown_field_${index}`] = index;
+
+    // Act
+    const wrongType = await call(`/v1/buckets/${bed.bucketName}/presign`, {
+      key: 'k',
+      method: 'GET',
+      expires_in: '3600',
+    });
+    const flooded = await call(`/v1/buckets/${bed.bucketName}/presign`, flood);
+
+    // Assess
+    expect(JSON.parse(wrongType.body).error.message).toBe('expires_in must be an integer, not a string');
+    expect(flooded.statusCode).toBe(400);
+    expect(Buffer.byteLength(flooded.body)).toBeLessThan(1024);
+    expect(JSON.parse(flooded.body).error.message).toMatch(/and 99,995 more$/);
+  });
+
   it('names the offending field of a schema violation', async () => {
     const answer = await call(`/v1/buckets/${bed.bucketName}/presign`, {
       key: 'k',
@@ -152,6 +233,46 @@ describe('Function: handlePresignApi (MinIO + moto)', () => {
     });
     expect(JSON.parse(answer.body).error.message).toMatch(/^expires_in /);
   });
+
+  it.each(PRESIGN_ROUTES)(
+    'answers arbitrary bytes on %s, as API Gateway passes them (base64), with 2xx or 400, never a 5xx',
+    async (route) => {
+      // Prepare: raw bytes, and JSON bodies with invalid UTF-8 spliced into a string.
+      const bytes = fc.oneof(
+        fc.uint8Array({ maxLength: 200 }),
+        fc
+          .tuple(fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.constantFrom('GET', 'PUT'))
+          .map(([junk, method]) =>
+            Buffer.concat([
+              Buffer.from('{"key":"k'),
+              Buffer.from(junk),
+              Buffer.from(`","method":"${method}"}`),
+            ]),
+          ),
+      );
+
+      // Act + Assess
+      await fc.assert(
+        fc.asyncProperty(bytes, async (body) => {
+          const answer = await handlePresignApi(
+            {
+              ...event(`/v1/buckets/${bed.bucketName}/${route}`, ''),
+              body: Buffer.from(body).toString('base64'),
+              isBase64Encoded: true,
+            },
+            { requestId: 'req-bytes' },
+            { service: bed.service, record: () => undefined },
+          );
+          if (answer.statusCode >= 300) {
+            expect(answer.statusCode).toBe(400);
+            expect(JSON.parse(answer.body).error.code).toBe('invalid_request');
+          }
+        }),
+        { numRuns: 300 },
+      );
+    },
+    60_000,
+  );
 
   it.each(PRESIGN_ROUTES)(
     'answers fuzzed bodies on %s with 2xx or a DESIGN.md 4xx, never a 5xx (1,000 cases)',

@@ -8,6 +8,8 @@ export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private port = 0;
+  /** Connections accepted so far: how a test proves a request never reached the service. */
+  connections = 0;
 
   private constructor(
     private readonly targetHost: string,
@@ -27,6 +29,7 @@ export class TcpProxy {
 
   private listen(port = 0): Promise<number> {
     this.server = createServer((client) => {
+      this.connections++;
       const upstream = connect(this.targetPort, this.targetHost);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);

@@ -1,7 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BucketExistsError, RevisionConflictError } from '../../../functions/shared/errors';
+import {
+  BucketExistsError,
+  BucketMisconfiguredError,
+  RevisionConflictError,
+} from '../../../functions/shared/errors';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
 import { minioRegistration, roleRegistration } from '../../fixtures/bucket-records';
 
@@ -43,5 +47,35 @@ describe('Class: FileBucketRegistry', () => {
     const { utimesSync } = await import('node:fs');
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
     expect((await registry.getByName(created.bucket_name))?.status).toBe('suspended');
+  });
+
+  it('fails only the bucket whose record breaks the schema, ignores unknown attributes, and keeps the broken record on writes', async () => {
+    // Prepare
+    const path = file();
+    const registry = new FileBucketRegistry(path);
+    const good = await registry.create(minioRegistration());
+    const canary = `canary-${crypto.randomUUID()}`;
+    const broken = { ...good, id: canary, bucket_name: 'broken-bucket' };
+    const extra = { ...good, id: crypto.randomUUID(), bucket_name: 'extra-bucket', note: canary };
+    writeFileSync(path, JSON.stringify({ records: [good, broken, extra] }));
+    const fresh = new FileBucketRegistry(path);
+
+    // Act
+    const failure = fresh.getByName('broken-bucket');
+    const withExtra = await fresh.getByName('extra-bucket');
+    await fresh.update(good.id, 1, { status: 'suspended' });
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(BucketMisconfiguredError);
+    await expect(failure).rejects.toThrow(
+      'the registry record of bucket "broken-bucket" is malformed: field "id"',
+    );
+    await expect(failure).rejects.not.toThrow(canary);
+    expect(withExtra).not.toHaveProperty('note');
+    expect((await fresh.getByName(good.bucket_name))?.status).toBe('suspended');
+    expect(readFileSync(path, 'utf8')).toContain(canary);
+    await expect(fresh.create(minioRegistration({ bucket_name: 'broken-bucket' }))).rejects.toBeInstanceOf(
+      BucketExistsError,
+    );
   });
 });

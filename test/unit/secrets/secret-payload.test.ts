@@ -56,7 +56,7 @@ describe('Function: staticCredentialsFrom', () => {
       JSON.stringify({ access_key_id: '', secret_access_key: CANARY }),
     );
     expect(() => staticCredentialsFrom('ref', payload)).toThrow(
-      'secret ref: field "access_key_id" is too small (minimum 1)',
+      'secret ref: field "access_key_id" must be at least 1 character long',
     );
   });
 });
