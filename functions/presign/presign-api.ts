@@ -221,4 +221,3 @@ function safeDecode(segment: string): string {
     throw new InvalidRequestError('bucket is not a valid path segment', 'bucket');
   }
 }
-

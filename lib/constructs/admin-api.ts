@@ -58,15 +58,21 @@ export class AdminApi extends Construct {
       registryTable: props.registry.table.tableArn,
       assumableRoles: props.assumableRoleArns ?? [],
     });
-    for (const statement of routeAccessStatements(API_ROUTE_ACCESS.admin.resourcePath, props.adminPrincipalArns)) {
+    for (const statement of routeAccessStatements(
+      API_ROUTE_ACCESS.admin.resourcePath,
+      props.adminPrincipalArns,
+    )) {
       props.api.addToResourcePolicy(statement);
     }
     // As for the presign routes: no test invocation, permissions per method and deployed stage.
     const integration = new apigw.LambdaIntegration(this.function, { allowTestInvoke: false });
-    const admin = props.api.root.getResource('v1')?.addResource('admin') ?? props.api.root.addResource('v1').addResource('admin');
+    const admin =
+      props.api.root.getResource('v1')?.addResource('admin') ??
+      props.api.root.addResource('v1').addResource('admin');
     for (const route of ADMIN_ROUTES) {
       let resource: apigw.IResource = admin;
-      for (const part of route.path.split('/')) resource = resource.getResource(part) ?? resource.addResource(part);
+      for (const part of route.path.split('/'))
+        resource = resource.getResource(part) ?? resource.addResource(part);
       resource.addMethod(route.method, integration);
     }
 

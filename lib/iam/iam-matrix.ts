@@ -262,7 +262,8 @@ export const ADMIN_MATRIX = {
         'secretsmanager:Validate*',
       ],
       resources: ['*'],
-      reason: 'admin flows never share a secret, replicate it, re-key it, untag it or move its labels by hand',
+      reason:
+        'admin flows never share a secret, replicate it, re-key it, untag it or move its labels by hand',
     },
     denyAdminSecrets: {
       effect: 'Deny',

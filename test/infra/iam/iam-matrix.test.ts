@@ -173,7 +173,11 @@ function adminRole(): RoleUnderTest {
     values: { ...functionValues(stack, fn), registryTable, assumableRoles: [BUCKET_ROLE] },
     notAllowed: [
       // Nothing outside the prefix, and nothing of the MinIO admin credentials inside it.
-      ...['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'].flatMap((action) => [
+      ...[
+        'secretsmanager:CreateSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ].flatMap((action) => [
         { action, resource: secret('elsewhere/name') },
         { action, resource: secret('gen3/fence/admin/minio/myminio') },
       ]),
