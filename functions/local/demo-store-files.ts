@@ -95,10 +95,12 @@ export class ObjectFiles {
     return files;
   }
 
+  /** Whether the bucket is one of those given at start. */
   hasBucket(bucket: string): boolean {
     return this.buckets.has(bucket);
   }
 
+  /** The object's metadata, or NoSuchKey. */
   async head(bucket: string, key: string): Promise<ObjectMetadata> {
     const record = await this.objectRecord(bucket, key);
     if (record === undefined) throw noSuchKey();
@@ -122,6 +124,7 @@ export class ObjectFiles {
     throw new S3Error(503, 'SlowDown', 'The object is being replaced; please retry.');
   }
 
+  /** Stores a body as the object of `key`, replacing any earlier one once the body is whole and checked. */
   async put(
     bucket: string,
     key: string,
@@ -168,6 +171,7 @@ export class ObjectFiles {
     return objects;
   }
 
+  /** Starts a multipart upload and answers its id; the object takes this content type on completion. */
   async createUpload(bucket: string, key: string, contentType: string): Promise<string> {
     const uploadId = generatedName();
     const folder = join(this.bucketDir(bucket), 'uploads', uploadId);
@@ -283,6 +287,7 @@ export class ObjectFiles {
     });
   }
 
+  /** Drops an upload and its parts; an unknown id is NoSuchUpload. */
   async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
     await this.serial.run(`upload:${bucket}/${uploadId}`, async () => {
       const upload = await this.upload(bucket, key, uploadId);

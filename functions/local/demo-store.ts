@@ -23,7 +23,7 @@ export type { DemoStoreCredentials } from './demo-store-auth';
 export interface DemoStoreOptions {
   /** Where objects are kept as files; created if missing and kept across runs. */
   directory: string;
-  /** A loopback address: the store is for one machine and refuses any other. @default '127.0.0.1' */
+  /** An IPv4 loopback address: the store is for one machine and refuses any other. @default '127.0.0.1' */
   host?: string;
   /** 0 picks a free port. @default 0 */
   port?: number;
@@ -119,7 +119,8 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
  */
 export async function startDemoStore(options: DemoStoreOptions): Promise<DemoStore> {
   const host = options.host ?? '127.0.0.1';
-  if (!isLoopback(host)) throw new Error(`the demo store binds to loopback only, not to ${host}`);
+  if (!isLoopback(host))
+    throw new Error(`the demo store binds to loopback only (a 127.x.x.x address), not to ${host}`);
   for (const bucket of options.buckets)
     if (!BUCKET_NAME.test(bucket)) throw new Error(`"${bucket}" is not a valid S3 bucket name`);
   const files = await ObjectFiles.open(options.directory, options.buckets);
@@ -134,7 +135,9 @@ export async function startDemoStore(options: DemoStoreOptions): Promise<DemoSto
     response.setHeader('x-amz-request-id', requestId);
     void serve(files, verifier, request, response)
       .catch((error: unknown) => {
-        if (!(error instanceof S3Error)) options.onUnexpectedError?.(error);
+        // A client that hung up mid-body is not a failure of the store.
+        const clientLeft = !request.complete && request.destroyed;
+        if (!(error instanceof S3Error) && !clientLeft) options.onUnexpectedError?.(error);
         answerError(request, response, error, requestId);
       })
       // A body nobody read (a refused upload, a GET with a body) is drained so the client
@@ -148,7 +151,7 @@ export async function startDemoStore(options: DemoStoreOptions): Promise<DemoSto
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   return {
-    endpoint: `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`,
+    endpoint: `http://${host}:${port}`,
     close: () =>
       new Promise<void>((done) => {
         server.close(() => done());
@@ -550,7 +553,7 @@ function notImplemented(what: string): S3Error {
   return new S3Error(501, 'NotImplemented', `The demo store does not implement ${what}`);
 }
 
+/** An IPv4 loopback literal: a name such as `localhost` may resolve elsewhere, or to IPv6 on one machine and not another. */
 function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
   return isIP(host) === 4 && host.startsWith('127.');
 }

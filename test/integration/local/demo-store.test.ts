@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -208,6 +208,7 @@ describe('Function: startDemoStore', () => {
       const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key.slice(0, 13) }));
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+      const deleteAgain = await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
       const afterDelete = await sdkFailure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })));
 
       // Assess
@@ -224,6 +225,62 @@ describe('Function: startDemoStore', () => {
         [key, body.length, `"${md5}"`],
       ]);
       expect(afterDelete.status).toBe(404);
+      expect(deleteAgain.$metadata.httpStatusCode).toBe(204);
+    });
+
+    it('serves byte ranges and the response-* overrides of GetObject', async () => {
+      // Prepare
+      const key = `range/${randomBytes(4).toString('hex')}`;
+      await s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '0123456789', ContentType: 'text/plain' }),
+      );
+      const get = (Range: string) => s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range }));
+      const url = await getSignedUrl(
+        s3,
+        new GetObjectCommand({
+          Bucket: BUCKET,
+          Key: key,
+          ResponseContentDisposition: 'attachment; filename="digits.txt"',
+          ResponseContentType: 'application/x-digits',
+        }),
+      );
+
+      // Act
+      const middle = await get('bytes=2-5');
+      const suffix = await get('bytes=-3');
+      const open = await get('bytes=7-');
+      const beyond = await sdkFailure(get('bytes=10-'));
+      const overridden = await fetch(url);
+
+      // Assess
+      expect([middle.ContentRange, await middle.Body?.transformToString()]).toEqual(['bytes 2-5/10', '2345']);
+      expect(middle.$metadata.httpStatusCode).toBe(206);
+      expect([suffix.ContentRange, await suffix.Body?.transformToString()]).toEqual(['bytes 7-9/10', '789']);
+      expect([open.ContentRange, await open.Body?.transformToString()]).toEqual(['bytes 7-9/10', '789']);
+      expect(beyond).toEqual({ status: 416, code: 'InvalidRange' });
+      expect(overridden.headers.get('content-disposition')).toBe('attachment; filename="digits.txt"');
+      expect(overridden.headers.get('content-type')).toBe('application/x-digits');
+      expect(await overridden.text()).toBe('0123456789');
+    });
+
+    it('keeps one whole object and no orphaned bytes when PUTs of one key race', async () => {
+      // Prepare
+      const key = `race/${randomBytes(4).toString('hex')}`;
+      const bodies = Array.from({ length: 12 }, (_, index) => Buffer.alloc(64 * 1024, index));
+      const dataFiles = () => readdirSync(join(root, 'store/buckets', BUCKET, 'data')).length;
+      const before = dataFiles();
+
+      // Act
+      await Promise.all(
+        bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body }))),
+      );
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      const bytes = Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array()));
+
+      // Assess
+      expect(bodies.some((body) => body.equals(bytes))).toBe(true);
+      expect(got.ETag).toBe(`"${createHash('md5').update(bytes).digest('hex')}"`);
+      expect(dataFiles()).toBe(before + 1);
     });
 
     it('lists with prefix, delimiter and max-keys, page after page in UTF-8 byte order', async () => {
@@ -245,6 +302,9 @@ describe('Function: startDemoStore', () => {
       const grouped = await s3.send(
         new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, Delimiter: '/' }),
       );
+      const encoded = await s3.send(
+        new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}\u{1F600}`, EncodingType: 'url' }),
+      );
 
       // Assess
       expect(pages).toEqual([
@@ -255,6 +315,7 @@ describe('Function: startDemoStore', () => {
       expect(grouped.Contents?.map((object) => object.Key)).toEqual([keys[0], keys[3], keys[5], keys[4]]);
       expect(grouped.CommonPrefixes?.map((common) => common.Prefix)).toEqual([`${prefix}b/`]);
       expect(grouped.KeyCount).toBe(5);
+      expect(encoded.Contents?.map((object) => object.Key)).toEqual([`${prefix}%F0%9F%98%80`]);
     });
 
     it('completes a 3 × 5 MiB multipart upload into the same bytes, with the S3 multipart ETag', async () => {
@@ -349,6 +410,10 @@ describe('Function: startDemoStore', () => {
         { ETag: small.ETag, PartNumber: 1 },
         { ETag: large.ETag, PartNumber: 2 },
       ]);
+      const badPartNumber = await signedRawRequest(store.endpoint, 'PUT', `/${BUCKET}/${key}`, {
+        query: { partNumber: '10001', uploadId: UploadId ?? '' },
+        body: Buffer.from('x'),
+      });
       const nothingStored = await sdkFailure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })));
       // The last part may be small: part 2 alone, then part 1 alone, complete.
       const lastSmall = await s3.send(
@@ -365,6 +430,7 @@ describe('Function: startDemoStore', () => {
       expect(wrongEtag).toEqual({ status: 400, code: 'InvalidPart' });
       expect(missingPart).toEqual({ status: 400, code: 'InvalidPart' });
       expect(tooSmall).toEqual({ status: 400, code: 'EntityTooSmall' });
+      expect([badPartNumber.status, errorCode(badPartNumber.body)]).toEqual([400, 'InvalidArgument']);
       expect(nothingStored.status).toBe(404);
       expect(lastSmall.ETag).toMatch(/^"[0-9a-f]{32}-1"$/);
     }, 60_000);
@@ -407,12 +473,39 @@ describe('Function: startDemoStore', () => {
       const noKey = await sdkFailure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'never/put' })));
       const acl = await signedRawRequest(store.endpoint, 'GET', `/${BUCKET}/k`, { query: { acl: '' } });
       const listBuckets = await signedRawRequest(store.endpoint, 'GET', '/');
+      const copy = await signedRawRequest(store.endpoint, 'PUT', `/${BUCKET}/k`, {
+        headers: { 'x-amz-copy-source': `/${BUCKET}/other` },
+      });
+      const conditional = await signedRawRequest(store.endpoint, 'PUT', `/${BUCKET}/k`, {
+        headers: { 'if-none-match': '*' },
+        body: Buffer.from('x'),
+      });
 
       // Assess
       expect(noBucket).toEqual({ status: 404, code: 'NoSuchBucket' });
       expect(noKey).toEqual({ status: 404, code: 'NoSuchKey' });
       expect([acl.status, errorCode(acl.body)]).toEqual([501, 'NotImplemented']);
       expect([listBuckets.status, errorCode(listBuckets.body)]).toEqual([501, 'NotImplemented']);
+      expect([copy.status, errorCode(copy.body)]).toEqual([501, 'NotImplemented']);
+      expect([conditional.status, errorCode(conditional.body)]).toEqual([501, 'NotImplemented']);
+    });
+
+    it('refuses a PUT without Content-Length (411 MissingContentLength), as S3 does', async () => {
+      // Prepare: a streamed body goes out chunked, with no length.
+      const key = `chunked/${randomBytes(4).toString('hex')}`;
+      const url = await brokerSigner.presign(store.endpoint, 'PUT', key);
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('streamed'));
+          controller.close();
+        },
+      });
+
+      // Act
+      const answer = await fetch(url, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+
+      // Assess
+      expect([answer.status, errorCode(await answer.text())]).toEqual([411, 'MissingContentLength']);
     });
 
     it('refuses a body that does not match its signed x-amz-content-sha256 and keeps nothing', async () => {
@@ -491,6 +584,7 @@ describe('Function: startDemoStore', () => {
       const badHeader = await rawRequest(url, 'GET', `/${BUCKET}/k`, {
         authorization: 'AWS4-HMAC-SHA256 nonsense',
       });
+      const badEncoding = await rawRequest(url, 'GET', `/${BUCKET}/k?prefix=%E0%A4%A`, {});
 
       // Assess
       expect([anonymous.status, errorCode(await anonymous.text())]).toEqual([403, 'AccessDenied']);
@@ -499,6 +593,7 @@ describe('Function: startDemoStore', () => {
         'AuthorizationQueryParametersError',
       ]);
       expect([badHeader.status, errorCode(badHeader.body)]).toEqual([400, 'AuthorizationHeaderMalformed']);
+      expect([badEncoding.status, errorCode(badEncoding.body)]).toEqual([400, 'InvalidURI']);
     });
   });
 
@@ -624,7 +719,7 @@ describe('Function: startDemoStore', () => {
     });
   });
 
-  it('ignores a checksum in a presigned URL (as S3 and MinIO do) but refuses a wrong one sent as a header', async () => {
+  it('ignores a checksum in a presigned URL (as S3 and MinIO do) but refuses a wrong checksum or Content-MD5 header', async () => {
     // Prepare: the SDK's default since 3.729 bakes crc32("") = AAAAAA== into presigned PUTs.
     const client = new S3Client({
       endpoint: store.endpoint,
@@ -652,10 +747,15 @@ describe('Function: startDemoStore', () => {
       body: Buffer.from('replaced'),
       headers: { 'x-amz-checksum-crc32': crc32Of('replaced') },
     });
+    const wrongMd5 = await signedRawRequest(store.endpoint, 'PUT', `/${BUCKET}/${key}`, {
+      body: Buffer.from('replaced'),
+      headers: { 'content-md5': createHash('md5').update('something else').digest('base64') },
+    });
     const stored = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
 
     // Assess
     expect(url).toContain('x-amz-checksum-crc32=AAAAAA%3D%3D');
+    expect([wrongMd5.status, errorCode(wrongMd5.body)]).toEqual([400, 'BadDigest']);
     expect(presigned.status).toBe(200);
     expect([wrongHeader.status, errorCode(wrongHeader.body)]).toEqual([400, 'BadDigest']);
     expect(rightHeader.status).toBe(200);
@@ -975,6 +1075,80 @@ describe('Function: startDemoStore (a store clock the test sets)', () => {
     expect([sdk.status, errorCode(await sdk.text())]).toEqual([404, 'NoSuchKey']);
     for (const answer of [tampered, wrong, missing])
       expect([answer.status, errorCode(await answer.text())]).toEqual([400, 'InvalidToken']);
+  });
+});
+
+describe('Function: startDemoStore (files across runs)', () => {
+  it('keeps objects across a restart on the same directory and drops bodies left in flight', async () => {
+    // Prepare
+    const directory = mkdtempSync(join(tmpdir(), 'fbb-demo-store-restart-'));
+    const first = await startDemoStore({ directory, credentials: CREDENTIALS, buckets: [BUCKET] });
+    const firstClient = s3Client(first.endpoint);
+    await firstClient.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept.txt', Body: 'kept' }));
+    firstClient.destroy();
+    await first.close();
+    writeFileSync(join(directory, 'tmp', 'left-in-flight'), 'half a body');
+
+    // Act
+    const second = await startDemoStore({ directory, credentials: CREDENTIALS, buckets: [BUCKET] });
+    const secondClient = s3Client(second.endpoint);
+    const got = await secondClient.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'kept.txt' }));
+    const body = await got.Body?.transformToString();
+    secondClient.destroy();
+    await second.close();
+
+    // Assess
+    expect(body).toBe('kept');
+    expect(readdirSync(join(directory, 'tmp'))).toEqual([]);
+  });
+
+  it('stores nothing and leaves no file behind when a client hangs up mid-body', async () => {
+    // Prepare
+    const directory = mkdtempSync(join(tmpdir(), 'fbb-demo-store-abort-'));
+    const unexpected: unknown[] = [];
+    const store = await startDemoStore({
+      directory,
+      credentials: CREDENTIALS,
+      buckets: [BUCKET],
+      onUnexpectedError: (error) => unexpected.push(error),
+    });
+    const url = new URL(store.endpoint);
+    const headers = brokerPresigner.signHeaders(CREDENTIALS, {
+      method: 'PUT',
+      host: url.host,
+      path: `/${BUCKET}/cut.bin`,
+      headers: { 'content-length': String(4 * MiB) },
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      region: REGION,
+      now: new Date(),
+    });
+    const inFlight = () => readdirSync(join(directory, 'tmp')).length;
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+
+    // Act: send half the body, wait until the store has begun writing it, then hang up.
+    const sent = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      method: 'PUT',
+      path: `/${BUCKET}/cut.bin`,
+      headers,
+    });
+    sent.on('error', () => undefined);
+    sent.write(randomBytes(2 * MiB));
+    await until(() => inFlight() > 0);
+    sent.destroy();
+    await until(() => inFlight() === 0);
+    const client = s3Client(store.endpoint);
+    const head = await sdkFailure(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cut.bin' })));
+    client.destroy();
+    await store.close();
+
+    // Assess
+    expect(head.status).toBe(404);
+    expect(readdirSync(join(directory, 'buckets', BUCKET, 'data'))).toEqual([]);
+    expect(unexpected).toEqual([]);
   });
 });
 
