@@ -25,6 +25,7 @@ import {
   type DemoStoreCredentials,
   startDemoStore,
 } from '../../../functions/local/demo-store';
+import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import {
   encodeS3Path,
   type SigningCredentials,
@@ -718,6 +719,53 @@ describe('Function: startDemoStore', () => {
       expect(stored.status).toBe(404);
     });
   });
+
+  it("serves the broker's multipart flow: S3MultipartClient calls and part URLs from SigV4Presigner", async () => {
+    // Prepare: as PresignService runs it against a bucket whose endpoint is the store.
+    const multipart = new S3MultipartClient();
+    const access = { credentials: CREDENTIALS };
+    const key = `broker-multipart/${randomBytes(4).toString('hex')} ü.bin`;
+    const location = {
+      protocol: 'http:' as const,
+      host: new URL(store.endpoint).host,
+      path: `/${BUCKET}/${encodeS3Path(key)}`,
+      region: REGION,
+    };
+    const parts = [randomBytes(5 * MiB), randomBytes(1024)];
+    const partUrl = (partNumber: number, uploadId: string) =>
+      brokerPresigner.presign(CREDENTIALS, {
+        ...location,
+        method: 'PUT',
+        query: { partNumber: String(partNumber), uploadId },
+        expiresIn: 600,
+        now: new Date(),
+      });
+
+    // Act
+    const uploadId = await multipart.initiate(location, access, 'application/x-parts');
+    const etags: string[] = [];
+    for (const [index, part] of parts.entries()) {
+      const answer = await fetch(partUrl(index + 1, uploadId), { method: 'PUT', body: part });
+      etags.push(answer.headers.get('etag') ?? '');
+    }
+    const etag = await multipart.complete(
+      location,
+      access,
+      uploadId,
+      etags.map((partEtag, index) => ({ part_number: index + 1, etag: partEtag })),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const bytes = Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array()));
+    const aborted = await multipart.initiate(location, access);
+    await multipart.abort(location, access, aborted);
+    const abortedPart = await fetch(partUrl(1, aborted), { method: 'PUT', body: 'late' });
+
+    // Assess
+    expect(etag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect(bytes.equals(Buffer.concat(parts))).toBe(true);
+    expect(got.ContentType).toBe('application/x-parts');
+    expect([abortedPart.status, errorCode(await abortedPart.text())]).toEqual([404, 'NoSuchUpload']);
+  }, 60_000);
 
   it('ignores a checksum in a presigned URL (as S3 and MinIO do) but refuses a wrong checksum or Content-MD5 header', async () => {
     // Prepare: the SDK's default since 3.729 bakes crc32("") = AAAAAA== into presigned PUTs.
