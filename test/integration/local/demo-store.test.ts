@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -192,6 +192,8 @@ describe('Function: startDemoStore', () => {
   afterAll(async () => {
     s3.destroy();
     await store.close();
+    // The multipart tests leave tens of MiB behind.
+    rmSync(root, { recursive: true, force: true });
   });
 
   describe('with the AWS SDK (Authorization header signatures)', () => {
