@@ -9,7 +9,11 @@ startLocalRunner({ port, host: process.env.HOST ?? '127.0.0.1' }).then(
       runner.mode === 'files'
         ? `registry and secrets in ${process.env.FENCE_LOCAL_DIR ?? '.local'}/`
         : 'DynamoDB + Secrets Manager';
-    console.error(`fence-bucket-broker presign API on ${runner.url} (${where})`);
+    console.error(`fence-bucket-broker presign API on ${runner.url} (${where}); admin API under /v1/admin/`);
+    if (runner.store !== undefined) {
+      const kind = runner.store.kind === 'minio' ? 'MinIO' : 'embedded S3 store (SigV4 checked)';
+      console.error(`demo-bucket lives on ${runner.store.endpoint} (${kind})`);
+    }
     const stop = () => void runner.close().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -23,6 +23,14 @@ else
   "$PYTHON" -m pip install --quiet 'moto[server]>=5.1,<6'
 fi
 
+# --- AWS CLI (the README's `aws secretsmanager …` commands are run by tests) -----------------------
+if command -v aws >/dev/null 2>&1; then
+  say "AWS CLI: present ($(aws --version 2>&1 | cut -d' ' -f1))"
+else
+  say "AWS CLI: installing awscli from PyPI (the README's aws commands are run by tests)"
+  "$PYTHON" -m pip install --quiet 'awscli>=1.33'
+fi
+
 # --- MinIO --------------------------------------------------------------------------------------
 command -v go >/dev/null || { say "Go is required to build MinIO (go install)"; exit 1; }
 MINIO_BIN="${MINIO_BINARY:-$(go env GOPATH)/bin/minio}"

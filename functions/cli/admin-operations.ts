@@ -98,7 +98,10 @@ export function adminApiClient(
   ): Promise<T> {
     const text = body === undefined ? '' : JSON.stringify(body);
     const search = new URLSearchParams(query).toString();
-    const url = new URL(`${base.pathname}/v1/admin/${path}${search ? `?${search}` : ''}`, base);
+    const url = new URL(
+      `${base.pathname.replace(/\/+$/, '')}/v1/admin/${path}${search ? `?${search}` : ''}`,
+      base.origin,
+    );
     let headers: Record<string, string> = {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(text)),

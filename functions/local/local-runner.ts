@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { handleAdminApi } from '../admin/admin-api';
+import { wireBucketAdmin } from '../admin/admin-wiring';
+import { AdminEnvironmentSchema } from '../admin/environment';
 import { AuditLog } from '../presign/audit-log';
 import { presignDeadline } from '../presign/budgets';
 import { PresignEnvironmentSchema } from '../presign/environment';
@@ -12,11 +14,14 @@ import { presignOpenApiDocument } from '../presign/openapi';
 import { handlePresignApi, type PresignApiEvent } from '../presign/presign-api';
 import { wirePresignService } from '../presign/presign-wiring';
 import { presignTelemetry } from '../presign/telemetry';
+import type { BucketAdmin } from '../shared/admin/bucket-admin';
 import { readEnvironment } from '../shared/config/environment';
 import { PayloadTooLargeError } from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
 import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
+import { staticCredentialsFrom } from '../shared/secrets/secret-shapes';
+import { type DemoBackingStore, startDemoBackingStore } from './demo-backing-store';
 
 export interface LocalRunnerOptions {
   /** @default '127.0.0.1' */
@@ -31,11 +36,15 @@ export interface LocalRunner {
   url: string;
   /** `files` (registry file + secrets directory) or `aws` (DynamoDB + Secrets Manager). */
   mode: 'files' | 'aws';
+  /** The demo bucket's local store (files mode, unless FENCE_DEMO_ENDPOINT names another). */
+  store?: { kind: 'minio' | 'embedded'; endpoint: string };
   close(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 export const DEMO_BUCKET = 'demo-bucket';
+/** An empty bucket on the local store, for trying registration (README, "Managing buckets"). */
+export const SPARE_DEMO_BUCKET = 'my-dataset';
 
 /**
  * The presign API on one machine, through the same `handlePresignApi` the Lambda runs. With no
@@ -48,23 +57,34 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
   const env = options.env ?? process.env;
   const mode = env.REGISTRY_TABLE_NAME ? 'aws' : 'files';
   const logger = new Logger({ serviceName: 'fence-bucket-broker-local' });
+  const adminAudit = (line: object) => logger.info('admin', { ...line });
   let wiring: ReturnType<typeof wirePresignService>;
+  let admin: BucketAdmin;
+  let store: DemoBackingStore | undefined;
   if (mode === 'aws') {
     wiring = wirePresignService(readEnvironment(PresignEnvironmentSchema, env));
+    admin = wireBucketAdmin(readEnvironment(AdminEnvironmentSchema, env), { audit: adminAudit });
   } else {
     const dataDir = resolve(env.FENCE_LOCAL_DIR ?? '.local');
     const secretsDir = join(dataDir, 'secrets');
     const registry = new FileBucketRegistry(join(dataDir, 'registry.json'));
-    await seedDemo(registry, new FileSecretResolver(secretsDir), join(dataDir, 'registry.json'), env);
-    const environment = readEnvironment(PresignEnvironmentSchema, {
+    const secrets = new FileSecretResolver(secretsDir);
+    const settings = {
       REGISTRY_CACHE_TTL_SECONDS: '2',
       FENCE_SECRET_CACHE_TTL_SECONDS: '5',
       ...env,
       REGISTRY_TABLE_NAME: 'local-file',
       FENCE_SECRETS_BACKEND: 'k8s',
       FENCE_SECRETS_DIR: secretsDir,
-    });
+    };
+    const environment = readEnvironment(PresignEnvironmentSchema, settings);
+    store = await demoBucket(registry, secrets, dataDir, environment.FENCE_SECRETS_PREFIX, env);
     wiring = wirePresignService(environment, { registry });
+    admin = wireBucketAdmin(readEnvironment(AdminEnvironmentSchema, settings), {
+      audit: adminAudit,
+      registry,
+      backends: { k8s: { read: secrets, admin: secrets } },
+    });
   }
   const telemetry = presignTelemetry({
     logger,
@@ -105,6 +125,18 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
       } as APIGatewayProxyEvent['requestContext'],
       ...(body instanceof PayloadTooLargeError ? { bodyRefusal: body } : {}),
     };
+    if (path.startsWith('/v1/admin/')) {
+      // Loopback only and no SigV4 here: every caller is the operator at this machine.
+      const query = new URL(request.url ?? '/', 'http://local').searchParams;
+      return send(
+        response,
+        await handleAdminApi({ ...event, queryStringParameters: Object.fromEntries(query) }, requestId, {
+          admin,
+          allowedCallers: undefined,
+          unexpected: telemetry.unexpected,
+        }),
+      );
+    }
     // No Lambda context here: the function timeout stands in for its remaining time.
     const invocation = { requestId, deadline: presignDeadline(undefined) };
     send(response, await handlePresignApi(event, invocation, { service: wiring.service, ...telemetry }));
@@ -117,7 +149,11 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
   return {
     url: `http://${host}:${port}`,
     mode,
-    close: () => new Promise((done) => server.close(() => done())),
+    ...(store === undefined ? {} : { store: { kind: store.kind, endpoint: store.endpoint } }),
+    close: async () => {
+      await new Promise<void>((done) => server.close(() => done()));
+      await store?.close();
+    },
   };
 }
 
@@ -149,30 +185,64 @@ async function readBody(request: IncomingMessage): Promise<Buffer | PayloadTooLa
 }
 
 /**
- * First start: a demo MinIO bucket whose keys live in the secrets directory. Point it at a real
- * MinIO with FENCE_DEMO_ENDPOINT, FENCE_DEMO_ACCESS_KEY_ID and FENCE_DEMO_SECRET_ACCESS_KEY;
- * otherwise the keys are random and the URLs are well-formed but point at nothing.
+ * The demo bucket: a record and its secret (seeded on first start), and the local store it lives
+ * on (started every time, with the secret's keys), so the quick start's URLs really upload and
+ * download. `FENCE_DEMO_ENDPOINT` (with `FENCE_DEMO_ACCESS_KEY_ID` and
+ * `FENCE_DEMO_SECRET_ACCESS_KEY`) points the demo bucket at a store of your own instead.
  */
-async function seedDemo(
+async function demoBucket(
   registry: FileBucketRegistry,
   secrets: FileSecretResolver,
-  registryFile: string,
+  dataDir: string,
+  prefix: string,
   env: NodeJS.ProcessEnv,
-): Promise<void> {
-  if (existsSync(registryFile)) return;
-  await mkdir(join(registryFile, '..'), { recursive: true });
-  await secrets.put('minio/demo-bucket', {
-    access_key_id: env.FENCE_DEMO_ACCESS_KEY_ID ?? `demo${randomBytes(6).toString('hex')}`,
-    secret_access_key: env.FENCE_DEMO_SECRET_ACCESS_KEY ?? randomBytes(24).toString('base64url'),
+): Promise<DemoBackingStore | undefined> {
+  let record = await registry.getByName(DEMO_BUCKET);
+  if (record === undefined) {
+    await mkdir(dataDir, { recursive: true });
+    const secretRef = `${prefix}minio/${DEMO_BUCKET}`;
+    await secrets.put(secretRef, {
+      access_key_id: env.FENCE_DEMO_ACCESS_KEY_ID ?? `demo${randomBytes(6).toString('hex')}`,
+      secret_access_key: env.FENCE_DEMO_SECRET_ACCESS_KEY ?? randomBytes(24).toString('base64url'),
+    });
+    record = await registry.create({
+      bucket_name: DEMO_BUCKET,
+      provider: 'minio',
+      auth_mode: 'static',
+      secrets_backend: 'k8s',
+      secret_ref: secretRef,
+      endpoint: env.FENCE_DEMO_ENDPOINT ?? `http://127.0.0.1:${demoStorePort(env)}`,
+      region: 'us-east-1',
+      allowed_ops: ['download', 'upload', 'multipart'],
+    });
+  }
+  if (
+    env.FENCE_DEMO_ENDPOINT !== undefined ||
+    env.FENCE_DEMO_STORE === 'none' ||
+    record.secret_ref === null
+  ) {
+    return undefined;
+  }
+  const keys = staticCredentialsFrom(record.secret_ref, await secrets.get(record.secret_ref));
+  const wanted = demoStorePort(env);
+  const store = await startDemoBackingStore({
+    directory: join(dataDir, 'store'),
+    accessKeyId: keys.access_key_id,
+    secretAccessKey: keys.secret_access_key,
+    buckets: [DEMO_BUCKET, SPARE_DEMO_BUCKET],
+    port: wanted === 0 ? 0 : Number(new URL(record.endpoint ?? `http://127.0.0.1:${wanted}`).port || wanted),
+    choice:
+      env.FENCE_DEMO_STORE === 'minio' || env.FENCE_DEMO_STORE === 'embedded' ? env.FENCE_DEMO_STORE : 'auto',
+    env,
   });
-  await registry.create({
-    bucket_name: DEMO_BUCKET,
-    provider: 'minio',
-    auth_mode: 'static',
-    secrets_backend: 'k8s',
-    secret_ref: 'minio/demo-bucket',
-    endpoint: env.FENCE_DEMO_ENDPOINT ?? 'http://127.0.0.1:9000',
-    region: 'us-east-1',
-    allowed_ops: ['download', 'upload', 'multipart'],
-  });
+  // A store on a new port (tests ask for any free one): the record follows it.
+  if (record.endpoint !== store.endpoint) {
+    await registry.update(record.id, record.revision, { endpoint: store.endpoint });
+  }
+  return store;
+}
+
+/** `FENCE_DEMO_STORE_PORT`, 9000 by default (0: any free port). */
+function demoStorePort(env: NodeJS.ProcessEnv): number {
+  return env.FENCE_DEMO_STORE_PORT === undefined ? 9000 : Number(env.FENCE_DEMO_STORE_PORT);
 }

@@ -1,13 +1,17 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { DEMO_BUCKET, startLocalRunner } from '../../../functions/local/local-runner';
 import { readEndpoints } from '../services/endpoints';
 import { freePort } from '../services/process';
 import { minioRootClient } from '../support/aws';
 import { presignBed } from '../support/presign-bed';
+import { readmeBlock } from '../support/readme';
+
+const run = promisify(execFile);
 
 const endpoints = readEndpoints();
 const post = async (base: string, path: string, body: unknown) => {
@@ -50,7 +54,7 @@ describe('Function: startLocalRunner', () => {
       const downloaded = await fetch(String(get.body.url));
       // A changed secret file is picked up once the cache TTL has passed.
       writeFileSync(
-        join(dataDir, 'secrets/minio/demo-bucket'),
+        join(dataDir, 'secrets/gen3/fence/minio/demo-bucket'),
         JSON.stringify({ access_key_id: 'rotatedkey', secret_access_key: 'x'.repeat(40) }),
       );
       await new Promise((resolve) => setTimeout(resolve, 1300));
@@ -184,51 +188,82 @@ describe('Function: startLocalRunner, bodies as bytes', () => {
   }, 30_000);
 });
 
-describe('Command: npm start', () => {
-  it("answers the README's curl", async () => {
-    // Prepare
+describe('Command: npm start (README quick start)', () => {
+  /** Starts `npm start` on free ports; resolves once it says where it serves. */
+  async function npmStart(env: NodeJS.ProcessEnv) {
     const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), 'fbb-start-'));
     const child = spawn('npm', ['start'], {
       cwd: join(__dirname, '../../..'),
-      env: { ...process.env, PORT: String(port), FENCE_LOCAL_DIR: dataDir, REGISTRY_TABLE_NAME: '' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        FENCE_LOCAL_DIR: mkdtempSync(join(tmpdir(), 'fbb-start-')),
+        FENCE_DEMO_STORE_PORT: '0',
+        REGISTRY_TABLE_NAME: '',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     let output = '';
     child.stdout.on('data', (chunk) => (output += String(chunk)));
     child.stderr.on('data', (chunk) => (output += String(chunk)));
-
-    try {
-      const deadline = Date.now() + 30_000;
-      while (!output.includes('presign API on') && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(output).toContain(`presign API on http://127.0.0.1:${port}`);
-
-      // Act: the README's command, with this test's port.
-      const answer = execFileSync(
-        'curl',
-        [
-          '-s',
-          '-X',
-          'POST',
-          `http://127.0.0.1:${port}/v1/buckets/demo-bucket/presign`,
-          '-H',
-          'content-type: application/json',
-          '-d',
-          '{"key": "hello.txt", "method": "GET"}',
-        ],
-        { encoding: 'utf8' },
-      );
-
-      // Assess
-      const body = JSON.parse(answer) as { url: string; expires_at: string };
-      expect(body.url).toMatch(
-        /^http:\/\/127\.0\.0\.1:9000\/demo-bucket\/hello\.txt\?X-Amz-Algorithm=AWS4-HMAC-SHA256&/,
-      );
-      expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now());
-    } finally {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('demo-bucket lives on') && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  }, 60_000);
+    return {
+      port,
+      output: () => output,
+      stop: () => {
+        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+      },
+    };
+  }
+
+  it.each([
+    ['MinIO (built by the test-service install)', 'minio', 'MinIO'],
+    ['the embedded store', 'embedded', 'embedded S3 store'],
+  ])(
+    'uploads and downloads through presigned URLs on %s, exactly as the README shows',
+    async (_, store, banner) => {
+      // Prepare
+      const runner = await npmStart({ FENCE_DEMO_STORE: store });
+      try {
+        expect(runner.output()).toContain(`presign API on http://127.0.0.1:${runner.port}`);
+        expect(runner.output()).toContain(banner);
+        const script = readmeBlock('In another terminal, upload a file').replaceAll(
+          '127.0.0.1:8787',
+          `127.0.0.1:${runner.port}`,
+        );
+        const workdir = mkdtempSync(join(tmpdir(), 'fbb-quickstart-'));
+
+        // Act: the README's commands, with this test's port (asynchronous: the store answers curl).
+        const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
+          cwd: workdir,
+          encoding: 'utf8',
+        });
+        const url = String(
+          (
+            (await (
+              await fetch(`http://127.0.0.1:${runner.port}/v1/buckets/demo-bucket/presign`, {
+                method: 'POST',
+                body: JSON.stringify({ key: 'hello.txt', method: 'GET' }),
+              })
+            ).json()) as { url: string }
+          ).url,
+        );
+        const tampered = await fetch(url.replace('hello.txt', 'hellO.txt'));
+        const forged = await fetch(url.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000'));
+
+        // Assess
+        expect(stdout).toBe('hello from fence-bucket-broker\n');
+        expect(tampered.status).toBe(403);
+        expect(forged.status).toBe(403);
+      } finally {
+        runner.stop();
+      }
+    },
+    120_000,
+  );
 });
