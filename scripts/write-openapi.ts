@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { presignOpenApiDocument } from '../functions/presign/openapi';
+import { brokerOpenApiDocument } from '../functions/presign/openapi';
 
 /** Writes docs/openapi.json from the request schemas (`npm run openapi`); a test keeps it current. */
-writeFileSync('docs/openapi.json', `${JSON.stringify(presignOpenApiDocument(), null, 2)}\n`);
+writeFileSync('docs/openapi.json', `${JSON.stringify(brokerOpenApiDocument(), null, 2)}\n`);
 console.log('wrote docs/openapi.json');

@@ -10,7 +10,7 @@ import { AdminEnvironmentSchema } from '../admin/environment';
 import { AuditLog } from '../presign/audit-log';
 import { presignDeadline } from '../presign/budgets';
 import { PresignEnvironmentSchema } from '../presign/environment';
-import { presignOpenApiDocument } from '../presign/openapi';
+import { brokerOpenApiDocument } from '../presign/openapi';
 import { handlePresignApi, type PresignApiEvent } from '../presign/presign-api';
 import { wirePresignService } from '../presign/presign-wiring';
 import { presignTelemetry } from '../presign/telemetry';
@@ -93,7 +93,7 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
     lookup: wiring.lookup,
     sampleRate: 1,
   });
-  const openApi = JSON.stringify(presignOpenApiDocument());
+  const openApi = JSON.stringify(brokerOpenApiDocument());
 
   const server = createServer((request, response) => {
     const requestId = crypto.randomUUID();

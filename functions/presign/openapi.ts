@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { adminOpenApiPaths } from '../admin/admin-openapi';
 import type { ErrorCode } from '../shared/errors';
 import {
   MultipartAbortRequestSchema,
@@ -32,6 +33,13 @@ const ERROR_CODES: ErrorCode[] = [
   'secret_backend_unavailable',
   'store_unavailable',
   'registry_unavailable',
+  'caller_not_allowed',
+  'unknown_secret',
+  'secret_exists',
+  'invalid_secret',
+  'bucket_exists',
+  'revision_conflict',
+  'rotation_not_configured',
   'internal_error',
 ];
 
@@ -44,8 +52,11 @@ const BATCH_DESCRIPTION =
   'top-level field: 400 `invalid_request`) or when the bucket is (unknown, suspended, or its ' +
   'credentials or backends failing: 404, 409, 429, 502, 503).';
 
-/** The presign API as OpenAPI 3.1, generated from the same zod schemas the handler parses with. */
-export function presignOpenApiDocument(): Record<string, unknown> {
+/**
+ * The broker's API (presign routes for Fence, admin routes for operators) as OpenAPI 3.1,
+ * generated from the same zod schemas the handlers parse with.
+ */
+export function brokerOpenApiDocument(): Record<string, unknown> {
   const presignedUrl = {
     type: 'object',
     required: ['url', 'method', 'headers', 'expires_at'],
@@ -124,7 +135,7 @@ export function presignOpenApiDocument(): Record<string, unknown> {
   };
   return {
     openapi: '3.1.0',
-    info: { title: 'fence-bucket-broker presign API', version: '1' },
+    info: { title: 'fence-bucket-broker API (presign and admin)', version: '1' },
     components: {
       securitySchemes: {
         sigv4: {
@@ -179,6 +190,7 @@ export function presignOpenApiDocument(): Record<string, unknown> {
         MultipartAbortRequestSchema,
         undefined,
       ),
+      ...adminOpenApiPaths(error),
     },
   };
 }

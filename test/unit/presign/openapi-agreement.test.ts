@@ -5,7 +5,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
-import { presignOpenApiDocument } from '../../../functions/presign/openapi';
+import { brokerOpenApiDocument } from '../../../functions/presign/openapi';
 import { handlePresignApi } from '../../../functions/presign/presign-api';
 import { wirePresignService } from '../../../functions/presign/presign-wiring';
 import { readEnvironment } from '../../../functions/shared/config/environment';
@@ -16,7 +16,7 @@ type JsonSchema = Record<string, unknown> & { properties: Record<string, Record<
 
 /** The request schema of `route` as the published document states it. */
 function documentedBody(route: string): JsonSchema {
-  const document = presignOpenApiDocument() as {
+  const document = brokerOpenApiDocument() as {
     paths: Record<string, { post: { requestBody: { content: Record<string, { schema: JsonSchema }> } } }>;
   };
   const schema =
