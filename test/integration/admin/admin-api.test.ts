@@ -172,3 +172,22 @@ describe('Admin API handler (moto + MinIO)', () => {
     );
   }, 120_000);
 });
+
+describe('Handler: admin Lambda entry (middy, Powertools)', () => {
+  it('reads its environment at module load and answers an admin session, refusing a Fence one', async () => {
+    // Prepare
+    const bed = await adminBed();
+    process.env.REGISTRY_TABLE_NAME = bed.tableName;
+    process.env.ADMIN_PRINCIPAL_ARNS = ADMIN_ROLE;
+    const { handler } = await import('../../../functions/admin/handler');
+
+    // Act
+    const listed = await handler(event('GET', '/v1/admin/buckets'), context);
+    const refused = await handler(event('GET', '/v1/admin/buckets', undefined, FENCE_SESSION), context);
+
+    // Assess
+    expect(listed.statusCode).toBe(200);
+    expect(JSON.parse(listed.body)).toEqual({ records: [] });
+    expect(refused.statusCode).toBe(403);
+  });
+});
