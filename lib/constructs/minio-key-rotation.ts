@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { RotationEnvironmentSchema } from '../../functions/rotate-minio-key/environment';
 import { minimumRotationIntervalSeconds } from '../../functions/shared/rotation/rotation-interval';
 import { BrokerFunction } from './broker-function';
+import type { BucketRegistryTable } from './bucket-registry-table';
 
 export interface MinioKeyRotationProps {
   /** Secrets under this name prefix may be rotated. @default 'gen3/fence/' */
@@ -17,6 +18,19 @@ export interface MinioKeyRotationProps {
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * The registry: finishSecret reads (Scan, read-only) the `max_expires_in` of the buckets on a
+   * secret, so a demoted key outlives their longest URLs. @default none: `defaultMaxUrlLifetime` only
+   */
+  readonly registry?: BucketRegistryTable;
+  /** The presign function's credentials cache TTL. @default Duration.seconds(300) */
+  readonly readerCacheTtl?: Duration;
+  /** The presign function's stale-on-error window. @default Duration.hours(1) */
+  readonly readerMaxStale?: Duration;
+  /** URL lifetime assumed for every secret (the registry may raise it). @default Duration.hours(1) */
+  readonly defaultMaxUrlLifetime?: Duration;
+  /** Added to every key's grace. @default Duration.minutes(10) */
+  readonly retirementMargin?: Duration;
 }
 
 /** What the interval rule needs to know about the readers of a rotated secret. */
@@ -27,6 +41,10 @@ export interface RotationIntervalInputs {
   readonly maxUrlLifetime: Duration;
   /** @default Duration.minutes(10) */
   readonly margin?: Duration;
+  /** The presign function's stale-on-error window. @default Duration.hours(1) */
+  readonly staleOnError?: Duration;
+  /** How early Secrets Manager may start a scheduled rotation. @default Duration.days(1) */
+  readonly rotationWindow?: Duration;
 }
 
 /**
@@ -45,7 +63,16 @@ export class MinioKeyRotation extends Construct {
       entry: path.join(__dirname, '../../functions/rotate-minio-key/handler.ts'),
       description: 'Rotates MinIO access keys held in Secrets Manager (fence-bucket-broker)',
       environmentSchema: RotationEnvironmentSchema,
-      environment: { FENCE_SECRETS_PREFIX: prefix },
+      environment: {
+        FENCE_SECRETS_PREFIX: prefix,
+        FENCE_SECRET_CACHE_TTL_SECONDS: String((props.readerCacheTtl ?? Duration.seconds(300)).toSeconds()),
+        FENCE_SECRET_CACHE_MAX_STALE_SECONDS: String((props.readerMaxStale ?? Duration.hours(1)).toSeconds()),
+        FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: String(
+          (props.defaultMaxUrlLifetime ?? Duration.hours(1)).toSeconds(),
+        ),
+        FENCE_ROTATION_MARGIN_SECONDS: String((props.retirementMargin ?? Duration.minutes(10)).toSeconds()),
+        REGISTRY_TABLE_NAME: props.registry?.tableName,
+      },
       // Each admin answer costs one Argon2id derivation (64 MiB, ~0.25 s).
       memorySize: 1024,
       timeout: Duration.seconds(60),
@@ -58,6 +85,14 @@ export class MinioKeyRotation extends Construct {
       sourceAccount: stack.account,
     });
     const role = this.function.role as iam.Role;
+    if (props.registry !== undefined) {
+      // Scan of the table only (not its index): the records whose secret_ref names a secret.
+      iam.Grant.addToPrincipal({
+        grantee: role,
+        actions: ['dynamodb:Scan'],
+        resourceArns: [props.registry.table.tableArn],
+      });
+    }
     const rotated = stack.formatArn({
       service: 'secretsmanager',
       resource: 'secret',
@@ -136,10 +171,12 @@ export class MinioKeyRotation extends Construct {
       cacheJitter: 0.1,
       maxUrlLifetimeSeconds: readers.maxUrlLifetime.toSeconds(),
       marginSeconds: (readers.margin ?? Duration.minutes(10)).toSeconds(),
+      staleOnErrorSeconds: (readers.staleOnError ?? Duration.hours(1)).toSeconds(),
+      rotationWindowSeconds: (readers.rotationWindow ?? Duration.days(1)).toSeconds(),
     });
     if (every.toSeconds() <= needed) {
       throw new Error(
-        `rotation every ${every.toHumanString()} is too short: keys must outlive cache TTL + URL lifetime + margin (${Duration.seconds(Math.ceil(needed)).toHumanString()})`,
+        `rotation every ${every.toHumanString()} is too short: keys must outlive cache TTL + URL lifetime + stale window + margin, plus the rotation window (${Duration.seconds(Math.ceil(needed)).toHumanString()})`,
       );
     }
     return new secretsmanager.RotationSchedule(this, id, {

@@ -42,6 +42,7 @@ export class FenceBucketBrokerStack extends Stack {
     this.rotation = new MinioKeyRotation(this, 'MinioKeyRotation', {
       secretsPrefix: props.secretsPrefix,
       adminSecretArns: props.minioAdminSecretArns,
+      registry: this.registry,
     });
     for (const [index, name] of (props.rotatedMinioSecrets ?? []).entries()) {
       const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);

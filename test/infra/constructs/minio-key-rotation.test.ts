@@ -47,6 +47,36 @@ describe('Construct: MinioKeyRotation', () => {
     });
   });
 
+  it("reads the registry (Scan only, no writes) and gets the readers' settings for the retirement grace", () => {
+    // Prepare
+    const { stack } = buildApp({ outdir: outdir(), context });
+    const template = Template.fromStack(stack);
+    const rotationRole = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) =>
+      id.startsWith('MinioKeyRotation'),
+    )?.[0];
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          REGISTRY_TABLE_NAME: Match.anyValue(),
+          FENCE_SECRET_CACHE_TTL_SECONDS: '300',
+          FENCE_SECRET_CACHE_MAX_STALE_SECONDS: '3600',
+          FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: '3600',
+          FENCE_ROTATION_MARGIN_SECONDS: '600',
+        }),
+      },
+      Role: { 'Fn::GetAtt': [rotationRole, 'Arn'] },
+    });
+    const dynamoActions = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(String(rotationRole)))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .flatMap((statement: { Action: string | string[] }) => [statement.Action].flat())
+      .filter((action: string) => action.startsWith('dynamodb:'));
+    expect(dynamoActions).toContain('dynamodb:Scan');
+    expect(dynamoActions).toEqual(['dynamodb:Scan']);
+  });
+
   it('attaches a rotation schedule to each named secret', () => {
     const { stack } = buildApp({ outdir: outdir(), context });
     Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
@@ -54,15 +84,19 @@ describe('Construct: MinioKeyRotation', () => {
     });
   });
 
-  it('refuses an interval no longer than cache TTL + URL lifetime + margin', () => {
+  it('refuses an interval no longer than cache TTL + URL lifetime + stale window + margin + rotation window', () => {
     const stack = new Stack(new App({ outdir: outdir() }), 'Probe');
     const rotation = new MinioKeyRotation(stack, 'Rotation');
     const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Secret', 'gen3/fence/minio/x');
     expect(() =>
       rotation.rotate('TooSoon', secret, Duration.days(1), { maxUrlLifetime: Duration.days(1) }),
     ).toThrow(/too short/);
+    // A day of URL lifetime plus a day of rotation window no longer fit in two days.
     expect(() =>
-      rotation.rotate('Fine', secret, Duration.days(2), { maxUrlLifetime: Duration.days(1) }),
+      rotation.rotate('WindowTooSoon', secret, Duration.days(2), { maxUrlLifetime: Duration.days(1) }),
+    ).toThrow(/too short/);
+    expect(() =>
+      rotation.rotate('Fine', secret, Duration.days(3), { maxUrlLifetime: Duration.days(1) }),
     ).not.toThrow();
   });
 
