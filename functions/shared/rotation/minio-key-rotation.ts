@@ -190,9 +190,11 @@ export class MinioKeyRotation {
 
   /**
    * Proves the pending key on its bucket. Secrets Manager also invokes this step alone to test
-   * a rotation configuration it does not run at once (RotateSecret with RotateImmediately=false):
-   * the token's AWSPENDING version then has no key of ours (it is empty, or a copy of
-   * AWSCURRENT), and the AWSCURRENT key is what gets tested. Nothing is created or deleted.
+   * a rotation configuration it does not run at once (RotateSecret with RotateImmediately=false),
+   * under a token whose AWSPENDING version holds no new key (AWS documents only that it "creates
+   * an AWSPENDING version ... and then removes it"; moto leaves it empty or copies AWSCURRENT).
+   * Whenever the token names no AWSPENDING version with a value, the AWSCURRENT key is tested.
+   * Nothing is created or deleted either way.
    */
   private async testSecret(
     metadata: RotationMetadata,

@@ -178,7 +178,7 @@ describe('Rotation without downtime (real MinIO, presign caches and URLs, the gr
     console.log(
       JSON.stringify({ bench: 'zero-downtime-soak', rotations: 10, back_to_back: true, ...outcome }),
     );
-  }, 180_000);
+  }, 300_000);
 
   it('with the rule broken (a grace shorter than URLs live), a URL signed by a retired key is refused: 403 InvalidAccessKeyId', async () => {
     // Prepare: URLs live 300 s, but the rotation is told keys may go 2 s after demotion.
