@@ -1,8 +1,36 @@
 import * as z from 'zod/mini';
+import { seconds } from '../shared/config/environment';
 
-/** The rotation function's environment; the CDK construct is typed by the same schema. */
+/** `true` or `false` as text (anything else is refused at cold start). */
+const flag = (fallback: boolean) =>
+  z._default(
+    z.pipe(
+      z.enum(['true', 'false']),
+      z.transform((text) => text === 'true'),
+    ),
+    fallback,
+  );
+
+/**
+ * The rotation function's environment; the CDK construct is typed by the same schema. The
+ * reader settings are the presign function's (same variable names, so a stack sets both from
+ * one value): finishSecret keeps a demoted key for cache TTL × 1.1 + URL lifetime + stale window
+ * + margin (rotation-interval.ts).
+ */
 export const RotationEnvironmentSchema = z.object({
   /** Only secrets under this name prefix are rotated. */
   FENCE_SECRETS_PREFIX: z._default(z.string().check(z.minLength(1)), 'gen3/fence/'),
+  /** The presign function's credentials cache TTL. */
+  FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300),
+  /** The presign function's stale-on-error window (`max_stale`). */
+  FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600),
+  /** URL lifetime assumed for every secret; the registry's per-bucket `max_expires_in` may raise it. */
+  FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: seconds(3600),
+  /** Added to the grace for clocks and for the stage move to be seen everywhere. */
+  FENCE_ROTATION_MARGIN_SECONDS: seconds(600),
+  /** The registry table, read (Scan) for the `max_expires_in` of the buckets on a secret. @default none */
+  REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
+  /** Accept `http` MinIO endpoints: for tests and local development only. */
+  FENCE_ALLOW_INSECURE_MINIO_HTTP: flag(false),
 });
 export type RotationEnvironment = z.output<typeof RotationEnvironmentSchema>;

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -9,7 +10,10 @@ import { readEnvironment } from '../shared/config/environment';
 import { MinioAdminClient } from '../shared/minio/minio-admin-client';
 import { probeMinioBucket } from '../shared/rotation/minio-bucket-probe';
 import { MinioKeyRotation } from '../shared/rotation/minio-key-rotation';
+import { ReaderRetirementGrace } from '../shared/rotation/retirement-grace';
+import { RotationRetirementError } from '../shared/rotation/rotation-errors';
 import { RotationStore } from '../shared/rotation/rotation-store';
+import { DynamoDbSecretUrlLifetimes } from '../shared/rotation/secret-url-lifetimes';
 import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import { RotationEnvironmentSchema } from './environment';
 
@@ -21,6 +25,22 @@ const rotation = new MinioKeyRotation({
   adminSecrets: new AwsSecretsManagerResolver(),
   adminClient: (connection) => new MinioAdminClient(connection),
   probe: probeMinioBucket,
+  grace: new ReaderRetirementGrace({
+    cacheTtlSeconds: environment.FENCE_SECRET_CACHE_TTL_SECONDS,
+    cacheJitter: 0.1,
+    staleOnErrorSeconds: environment.FENCE_SECRET_CACHE_MAX_STALE_SECONDS,
+    marginSeconds: environment.FENCE_ROTATION_MARGIN_SECONDS,
+    defaultMaxUrlLifetimeSeconds: environment.FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS,
+    ...(environment.REGISTRY_TABLE_NAME === undefined
+      ? {}
+      : {
+          urlLifetimes: new DynamoDbSecretUrlLifetimes(
+            new DynamoDBClient({}),
+            environment.REGISTRY_TABLE_NAME,
+          ),
+        }),
+  }),
+  allowInsecureHttp: environment.FENCE_ALLOW_INSECURE_MINIO_HTTP,
   secretsPrefix: environment.FENCE_SECRETS_PREFIX,
   log: (entry) => logger.info('rotation step', entry),
 });
@@ -38,6 +58,9 @@ export const handler = middy<unknown, void, Error, Context>()
       metrics.addMetric('RotationStepSucceeded', MetricUnit.Count, 1);
     } catch (error) {
       metrics.addMetric('RotationStepFailed', MetricUnit.Count, 1);
+      // Keys past their grace may still be alive until a retry finishes the retirement.
+      if (error instanceof RotationRetirementError)
+        metrics.addMetric('RotationRetirementFailed', MetricUnit.Count, 1);
       // Secrets Manager retries the whole rotation; the message never holds a secret value.
       logger.error('rotation step failed', {
         step,

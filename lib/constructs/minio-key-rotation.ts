@@ -22,11 +22,6 @@ export interface MinioKeyRotationProps {
    */
   readonly adminSecretArns: string[];
   /**
-   * The registry, which the function scans (read-only) for the longest `max_expires_in` of the
-   * buckets on a rotated secret. @default none: no registry access
-   */
-  readonly registry?: BucketRegistryTable;
-  /**
    * Concurrent executions reserved for the rotation function, so a flood of presigns cannot
    * starve it (and it cannot flood MinIO's admin API). 0: no reservation. @default 5
    */
@@ -35,6 +30,19 @@ export interface MinioKeyRotationProps {
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * The registry: finishSecret reads (Scan, read-only) the `max_expires_in` of the buckets on a
+   * secret, so a demoted key outlives their longest URLs. @default none: `defaultMaxUrlLifetime` only
+   */
+  readonly registry?: BucketRegistryTable;
+  /** The presign function's credentials cache TTL. @default Duration.seconds(300) */
+  readonly readerCacheTtl?: Duration;
+  /** The presign function's stale-on-error window. @default Duration.hours(1) */
+  readonly readerMaxStale?: Duration;
+  /** URL lifetime assumed for every secret (the registry may raise it). @default Duration.hours(1) */
+  readonly defaultMaxUrlLifetime?: Duration;
+  /** Added to every key's grace. @default Duration.minutes(10) */
+  readonly retirementMargin?: Duration;
 }
 
 /** What the interval rule needs to know about the readers of a rotated secret and its schedule. */
@@ -80,7 +88,13 @@ export class MinioKeyRotation extends Construct {
       environmentSchema: RotationEnvironmentSchema,
       environment: {
         FENCE_SECRETS_PREFIX: prefix,
-        ...(props.registry === undefined ? {} : { REGISTRY_TABLE_NAME: props.registry.tableName }),
+        FENCE_SECRET_CACHE_TTL_SECONDS: String((props.readerCacheTtl ?? Duration.seconds(300)).toSeconds()),
+        FENCE_SECRET_CACHE_MAX_STALE_SECONDS: String((props.readerMaxStale ?? Duration.hours(1)).toSeconds()),
+        FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: String(
+          (props.defaultMaxUrlLifetime ?? Duration.hours(1)).toSeconds(),
+        ),
+        FENCE_ROTATION_MARGIN_SECONDS: String((props.retirementMargin ?? Duration.minutes(10)).toSeconds()),
+        REGISTRY_TABLE_NAME: props.registry?.tableName,
       },
       // Each admin answer costs one Argon2id derivation (64 MiB, ~0.25 s).
       memorySize: 1024,

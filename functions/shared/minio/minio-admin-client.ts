@@ -20,6 +20,9 @@ export interface MinioAdminConnection {
   requestAlgorithm?: MadminAlgorithmId;
 }
 
+/** An IAM-style policy document as MinIO parses it (`Version`, `Statement`). */
+export type MinioPolicyDocument = { Version: string; Statement: readonly Record<string, unknown>[] };
+
 /** An access key (MinIO "service account") of a parent user. */
 export interface ServiceAccountInfo {
   accessKey: string;
@@ -27,7 +30,12 @@ export interface ServiceAccountInfo {
   accountStatus: string;
   name?: string;
   description?: string;
-  expiration?: string;
+  /** ISO time; MinIO answers `1970-01-01T00:00:00Z` (or nothing) for a key that never expires. */
+  expiration?: string | null;
+  /** True when the key has no inline policy of its own and inherits its parent's. */
+  impliedPolicy?: boolean;
+  /** Info only: the key's effective policy as JSON text (its inline one unless `impliedPolicy`). */
+  policy?: string;
 }
 
 export interface NewServiceAccount {
@@ -39,11 +47,28 @@ export interface NewServiceAccount {
   secretKey: string;
   name?: string;
   description?: string;
-  /** ISO time after which MinIO refuses the key. */
+  /** ISO time after which MinIO refuses the key (MinIO: 15 minutes to 365 days ahead). */
   expiration?: string;
-  /** Inline policy (JSON) narrowing the parent's. */
-  policy?: string;
+  /** Inline policy narrowing the parent's (sent as a JSON object: madmin's `json.RawMessage`). */
+  policy?: MinioPolicyDocument;
 }
+
+/** Changes to an access key (madmin `UpdateServiceAccountReq`). */
+export interface ServiceAccountUpdate {
+  /**
+   * The key's inline policy after the update, or null for none (it inherits its parent's). Not
+   * optional: MinIO drops a key's inline policy on every update that carries none, which would
+   * silently widen the key to all its parent may do.
+   */
+  policy: MinioPolicyDocument | null;
+  description?: string;
+  /** ISO time; `NO_EXPIRATION` removes an expiration. */
+  expiration?: string;
+  status?: 'on' | 'off';
+}
+
+/** The expiration MinIO reads as "never" (its time sentinel, the Unix epoch). */
+export const NO_EXPIRATION = '1970-01-01T00:00:00Z';
 
 /** An answer of the admin API that is an error: `code` is MinIO's (e.g. XMinioAdminNoSuchServiceAccount). */
 export class MinioAdminError extends Error {
@@ -102,6 +127,33 @@ export class MinioAdminClient {
     await this.call('PUT', '/add-service-account', {}, account, true);
   }
 
+  /** Changes description, expiration, status or inline policy of an access key. */
+  async updateServiceAccount(accessKey: string, update: ServiceAccountUpdate): Promise<void> {
+    await this.call(
+      'POST',
+      '/update-service-account',
+      { accessKey },
+      {
+        ...(update.description === undefined ? {} : { newDescription: update.description }),
+        ...(update.expiration === undefined ? {} : { newExpiration: update.expiration }),
+        ...(update.policy === null ? {} : { newPolicy: update.policy }),
+        ...(update.status === undefined ? {} : { newStatus: update.status }),
+      },
+    );
+  }
+
+  /** Creates or replaces a named policy (the body is the plain policy JSON, not encrypted). */
+  async addPolicy(name: string, document: MinioPolicyDocument): Promise<void> {
+    await this.call(
+      'PUT',
+      '/add-canned-policy',
+      { name },
+      undefined,
+      false,
+      Buffer.from(JSON.stringify(document)),
+    );
+  }
+
   async infoServiceAccount(accessKey: string): Promise<ServiceAccountInfo> {
     const info = (await this.call('GET', '/info-service-account', { accessKey }, undefined, true)) as Omit<
       ServiceAccountInfo,
@@ -127,10 +179,11 @@ export class MinioAdminClient {
     query: Record<string, string>,
     payload?: unknown,
     encryptedAnswer = false,
+    plainBody?: Buffer,
   ): Promise<unknown> {
     const body =
       payload === undefined
-        ? Buffer.alloc(0)
+        ? (plainBody ?? Buffer.alloc(0))
         : await encryptMadmin(
             this.connection.secretKey,
             Buffer.from(JSON.stringify(payload)),

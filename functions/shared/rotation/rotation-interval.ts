@@ -1,4 +1,4 @@
-/** What decides how often a secret may rotate without breaking its readers. */
+/** What decides how long a key must stay valid after it stops being AWSCURRENT. */
 export interface RotationReaders {
   /** The credentials cache TTL of the presign function, in seconds. */
   cacheTtlSeconds: number;
@@ -6,34 +6,43 @@ export interface RotationReaders {
   cacheJitter: number;
   /** The longest presigned URL a bucket on this secret may issue, in seconds. */
   maxUrlLifetimeSeconds: number;
+  /** How long the cache serves a value it could not refresh (its `max_stale`), in seconds. */
+  staleOnErrorSeconds: number;
   marginSeconds: number;
+}
+
+/** The interval rule also needs the schedule's slack. */
+export interface RotationSchedule extends RotationReaders {
   /**
-   * How long the presign cache keeps serving a value after the backend fails
-   * (FENCE_SECRET_CACHE_MAX_STALE_SECONDS): a cached copy of the old key can outlive its TTL by
-   * this much. @default 0 (callers that schedule rotation pass it)
+   * How much earlier than its interval Secrets Manager may start a rotation: a schedule runs
+   * somewhere in its window, so two rotations can be up to a day closer than the interval.
    */
-  staleOnErrorSeconds?: number;
-  /**
-   * How much earlier than its interval a scheduled rotation may run: Secrets Manager rotates at
-   * any time within a rotation window, which for a `rate(N days)` schedule is the whole UTC day,
-   * so two scheduled rotations can finish up to ~24 h closer than the interval. @default 0
-   */
-  rotationWindowSeconds?: number;
+  rotationWindowSeconds: number;
 }
 
 /**
- * The shortest safe time between two rotations' finishes. Rotation n+2 deletes (at its finish)
- * the key that was current before rotation n+1 finished, so that key must outlive every cached
- * copy (up to TTL + jitter after n+1's finish) and every URL signed from such a copy (a URL
- * lifetime more), plus a margin. Secrets Manager's schedule counts between rotations, and a
- * rotation takes seconds, so a schedule longer than this keeps it.
+ * How long a key must stay valid after it stopped being AWSCURRENT, the rule finishSecret
+ * enforces at run time. A reader may have loaded the key just before it was demoted and keep
+ * serving it for a TTL (plus jitter), or for the stale-on-error window if Secrets Manager fails;
+ * a URL signed at the end of that lives a URL lifetime more; the margin covers clocks and the
+ * time a stage move takes to be seen.
  */
-export function minimumRotationIntervalSeconds(readers: RotationReaders): number {
+export function retirementGraceSeconds(readers: RotationReaders): number {
   return (
     readers.cacheTtlSeconds * (1 + readers.cacheJitter) +
-    (readers.staleOnErrorSeconds ?? 0) +
     readers.maxUrlLifetimeSeconds +
-    readers.marginSeconds +
-    (readers.rotationWindowSeconds ?? 0)
+    readers.staleOnErrorSeconds +
+    readers.marginSeconds
   );
+}
+
+/**
+ * The shortest schedule at which each rotation can retire the key from two rotations ago, so no
+ * more than three keys exist. Shorter schedules are safe (finishSecret keeps every key still
+ * within its grace) but let keys pile up until a later rotation retires them; the CDK construct
+ * refuses them so the steady state stays three keys. Secrets Manager may start a rotation up to
+ * a window early, so the window is added.
+ */
+export function minimumRotationIntervalSeconds(schedule: RotationSchedule): number {
+  return retirementGraceSeconds(schedule) + schedule.rotationWindowSeconds;
 }

@@ -37,14 +37,20 @@ export class RotationStore {
 
   /** The payload at a stage (and version), or undefined when that version has no value yet. */
   async read(secretId: string, stage: string, versionId?: string): Promise<SecretPayload | undefined> {
+    return this.get(secretId, { VersionStage: stage, ...(versionId ? { VersionId: versionId } : {}) });
+  }
+
+  /** The payload of one version, whatever its labels; undefined when it has no value. */
+  async readVersion(secretId: string, versionId: string): Promise<SecretPayload | undefined> {
+    return this.get(secretId, { VersionId: versionId });
+  }
+
+  private async get(
+    secretId: string,
+    at: { VersionStage?: string; VersionId?: string },
+  ): Promise<SecretPayload | undefined> {
     try {
-      const answer = await this.client.send(
-        new GetSecretValueCommand({
-          SecretId: secretId,
-          VersionStage: stage,
-          ...(versionId ? { VersionId: versionId } : {}),
-        }),
-      );
+      const answer = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, ...at }));
       return answer.SecretString === undefined
         ? undefined
         : decodeSecretPayload(secretId, answer.SecretString);

@@ -62,6 +62,34 @@ describe('Construct: MinioKeyRotation', () => {
     });
   });
 
+  it("reads the registry (Scan only, no writes) and gets the readers' settings for the retirement grace", () => {
+    // Prepare
+    const { template } = synthesize(context);
+    const rotationRole = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) =>
+      id.startsWith('MinioKeyRotation'),
+    )?.[0];
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          REGISTRY_TABLE_NAME: Match.anyValue(),
+          FENCE_SECRET_CACHE_TTL_SECONDS: '300',
+          FENCE_SECRET_CACHE_MAX_STALE_SECONDS: '3600',
+          FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: '3600',
+          FENCE_ROTATION_MARGIN_SECONDS: '600',
+        }),
+      },
+      Role: { 'Fn::GetAtt': [rotationRole, 'Arn'] },
+    });
+    const dynamoActions = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(String(rotationRole)))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .flatMap((statement: { Action: string | string[] }) => [statement.Action].flat())
+      .filter((action: string) => action.startsWith('dynamodb:'));
+    expect(dynamoActions).toEqual(['dynamodb:Scan']);
+  });
+
   it('attaches a rotation schedule to each named secret, never rotating on deploy', () => {
     // Act
     const { stack, template } = synthesize(context);

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
-import { managedKeyDescription } from '../../../functions/shared/rotation/minio-key-rotation';
 import { minioRootClient, uniqueName } from './aws';
 
 export interface MinioServerAccess {
@@ -13,20 +12,33 @@ export interface MinioServerAccess {
 
 export interface RotatingMinioSecret {
   name: string;
+  arn: string;
   bucket: string;
   parent: string;
+  adminRef: string;
   first: { accessKey: string; secretKey: string };
+}
+
+export interface RotatingMinioSecretOptions {
+  /** What the secret names as `minio_endpoint` (a proxy, say); setup always uses the server directly. */
+  endpoint?: string;
+  /** Objects to put in the bucket. */
+  objects?: Record<string, string>;
+  /** More payload fields (client certificates, fields rotation does not know). */
+  fields?: Record<string, string>;
+  /** The credential the admin secret holds. @default MinIO's root user */
+  admin?: { accessKey: string; secretKey: string };
 }
 
 /**
  * A bucket, a MinIO parent user with a first access key, the admin secret, and the rotating
- * secret in Secrets Manager: what an operator sets up before enabling rotation (README runbook).
- * `endpoint` is what the secret names (a proxy, say); setup always uses the server directly.
+ * secret in Secrets Manager: what an operator sets up before enabling rotation (README runbook:
+ * the first key is an ordinary access key, with no description of ours).
  */
 export async function createRotatingMinioSecret(
   minio: MinioServerAccess,
   secrets: SecretsManagerClient,
-  options: { endpoint?: string; objects?: Record<string, string> } = {},
+  options: RotatingMinioSecretOptions = {},
 ): Promise<RotatingMinioSecret> {
   const root = new MinioAdminClient({
     endpoint: minio.endpoint,
@@ -37,17 +49,17 @@ export async function createRotatingMinioSecret(
   const bucket = uniqueName('rotated');
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   for (const [key, body] of Object.entries(options.objects ?? {})) {
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   }
   const parent = uniqueName('fence-parent');
   await root.addUser(parent, randomBytes(24).toString('base64url'));
   await root.attachPolicies(parent, ['readwrite']);
-  const adminRef = `gen3/fence/minio-admin/${uniqueName('admin')}`;
+  const adminRef = `gen3/fence/admin/minio/${uniqueName('minio')}`;
+  const admin = options.admin ?? { accessKey: minio.rootUser, secretKey: minio.rootPassword };
   await secrets.send(
     new CreateSecretCommand({
       Name: adminRef,
-      SecretString: JSON.stringify({ access_key_id: minio.rootUser, secret_access_key: minio.rootPassword }),
+      SecretString: JSON.stringify({ access_key_id: admin.accessKey, secret_access_key: admin.secretKey }),
     }),
   );
   const name = `gen3/fence/minio/${bucket}`;
@@ -55,8 +67,8 @@ export async function createRotatingMinioSecret(
     accessKey: `FBB${randomBytes(8).toString('hex').toUpperCase()}`.slice(0, 20),
     secretKey: randomBytes(30).toString('base64url'),
   };
-  await root.addServiceAccount({ targetUser: parent, ...first, description: managedKeyDescription(name) });
-  await secrets.send(
+  await root.addServiceAccount({ targetUser: parent, ...first });
+  const created = await secrets.send(
     new CreateSecretCommand({
       Name: name,
       SecretString: JSON.stringify({
@@ -66,8 +78,9 @@ export async function createRotatingMinioSecret(
         minio_parent_user: parent,
         minio_admin_secret_ref: adminRef,
         minio_bucket: bucket,
+        ...options.fields,
       }),
     }),
   );
-  return { name, bucket, parent, first };
+  return { name, arn: created.ARN ?? name, bucket, parent, adminRef, first };
 }
