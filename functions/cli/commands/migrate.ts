@@ -134,9 +134,9 @@ function printReport(io: CliIo, report: MigrationReport): void {
   const summary = new Table({ style });
   const { counts } = report;
   summary.push(
-    { 'secrets created': String(counts.secrets_created) },
+    { [report.dry_run ? 'secrets to create' : 'secrets created']: String(counts.secrets_created) },
     { 'secrets reused': String(counts.secrets_reused) },
-    { 'records registered': String(counts.records_registered) },
+    { [report.dry_run ? 'records to register' : 'records registered']: String(counts.records_registered) },
     { 'records existing': String(counts.records_existing) },
     { 'buckets skipped': String(counts.buckets_skipped) },
     {

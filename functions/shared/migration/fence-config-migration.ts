@@ -114,6 +114,7 @@ export interface MigrationReport {
   skipped: { bucket: string; reason: string }[];
   file: FileReport;
   notes: string[];
+  /** In a dry run, what would be created and registered. */
   counts: {
     secrets_created: number;
     secrets_reused: number;
@@ -215,9 +216,13 @@ export class FenceConfigMigration {
       file,
       notes: config.notes,
       counts: {
-        secrets_created: secretReports.filter((secret) => secret.outcome === 'created').length,
+        secrets_created: secretReports.filter((secret) =>
+          ['created', 'would_create'].includes(secret.outcome),
+        ).length,
         secrets_reused: secretReports.filter((secret) => secret.outcome === 'reused').length,
-        records_registered: records.filter((record) => record.outcome === 'registered').length,
+        records_registered: records.filter((record) =>
+          ['registered', 'would_register'].includes(record.outcome),
+        ).length,
         records_existing: records.filter((record) => record.outcome === 'existing').length,
         buckets_skipped: skipped.length,
         problems,
@@ -406,7 +411,7 @@ export class FenceConfigMigration {
         file.kept.push({
           credential: name,
           uses: credential.otherUses,
-          message: `AWS_CREDENTIALS.${name} is in ${secret.name} and its buckets are registered, but its keys stay in the file: ${credential.otherUses.join(', ')} still uses them. Point that setting elsewhere, or run again with --remove-shared-credentials`,
+          message: `AWS_CREDENTIALS.${name} is in ${secret.name} and its buckets are registered, but its keys stay in the file: ${credential.otherUses.join(', ')} still uses them. Delete that setting and run again, or run again with --remove-shared-credentials`,
         });
         continue;
       }

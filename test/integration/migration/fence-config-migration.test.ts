@@ -369,6 +369,8 @@ describe('fence-buckets migrate (moto Secrets Manager, DynamoDB, STS and S3; rea
     expect(planned.report?.skipped).toEqual([
       { bucket: 'gen3-fixture-public', reason: expect.stringMatching(/public bucket/) },
     ]);
+    expect(planned.report?.counts).toMatchObject({ secrets_created: 4, records_registered: 5, problems: 0 });
+    expect(table.out).toMatch(/secrets to create\s*│\s*4/);
     expect(planned.report?.file.outcome).toBe('would_rewrite');
     expect(planned.report?.file.diff).toContain('-    aws_secret_access_key: <redacted>');
     expect(planned.report?.file.diff).toContain(
