@@ -58,7 +58,15 @@ export interface FenceConfigMigrationDependencies {
   requestId?: string;
 }
 
-export type SecretOutcome = 'created' | 'reused' | 'would_create' | 'conflict' | 'invalid' | 'failed';
+export type SecretOutcome =
+  | 'created'
+  | 'reused'
+  | 'would_create'
+  /** Empty keys, used by role buckets only: there is nothing to move. */
+  | 'not_needed'
+  | 'conflict'
+  | 'invalid'
+  | 'failed';
 export type RecordOutcome = 'registered' | 'existing' | 'would_register' | 'conflict' | 'blocked' | 'failed';
 
 export interface SecretReport {
@@ -124,6 +132,10 @@ export interface MigrationReport {
     problems: number;
   };
 }
+
+/** Outcomes that leave a credential moved (or, in a dry run, movable) and a bucket registered. */
+const SECRET_DONE = ['created', 'reused', 'would_create'];
+const RECORD_DONE = ['registered', 'existing', 'would_register'];
 
 /** Errors of the broker's own backends end a run (a rerun resumes); a bucket's own problem does not. */
 const FATAL_CODES = new Set<ErrorCode>([
@@ -199,11 +211,12 @@ export class FenceConfigMigration {
 
     const file = await this.rewriteFile(config, options, secrets, records, context);
     const secretReports = [...secrets.values()];
+    const count = <T extends { outcome: string }>(items: T[], outcomes: string[]) =>
+      items.filter((item) => outcomes.includes(item.outcome)).length;
     const problems =
-      secretReports.filter((secret) => !['created', 'reused', 'would_create'].includes(secret.outcome))
-        .length +
-      records.filter((record) => !['registered', 'existing', 'would_register'].includes(record.outcome))
-        .length +
+      secretReports.length -
+      count(secretReports, [...SECRET_DONE, 'not_needed']) +
+      (records.length - count(records, RECORD_DONE)) +
       file.kept.length +
       file.refused.length +
       file.leftovers.length;
@@ -216,14 +229,10 @@ export class FenceConfigMigration {
       file,
       notes: config.notes,
       counts: {
-        secrets_created: secretReports.filter((secret) =>
-          ['created', 'would_create'].includes(secret.outcome),
-        ).length,
-        secrets_reused: secretReports.filter((secret) => secret.outcome === 'reused').length,
-        records_registered: records.filter((record) =>
-          ['registered', 'would_register'].includes(record.outcome),
-        ).length,
-        records_existing: records.filter((record) => record.outcome === 'existing').length,
+        secrets_created: count(secretReports, ['created', 'would_create']),
+        secrets_reused: count(secretReports, ['reused']),
+        records_registered: count(records, ['registered', 'would_register']),
+        records_existing: count(records, ['existing']),
         buckets_skipped: skipped.length,
         problems,
       },
@@ -249,6 +258,12 @@ export class FenceConfigMigration {
       outcome: 'invalid',
       buckets: buckets.map((bucket) => bucket.name),
     };
+    if (credential.empty && buckets.every((bucket) => bucket.roleArn !== undefined)) {
+      report.outcome = 'not_needed';
+      report.message =
+        'no keys to move: its buckets are role buckets, which the broker assumes with its own role';
+      return report;
+    }
     if (credential.problem !== undefined) {
       report.message = credential.problem;
       return report;

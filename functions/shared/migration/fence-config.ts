@@ -37,6 +37,8 @@ export interface FenceCredential {
   name: string;
   /** The keys, while the file still holds them. */
   keys: StaticKeys | undefined;
+  /** Both key fields are present but empty (Fence's default `CRED1`): nothing to move. */
+  empty: boolean;
   /** Where an earlier migration moved the keys (`secret_ref`), when it did. */
   secretRef: string | undefined;
   /** Why the entry cannot be migrated as it is; never quotes a value. */
@@ -171,6 +173,7 @@ function readCredential(name: string, pair: Pair<unknown, unknown>, otherUses: s
   const credential: FenceCredential = {
     name,
     keys: undefined,
+    empty: false,
     secretRef: undefined,
     problem: undefined,
     otherUses,
@@ -200,6 +203,8 @@ function readCredential(name: string, pair: Pair<unknown, unknown>, otherUses: s
   }
   const accessKeyId = isScalar(accessKey) && !isAlias(accessKey) ? accessKey.value : undefined;
   const secretAccessKey = isScalar(secretKey) && !isAlias(secretKey) ? secretKey.value : undefined;
+  const blank = (value: unknown) => value === '' || value === null;
+  credential.empty = blank(accessKeyId) && blank(secretAccessKey);
   if (typeof accessKeyId !== 'string' || accessKeyId === '') {
     credential.problem = `AWS_CREDENTIALS.${name}.${ACCESS_KEY_FIELD} is missing or not a plain string`;
   } else if (typeof secretAccessKey !== 'string' || secretAccessKey === '') {

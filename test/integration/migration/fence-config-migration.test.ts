@@ -631,4 +631,32 @@ describe('fence-buckets migrate (moto Secrets Manager, DynamoDB, STS and S3; rea
     expect(readFileSync(bed.configPath, 'utf8')).toBe(edited);
     expect(readdirSync(bed.directory)).toEqual(['fence-config.yaml']);
   }, 120_000);
+  it("needs no secret for a credential with empty keys that only role buckets use (as in Fence's defaults)", async () => {
+    // Prepare
+    const bed = await migrationBed();
+    const outputs: string[] = [];
+    const roleKeys = bed.keys['CRED-ROLE'];
+    writeFileSync(
+      bed.configPath,
+      bed.source
+        .replace(`"${roleKeys?.access_key_id}"`, "''")
+        .replace(`"${roleKeys?.secret_access_key}"`, "''"),
+    );
+
+    // Act
+    const result = await migrate(bed, outputs, '--remove-shared-credentials');
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.report?.secrets.find((secret) => secret.credential === 'CRED-ROLE')).toMatchObject({
+      outcome: 'not_needed',
+      secret_ref: null,
+    });
+    expect(Object.keys(await secretsUnder(bed.prefix))).toHaveLength(3);
+    expect(await bed.registry.getByName('gen3-fixture-controlled')).toMatchObject({ auth_mode: 'role' });
+    expect(parse(readFileSync(bed.configPath, 'utf8')).AWS_CREDENTIALS['CRED-ROLE']).toEqual({
+      aws_access_key_id: '',
+      aws_secret_access_key: '',
+    });
+  }, 120_000);
 });

@@ -106,6 +106,8 @@ describe('Function: readFenceConfig', () => {
     // Assess
     const problem = (name: string) => config.credentials.get(name)?.problem;
     expect(problem('EMPTY')).toMatch(/aws_access_key_id is missing or not a plain string/);
+    expect(config.credentials.get('EMPTY')?.empty).toBe(true);
+    expect(config.credentials.get('BOTH')?.empty).toBe(false);
     expect(problem('BOTH')).toMatch(/both keys and secret_ref/);
     expect(problem('bad name')).toMatch(/cannot name a secret/);
     expect(problem('ALIAS')).toMatch(/YAML alias/);
