@@ -61,9 +61,11 @@ Example:
       if (options.backend !== undefined && !(BACKENDS as readonly string[]).includes(options.backend)) {
         throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
       }
-      const env = { ...(context.env ?? process.env) };
-      if (globals.profile !== undefined) env.AWS_PROFILE = globals.profile;
-      if (globals.region !== undefined) env.AWS_REGION = globals.region;
+      // As for the other commands: the AWS SDK reads the profile and region from the environment itself.
+      const shell = context.env ?? process.env;
+      if (globals.profile !== undefined) shell.AWS_PROFILE = globals.profile;
+      if (globals.region !== undefined) shell.AWS_REGION = globals.region;
+      const env = { ...shell };
       if (globals.table !== undefined) env.REGISTRY_TABLE_NAME = globals.table;
       if (globals.prefix !== undefined) env.FENCE_SECRETS_PREFIX = globals.prefix;
       if (!env.REGISTRY_TABLE_NAME) {
