@@ -24,7 +24,7 @@ export function wireBucketAdmin(
 ): BucketAdmin {
   const backends: Partial<Record<SecretsBackend, AdminSecretsBackend>> = {};
   for (const name of environment.FENCE_SECRETS_BACKEND) {
-    const backend = options.backends?.[name] ?? defaultBackend(name, environment);
+    const backend = options.backends?.[name] ?? adminSecretsBackend(name, environment);
     backends[name] = backend;
   }
   return new BucketAdmin({
@@ -37,7 +37,8 @@ export function wireBucketAdmin(
   });
 }
 
-function defaultBackend(
+/** One backend as the admin core uses it (reads uncached), built from the admin environment. */
+export function adminSecretsBackend(
   name: SecretsBackend,
   environment: Omit<AdminEnvironment, 'ADMIN_PRINCIPAL_ARNS'>,
 ): AdminSecretsBackend {

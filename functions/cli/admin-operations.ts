@@ -65,7 +65,7 @@ export function inProcessAdmin(
 }
 
 /** The operator's ARN, for the audit line and the tags of secrets they create. */
-async function callerIdentity(): Promise<string> {
+export async function callerIdentity(): Promise<string> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const answer = await new STSClient({}).send(new GetCallerIdentityCommand({}));
   return answer.Arn ?? 'unknown';

@@ -8,6 +8,8 @@ export interface CliContext {
   output: () => OutputOptions;
   /** Set by a command that finished but must report failure (e.g. a failing validation). */
   exitCode: number;
+  /** The environment `runCli` was given, for commands that wire their own core (`migrate`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A usage mistake the command found itself (commander finds the rest): exit code 2. */

@@ -9,6 +9,7 @@ import {
 import { type CliContext, UsageError } from './cli-context';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';
+import { migrateCommand } from './commands/migrate';
 import { patchCommand, statusCommands } from './commands/patch';
 import { registerCommand } from './commands/register';
 import { rotateCommand } from './commands/rotate';
@@ -39,6 +40,7 @@ export async function runCli(
   const globals = () => program.opts<GlobalOptions>();
   const context: CliContext = {
     io,
+    env,
     exitCode: EXIT.ok,
     output: () => ({ json: globals().json === true }),
     operations: () => {
@@ -69,6 +71,7 @@ export async function runCli(
     statusCommands,
     rotateCommand,
     validateCommand,
+    migrateCommand,
   ]) {
     add(program, context);
   }
