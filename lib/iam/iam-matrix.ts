@@ -1,3 +1,5 @@
+import { ADMIN_SECRETS_SUBPATH } from '../../functions/shared/secrets/secret-paths';
+
 /**
  * Who may do what, in one place. Pure data: the constructs build their IAM statements from these
  * rules (`matrixStatement`), and `test/infra/iam/iam-matrix.test.ts` evaluates the synthesized
@@ -34,8 +36,11 @@ const SECRET = 'arn:{partition}:secretsmanager:{region}:{account}:secret:';
 const ANY_KMS_KEY = 'arn:{partition}:kms:{region}:{account}:key/*';
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': 'secretsmanager.{region}.amazonaws.com' } };
 
-/** Where MinIO admin credentials live: under the prefix, in a sub-path the runtime role may not touch. */
-export const ADMIN_SECRETS_PATH = 'admin/';
+/**
+ * Where MinIO admin credentials live: under the prefix, in a sub-path the runtime role may not
+ * touch. The admin core refuses bucket secrets there by the same constant.
+ */
+export const ADMIN_SECRETS_PATH = ADMIN_SECRETS_SUBPATH;
 
 /**
  * Secrets Manager's Write, Tagging and Permissions-management actions, by family rather than by

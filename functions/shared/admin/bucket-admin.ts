@@ -21,6 +21,7 @@ import {
 } from '../registry/bucket-record';
 import type { BucketPage, BucketRegistry } from '../registry/bucket-registry';
 import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
+import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
 import type { SecretPayload, SecretResolver } from '../secrets/secret-resolver';
 import { staticCredentialsFrom } from '../secrets/secret-shapes';
 import { parseRequest } from '../validation';
@@ -93,9 +94,6 @@ export interface ValidationReport {
   ok: boolean;
   checks: ValidationCheck[];
 }
-
-/** Sub-path of the prefix reserved for admin credentials (MinIO admin keys): never a bucket's secret. */
-export const ADMIN_SECRETS_SUBPATH = 'admin/';
 
 const AWS_STAGES = new Set(['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
