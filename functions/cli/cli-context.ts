@@ -1,6 +1,16 @@
 import type { AdminOperations } from './admin-operations';
 import type { CliIo, OutputOptions } from './output';
 
+/** The options every command inherits from `fence-buckets` itself. */
+export interface GlobalOptions {
+  json?: boolean;
+  api?: string;
+  profile?: string;
+  region?: string;
+  table?: string;
+  prefix?: string;
+}
+
 /** What every command gets: where to write, the admin operations (built on first use), output settings. */
 export interface CliContext {
   io: CliIo;

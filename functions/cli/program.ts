@@ -6,7 +6,7 @@ import {
   adminApiClient,
   inProcessAdmin,
 } from './admin-operations';
-import { type CliContext, UsageError } from './cli-context';
+import { type CliContext, type GlobalOptions, UsageError } from './cli-context';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';
 import { migrateCommand } from './commands/migrate';
@@ -15,15 +15,6 @@ import { registerCommand } from './commands/register';
 import { rotateCommand } from './commands/rotate';
 import { validateCommand } from './commands/validate';
 import { type CliIo, EXIT } from './output';
-
-interface GlobalOptions {
-  json?: boolean;
-  api?: string;
-  profile?: string;
-  region?: string;
-  table?: string;
-  prefix?: string;
-}
 
 /**
  * `fence-buckets`: the admin core from a shell. In process with the operator's AWS credentials

@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { MigrationReport } from '../../shared/migration/fence-config-migration';
-import { type CliContext, UsageError } from '../cli-context';
+import { type CliContext, type GlobalOptions, UsageError } from '../cli-context';
 import { inProcessMigration } from '../migration-operations';
 import { type CliIo, EXIT } from '../output';
 
@@ -11,15 +11,6 @@ interface MigrateOptions {
   validate: boolean;
   backend?: string;
   removeSharedCredentials?: boolean;
-}
-
-interface GlobalOptions {
-  json?: boolean;
-  api?: string;
-  profile?: string;
-  region?: string;
-  table?: string;
-  prefix?: string;
 }
 
 const BACKENDS = ['aws_sm', 'k8s'] as const;

@@ -23,18 +23,46 @@ export function storeEndpoint(record: BucketRecord, env: NodeJS.ProcessEnv = pro
   return new URL(`https://s3.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`);
 }
 
+/** Where a probe goes: a store endpoint and a bucket on it. */
+export interface ProbeTarget {
+  endpoint: URL;
+  bucket: string;
+  region: string;
+  /** Path-style addressing (explicit endpoints: MinIO, S3-compatible stores, emulators). */
+  pathStyle: boolean;
+}
+
 /**
  * Proves that credentials can reach a record's bucket: a signed HEAD of the bucket through the
  * `minio` client (DESIGN.md: the package for the broker's S3 calls to stores). Throws
  * `CredentialsRejectedError` when the store refuses (or hides) the bucket, `StoreUnavailableError`
  * when it cannot be reached, `ThrottledError` when it asks us to slow down.
  */
-export async function probeBucketAccess(
+export function probeBucketAccess(
   record: BucketRecord,
   credentials: ProbeCredentials,
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<void> {
   const endpoint = storeEndpoint(record, options.env);
+  return probeStoreBucket(
+    {
+      endpoint,
+      bucket: record.bucket_name,
+      region: record.region ?? 'us-east-1',
+      pathStyle: record.endpoint !== null || endpoint.hostname.match(/^[\d.]+$|^localhost$/) !== null,
+    },
+    credentials,
+    options,
+  );
+}
+
+/** The probe itself, for any store and bucket (rotation's testSecret proves a pending key with it). */
+export async function probeStoreBucket(
+  target: ProbeTarget,
+  credentials: ProbeCredentials,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  const { endpoint } = target;
   const secure = endpoint.protocol === 'https:';
   // An agent of its own: it carries the store's CA and client certificate, and destroying it
   // ends a request that outlived the timeout (the minio client has no timeout of its own).
@@ -52,9 +80,8 @@ export async function probeBucketAccess(
     accessKey: credentials.accessKeyId,
     secretKey: credentials.secretAccessKey,
     ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
-    region: record.region ?? 'us-east-1',
-    // Explicit endpoints (MinIO, S3-compatible stores, emulators) are path-style, as the presigner signs them.
-    pathStyle: record.endpoint !== null || endpoint.hostname.match(/^[\d.]+$|^localhost$/) !== null,
+    region: target.region,
+    pathStyle: target.pathStyle,
     transportAgent: agent,
   });
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -62,27 +89,27 @@ export async function probeBucketAccess(
   let exists: boolean;
   try {
     exists = await Promise.race([
-      client.bucketExists(record.bucket_name),
+      client.bucketExists(target.bucket),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new ProbeTimeout(timeoutMs)), timeoutMs);
       }),
     ]);
   } catch (error) {
-    throw translate(error, record);
+    throw translate(error, target);
   } finally {
     clearTimeout(timer);
     agent.destroy();
   }
   if (!exists) {
     throw new CredentialsRejectedError(
-      `the store at ${endpoint.host} has no bucket "${record.bucket_name}" that these credentials can see`,
+      `the store at ${endpoint.host} has no bucket "${target.bucket}" that these credentials can see`,
     );
   }
 }
 
-function translate(error: unknown, record: BucketRecord): Error {
+function translate(error: unknown, target: ProbeTarget): Error {
   const code = (error as { code?: unknown } | null)?.code;
-  const host = record.endpoint ?? record.provider;
+  const host = target.endpoint.host;
   switch (code) {
     case 'AccessDenied':
     case 'InvalidAccessKeyId':
@@ -90,7 +117,7 @@ function translate(error: unknown, record: BucketRecord): Error {
     case 'ExpiredToken':
     case 'InvalidToken':
       return new CredentialsRejectedError(
-        `the store refused the credentials for bucket "${record.bucket_name}" (${code})`,
+        `the store refused the credentials for bucket "${target.bucket}" (${code})`,
         { cause: error },
       );
     case 'SlowDown':
@@ -100,7 +127,7 @@ function translate(error: unknown, record: BucketRecord): Error {
       });
     default:
       return new StoreUnavailableError(
-        `the store for bucket "${record.bucket_name}" could not be reached or failed the check`,
+        `the store for bucket "${target.bucket}" could not be reached or failed the check`,
         { cause: error },
       );
   }

@@ -1,24 +1,21 @@
-import { Agent } from 'node:https';
-import { Client } from 'minio';
+import { probeStoreBucket } from '../probes/bucket-access-probe';
 import type { MinioRotationSecret } from './minio-rotation-secret';
-import { RotationError } from './rotation-errors';
 
-/** testSecret's proof: the key pair can see its bucket (a signed HEAD, through the `minio` client). */
-export async function probeMinioBucket(secret: MinioRotationSecret): Promise<void> {
-  const endpoint = new URL(secret.minio_endpoint);
-  const secure = endpoint.protocol === 'https:';
-  const client = new Client({
-    endPoint: endpoint.hostname,
-    port: endpoint.port ? Number(endpoint.port) : secure ? 443 : 80,
-    useSSL: secure,
-    accessKey: secret.access_key_id,
-    secretKey: secret.secret_access_key,
-    region: 'us-east-1',
-    ...(secret.ca_bundle_pem === undefined
-      ? {}
-      : { transportAgent: new Agent({ ca: secret.ca_bundle_pem }) }),
-  });
-  if (!(await client.bucketExists(secret.minio_bucket))) {
-    throw new RotationError(`bucket ${secret.minio_bucket} does not exist for the pending key`);
-  }
+/** testSecret's proof: the key pair can see its bucket (the broker's one bucket probe, a signed HEAD). */
+export function probeMinioBucket(secret: MinioRotationSecret): Promise<void> {
+  return probeStoreBucket(
+    {
+      endpoint: new URL(secret.minio_endpoint),
+      bucket: secret.minio_bucket,
+      region: 'us-east-1',
+      pathStyle: true,
+    },
+    {
+      accessKeyId: secret.access_key_id,
+      secretAccessKey: secret.secret_access_key,
+      ...(secret.ca_bundle_pem === undefined ? {} : { caBundlePem: secret.ca_bundle_pem }),
+    },
+    // MinIO's admin answers take an Argon2id derivation, a HEAD does not; a loaded store still gets time.
+    { timeoutMs: 15_000 },
+  );
 }
