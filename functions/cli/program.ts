@@ -7,6 +7,7 @@ import {
   inProcessAdmin,
 } from './admin-operations';
 import { type CliContext, UsageError } from './cli-context';
+import { dbCommand } from './commands/db';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';
 import { patchCommand, statusCommands } from './commands/patch';
@@ -39,6 +40,7 @@ export async function runCli(
   const globals = () => program.opts<GlobalOptions>();
   const context: CliContext = {
     io,
+    env,
     exitCode: EXIT.ok,
     output: () => ({ json: globals().json === true }),
     operations: () => {
@@ -69,6 +71,7 @@ export async function runCli(
     statusCommands,
     rotateCommand,
     validateCommand,
+    dbCommand,
   ]) {
     add(program, context);
   }

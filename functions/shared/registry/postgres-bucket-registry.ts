@@ -1,4 +1,4 @@
-import { DatabaseError, Pool, type PoolConfig, type QueryResultRow } from 'pg';
+import { DatabaseError, type Pool, type PoolConfig, type QueryResultRow } from 'pg';
 import {
   BucketExistsError,
   type BucketMisconfiguredError,
@@ -18,6 +18,7 @@ import {
   readStoredRecord,
 } from './bucket-record';
 import type { BucketPage, BucketRegistry, ListOptions, StoredEntry } from './bucket-registry';
+import { openFenceDbPool } from './fence-db-connection';
 
 /** The registry table of Fence DB (`db/migrations/0001_fence_bucket_registry.sql`). */
 export const FENCE_DB_REGISTRY_TABLE = 'fence_bucket_registry';
@@ -89,10 +90,7 @@ export class PostgresBucketRegistry implements BucketRegistry {
    * `close()` ends the pool.
    */
   static connect(config: PoolConfig, options: PostgresBucketRegistryOptions = {}): PostgresBucketRegistry {
-    return new PostgresBucketRegistry(
-      new Pool({ max: 10, connectionTimeoutMillis: 10_000, allowExitOnIdle: true, ...config }),
-      options,
-    );
+    return new PostgresBucketRegistry(openFenceDbPool(config), options);
   }
 
   close(): Promise<void> {
