@@ -13,6 +13,7 @@ import { listCommand } from './commands/list';
 import { patchCommand, statusCommands } from './commands/patch';
 import { registerCommand } from './commands/register';
 import { rotateCommand } from './commands/rotate';
+import { syncCommand } from './commands/sync';
 import { validateCommand } from './commands/validate';
 import { type CliIo, EXIT } from './output';
 
@@ -72,6 +73,7 @@ export async function runCli(
     rotateCommand,
     validateCommand,
     dbCommand,
+    syncCommand,
   ]) {
     add(program, context);
   }
@@ -100,7 +102,10 @@ function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv, io: Cli
     );
   }
   // Each write's audit line goes to stderr as JSON, beside any table or --json result on stdout.
-  return inProcessAdmin(settings, { audit: (line) => io.err(`${JSON.stringify({ audit: line })}\n`) });
+  return inProcessAdmin(settings, {
+    audit: (line) => io.err(`${JSON.stringify({ audit: line })}\n`),
+    warn: (message, details) => io.err(`${JSON.stringify({ warning: message, ...details })}\n`),
+  });
 }
 
 /** An error as one line on stderr and its exit code; never a stack trace. */

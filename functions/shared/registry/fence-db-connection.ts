@@ -75,9 +75,14 @@ export function sslSettings(mode: FenceDbSslMode): Pick<PoolConfig, 'ssl'> {
 }
 
 /**
- * A pool on Fence DB with the broker's defaults: small, a bounded wait for a connection, and
- * idle connections that do not keep a CLI process alive. `end()` it when done.
+ * A pool on Fence DB with the broker's defaults: small, a bounded wait for a connection, idle
+ * connections that do not keep a CLI process alive, and no crash when the server drops an idle
+ * one. `end()` it when done.
  */
 export function openFenceDbPool(config: PoolConfig): Pool {
-  return new Pool({ max: 10, connectionTimeoutMillis: 10_000, allowExitOnIdle: true, ...config });
+  const pool = new Pool({ max: 10, connectionTimeoutMillis: 10_000, allowExitOnIdle: true, ...config });
+  // An idle connection the server closes (a restart, a failover, a terminated backend) is dropped
+  // by the pool and replaced on next use; unheard, its error would end the process.
+  pool.on('error', () => undefined);
+  return pool;
 }

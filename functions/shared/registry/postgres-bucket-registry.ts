@@ -193,16 +193,41 @@ export class PostgresBucketRegistry implements BucketRegistry {
               batchSize,
             ]);
       if (rows.length === 0) return;
-      yield rows.map((row): StoredEntry => {
-        const bucketName = String(row.bucket_name);
-        try {
-          return { bucket_name: bucketName, record: toRecord(row) };
-        } catch (error) {
-          return { bucket_name: bucketName, error: error as BucketMisconfiguredError };
-        }
-      });
+      yield rows.map(toEntry);
       if (rows.length < batchSize) return;
       after = String(rows.at(-1)?.bucket_name);
+    }
+  }
+
+  /**
+   * Runs `work` on the current rows of `names`, locked `FOR SHARE` in one transaction until it
+   * returns: no update or delete of them commits meanwhile (such a write waits), so `work` sees
+   * the newest version there will be until then. For the sync's batched writes.
+   */
+  async withRecordsLocked<T>(
+    names: readonly string[],
+    work: (entries: StoredEntry[]) => Promise<T>,
+  ): Promise<T> {
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw registryError(error);
+    });
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(
+        `${SELECT} WHERE bucket_name = ANY($1::text[]) ORDER BY bucket_name FOR SHARE`,
+        [names],
+      );
+      const result = await work(rows.map(toEntry));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw registryError(error);
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -217,6 +242,16 @@ export class PostgresBucketRegistry implements BucketRegistry {
     } catch (error) {
       throw registryError(error);
     }
+  }
+}
+
+/** A row read on its own: its record, or why it is not one. */
+function toEntry(row: QueryResultRow): StoredEntry {
+  const bucketName = String(row.bucket_name);
+  try {
+    return { bucket_name: bucketName, record: toRecord(row) };
+  } catch (error) {
+    return { bucket_name: bucketName, error: error as BucketMisconfiguredError };
   }
 }
 

@@ -1,8 +1,9 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { MigrationFailedError } from '../../../functions/shared/errors';
+import { openFenceDbPool } from '../../../functions/shared/registry/fence-db-connection';
 import {
   FENCE_DB_MIGRATIONS_DIR,
   MIGRATIONS_TABLE,
@@ -69,7 +70,10 @@ describe('Fence DB migrations (PostgreSQL)', () => {
 
   it('applies each migration once when two runs start at the same time', async () => {
     // Prepare: two connections, as two operators' shells would have
-    const pools = [new Pool({ connectionString: db.url }), new Pool({ connectionString: db.url })];
+    const pools = [
+      openFenceDbPool({ connectionString: db.url }),
+      openFenceDbPool({ connectionString: db.url }),
+    ];
 
     // Act
     const reports = await Promise.all(pools.map((pool) => migrateFenceDb(pool)));
