@@ -45,7 +45,7 @@ function metricsOf(output: string): Record<string, unknown[]> {
     if (!line.includes('"_aws"')) continue;
     const document = JSON.parse(line) as Record<string, unknown>;
     for (const [name, value] of Object.entries(document)) {
-      if (name.startsWith('RegistrySync')) (values[name] ??= []).push(value);
+      if (name.startsWith('RegistrySync')) values[name] = [...(values[name] ?? []), value];
     }
   }
   return values;
