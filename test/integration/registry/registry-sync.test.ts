@@ -283,13 +283,13 @@ describe('Function: syncRegistry (PostgreSQL → DynamoDB on moto)', () => {
     await bed.source.update(old.id, 2, { status: 'active' });
     await syncRegistry(bed.source, bed.mirror);
     await bed.db.pool.query(`DELETE FROM ${FENCE_DB_REGISTRY_TABLE} WHERE id = $1`, [old.id]);
-    await new Promise((resolve) => setTimeout(resolve, 5)); // created_at has millisecond resolution
     const reborn = await bed.source.create(roleRegistration({ bucket_name: 'reborn', region: 'eu-west-1' }));
 
     // Act
     const report = await syncRegistry(bed.source, bed.mirror);
 
     // Assess
+    expect(reborn.created_at > old.created_at).toBe(true);
     expect(report).toMatchObject({ updated: 1, skipped: 0 });
     expect((await mirrorItems(bed.tableName)).get('reborn')).toEqual(reborn);
   }, 120_000);
