@@ -1,6 +1,7 @@
 import { App, type AppProps, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FenceBucketBrokerStack } from './stacks/fence-bucket-broker-stack';
+import { FenceBucketBrokerStack, type RegistrySyncSettings } from './stacks/fence-bucket-broker-stack';
 
 /**
  * Builds the CDK app from context (`cdk.json` or `-c key=value`). Shared by `bin/app.ts` and the
@@ -41,6 +42,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       'rotationReservedConcurrency',
       context('rotationReservedConcurrency'),
     ),
+    registrySync: registrySync(context),
     registry: {
       removalPolicy:
         context('registryRemovalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -51,6 +53,57 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
   // AWS Solutions checks run at every synth; each acknowledgement sits on its construct with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
+}
+
+/**
+ * The sync from Fence DB, when `fenceDbSecretArn` is given: with `vpcId` and `vpcSubnetIds`
+ * (required), `vpcSecurityGroupIds` and `syncSchedule` (an EventBridge `rate(…)` or `cron(…)`
+ * expression, or a whole number of minutes).
+ */
+function registrySync(context: (key: string) => unknown): RegistrySyncSettings | undefined {
+  const secretArn = context('fenceDbSecretArn');
+  if (secretArn === undefined || secretArn === '') return undefined;
+  const vpcId = context('vpcId');
+  const subnetIds = list(context('vpcSubnetIds'));
+  if (typeof vpcId !== 'string' || !awsId('vpc', vpcId) || subnetIds.length === 0) {
+    throw new Error(
+      'fenceDbSecretArn needs the VPC that reaches Fence DB: -c vpcId=vpc-… -c vpcSubnetIds=subnet-…,subnet-…',
+    );
+  }
+  const securityGroupIds = list(context('vpcSecurityGroupIds'));
+  for (const [key, prefix, ids] of [
+    ['vpcSubnetIds', 'subnet', subnetIds],
+    ['vpcSecurityGroupIds', 'sg', securityGroupIds],
+  ] as const) {
+    const wrong = ids.find((id) => !awsId(prefix, id));
+    if (wrong !== undefined)
+      throw new Error(`context ${key}: ${JSON.stringify(wrong)} is not a ${prefix}-… id`);
+  }
+  return {
+    fenceDbSecretArn: String(secretArn),
+    vpcId,
+    subnetIds,
+    ...(securityGroupIds.length > 0 ? { securityGroupIds } : {}),
+    schedule: syncSchedule(context('syncSchedule')),
+  };
+}
+
+/** An EC2 resource id: the prefix, then 8 or 17 hexadecimal characters. */
+function awsId(prefix: string, value: string): boolean {
+  return new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`).test(value);
+}
+
+function syncSchedule(value: unknown): events.Schedule | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (/^(rate|cron)\(.+\)$/.test(text)) return events.Schedule.expression(text);
+  const minutes = Number(text);
+  if (!Number.isInteger(minutes) || minutes < 1 || text === '') {
+    throw new Error(
+      `context syncSchedule must be rate(…), cron(…) or a whole number of minutes, got ${JSON.stringify(value)}`,
+    );
+  }
+  return events.Schedule.rate(Duration.minutes(minutes));
 }
 
 /** A context value given as a JSON array or a comma-separated string. */

@@ -4,6 +4,9 @@ import { ConfigurationError } from '../shared/errors';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
+import { DynamoDbRegistryMirror } from '../shared/registry/dynamodb-registry-mirror';
+import { PostgresBucketRegistry } from '../shared/registry/postgres-bucket-registry';
+import { WriteThroughBucketRegistry } from '../shared/registry/write-through-bucket-registry';
 import { AwsSecretsManagerAdministration } from '../shared/secrets/aws-secrets-manager-administration';
 import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
@@ -18,6 +21,8 @@ export function wireBucketAdmin(
   environment: Omit<AdminEnvironment, 'ADMIN_PRINCIPAL_ARNS'>,
   options: {
     audit: (line: AdminAuditLine) => void;
+    /** Told of a write-through to the DynamoDB mirror that failed (the sync heals it). */
+    warn?: (message: string, details: Record<string, unknown>) => void;
     registry?: BucketRegistry;
     backends?: Partial<Record<SecretsBackend, AdminSecretsBackend>>;
   },
@@ -28,13 +33,41 @@ export function wireBucketAdmin(
     backends[name] = backend;
   }
   return new BucketAdmin({
-    registry: options.registry ?? new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME),
+    registry: options.registry ?? wireRegistry(environment, options.warn),
     backends,
     roles: new AssumedRoleCredentials({ durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS }),
     secretsPrefix: environment.FENCE_SECRETS_PREFIX,
     recoveryWindowDays: environment.ADMIN_SECRET_RECOVERY_DAYS,
     audit: options.audit,
   });
+}
+
+/**
+ * The registry admin writes go to: with `REGISTRY_SOURCE=postgres`, Fence DB written through to
+ * the DynamoDB table; otherwise the table alone.
+ */
+export function wireRegistry(
+  environment: Pick<AdminEnvironment, 'REGISTRY_SOURCE' | 'FENCE_DB_URL' | 'REGISTRY_TABLE_NAME'>,
+  warn: (message: string, details: Record<string, unknown>) => void = () => undefined,
+): BucketRegistry {
+  if (environment.REGISTRY_SOURCE === 'dynamodb') {
+    return new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME);
+  }
+  if (environment.FENCE_DB_URL === undefined) {
+    throw new ConfigurationError('REGISTRY_SOURCE=postgres needs FENCE_DB_URL (postgres://…)');
+  }
+  return new WriteThroughBucketRegistry(
+    PostgresBucketRegistry.connect({ connectionString: environment.FENCE_DB_URL }),
+    new DynamoDbRegistryMirror(environment.REGISTRY_TABLE_NAME),
+    {
+      onMirrorFailure: (record, error) =>
+        warn('registry mirror write failed; the next sync copies the record', {
+          bucket: record.bucket_name,
+          revision: record.revision,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+        }),
+    },
+  );
 }
 
 /** One backend as the admin core uses it (reads uncached), built from the admin environment. */

@@ -2,6 +2,9 @@ import * as z from 'zod/mini';
 import { commaList, seconds } from '../shared/config/environment';
 import { SecretsEnvironmentSchema } from '../shared/config/secrets-environment';
 
+/** Where admin writes go first: Fence DB, or DynamoDB alone. */
+export const REGISTRY_SOURCES = ['dynamodb', 'postgres'] as const;
+
 /**
  * The admin core's settings: the admin Lambda's environment (the CDK construct is typed by the
  * same schema), and what the CLI reads from the operator's shell.
@@ -9,6 +12,14 @@ import { SecretsEnvironmentSchema } from '../shared/config/secrets-environment';
 export const AdminEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   /** The registry table (DynamoDB mirror of Fence DB). */
   REGISTRY_TABLE_NAME: z.string().check(z.minLength(3)),
+  /**
+   * The registry of record (DESIGN.md "Registry of record"): `postgres` writes Fence DB first,
+   * then the same record to the DynamoDB table at once; `dynamodb` (deployments without Fence
+   * DB) writes the table only.
+   */
+  REGISTRY_SOURCE: z._default(z.enum(REGISTRY_SOURCES), 'dynamodb'),
+  /** Fence DB's connection URL (`postgres://…`), required with `REGISTRY_SOURCE=postgres`. */
+  FENCE_DB_URL: z.optional(z.string().check(z.minLength(1))),
   /**
    * Principals allowed to call the admin API; the handler checks the caller itself too, so a
    * Fence (runtime) caller that reaches it by any path is refused. Unset only for the CLI and

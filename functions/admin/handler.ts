@@ -14,7 +14,10 @@ const logger = new Logger();
 
 /** Lambda entry of the admin API. */
 export const handler = createAdminHandler({
-  admin: wireBucketAdmin(environment, { audit: (line) => logger.info('admin', { ...line }) }),
+  admin: wireBucketAdmin(environment, {
+    audit: (line) => logger.info('admin', { ...line }),
+    warn: (message, details) => logger.warn(message, details),
+  }),
   logger,
   allowedCallers: environment.ADMIN_PRINCIPAL_ARNS,
 });

@@ -43,12 +43,21 @@ export class AdminOperationError extends Error {
  */
 export function inProcessAdmin(
   env: NodeJS.ProcessEnv,
-  options: { audit?: (line: AdminAuditLine) => void; caller?: () => Promise<string> } = {},
+  options: {
+    audit?: (line: AdminAuditLine) => void;
+    /** Warnings (a write-through to the DynamoDB mirror that failed). @default stderr */
+    warn?: (message: string, details: Record<string, unknown>) => void;
+    caller?: () => Promise<string>;
+  } = {},
 ): AdminOperations {
   const environment = readEnvironment(AdminEnvironmentSchema, env);
   const audit =
     options.audit ?? ((line: AdminAuditLine) => process.stderr.write(`${JSON.stringify({ audit: line })}\n`));
-  const admin: BucketAdmin = wireBucketAdmin(environment, { audit });
+  const warn =
+    options.warn ??
+    ((message: string, details: Record<string, unknown>) =>
+      process.stderr.write(`${JSON.stringify({ warning: message, ...details })}\n`));
+  const admin: BucketAdmin = wireBucketAdmin(environment, { audit, warn });
   let caller: Promise<string> | undefined;
   const context = async () => {
     caller ??= (options.caller ?? callerIdentity)().catch(() => `cli:${env.USER ?? 'unknown'}`);

@@ -14,12 +14,12 @@ export interface GlobalOptions {
 /** What every command gets: where to write, the admin operations (built on first use), output settings. */
 export interface CliContext {
   io: CliIo;
+  /** The environment the CLI runs in (settings such as `FENCE_DB_URL`; `migrate` wires its own core from it). */
+  env: NodeJS.ProcessEnv;
   operations: () => AdminOperations;
   output: () => OutputOptions;
   /** Set by a command that finished but must report failure (e.g. a failing validation). */
   exitCode: number;
-  /** The environment `runCli` was given, for commands that wire their own core (`migrate`). */
-  env?: NodeJS.ProcessEnv;
 }
 
 /** A usage mistake the command found itself (commander finds the rest): exit code 2. */
@@ -33,6 +33,13 @@ export function commaSeparated(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** Fence DB's URL: `--database-url`, else `FENCE_DB_URL`. */
+export function databaseUrl(context: CliContext, option: string | undefined): string {
+  const url = option ?? context.env.FENCE_DB_URL;
+  if (!url) throw new UsageError('name Fence DB: --database-url postgres://… or FENCE_DB_URL');
+  return url;
 }
 
 /** A positive integer option. */

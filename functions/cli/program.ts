@@ -7,12 +7,14 @@ import {
   inProcessAdmin,
 } from './admin-operations';
 import { type CliContext, type GlobalOptions, UsageError } from './cli-context';
+import { dbCommand } from './commands/db';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';
 import { migrateCommand } from './commands/migrate';
 import { patchCommand, statusCommands } from './commands/patch';
 import { registerCommand } from './commands/register';
 import { rotateCommand } from './commands/rotate';
+import { syncCommand } from './commands/sync';
 import { validateCommand } from './commands/validate';
 import { type CliIo, EXIT } from './output';
 
@@ -63,6 +65,8 @@ export async function runCli(
     rotateCommand,
     validateCommand,
     migrateCommand,
+    dbCommand,
+    syncCommand,
   ]) {
     add(program, context);
   }
@@ -91,7 +95,10 @@ function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv, io: Cli
     );
   }
   // Each write's audit line goes to stderr as JSON, beside any table or --json result on stdout.
-  return inProcessAdmin(settings, { audit: (line) => io.err(`${JSON.stringify({ audit: line })}\n`) });
+  return inProcessAdmin(settings, {
+    audit: (line) => io.err(`${JSON.stringify({ audit: line })}\n`),
+    warn: (message, details) => io.err(`${JSON.stringify({ warning: message, ...details })}\n`),
+  });
 }
 
 /** An error as one line on stderr and its exit code; never a stack trace. */

@@ -254,6 +254,24 @@ export class ConfigurationError extends BrokerError {
   readonly status = 500;
 }
 
+/**
+ * A Fence DB migration the database refused (`fence-buckets db migrate`): the run stopped there
+ * and the migration was rolled back, so nothing of it is applied. Names the file, never the URL.
+ */
+export class MigrationFailedError extends BrokerError {
+  readonly code = 'internal_error';
+  readonly status = 500;
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
+    super(
+      `migration ${migration} failed and was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
 /** Whether `error` is one of ours (as opposed to a bug or an unmapped SDK error). */
 export function isBrokerError(error: unknown): error is BrokerError {
   return error instanceof BrokerError;

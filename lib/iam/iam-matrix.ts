@@ -10,7 +10,7 @@ import { ADMIN_SECRETS_SUBPATH } from '../../functions/shared/secrets/secret-pat
  * its `placeholders`. A resource that is exactly one list placeholder (`{assumableRoles}`) stands
  * for every ARN of the list, and a rule whose list is empty is left out.
  *
- * Roles still to come (DESIGN.md "IAM split"): drift-check and sync.
+ * Roles still to come (DESIGN.md "IAM split"): drift-check.
  */
 
 export interface IamRule {
@@ -275,6 +275,52 @@ export const ADMIN_MATRIX = {
       actions: ['secretsmanager:*'],
       resources: [`${SECRET}{prefix}${ADMIN_SECRETS_PATH}*`],
       reason: 'MinIO admin credentials share the prefix; bucket administration never touches them',
+    },
+  },
+} as const satisfies RoleMatrix;
+
+/** The scheduled registry sync (Fence DB → the DynamoDB registry table). */
+export const SYNC_MATRIX = {
+  description:
+    'the registry sync Lambda: reads its one database secret, writes the registry table, nothing else',
+  placeholders: {
+    fenceDbSecret: 'the Fence DB connection secret (fenceDbSecretArn), a full ARN outside the prefix',
+    registryTable: 'the registry table’s ARN',
+  },
+  rules: {
+    readDatabaseSecret: {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['{fenceDbSecret}'],
+      reason: 'the Fence DB connection (@middy/secrets-manager reads it on every run); no other secret',
+    },
+    decryptDatabaseSecret: {
+      effect: 'Allow',
+      actions: ['kms:Decrypt'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason:
+        'the database secret may use any customer key (RDS-managed secrets often do); only through Secrets Manager',
+    },
+    mirrorRegistry: {
+      effect: 'Allow',
+      actions: ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
+      resources: ['{registryTable}'],
+      reason:
+        'scan the mirror, write records (batches under Fence DB row locks, conditional puts) and conditional deletes; no index, no table changes',
+    },
+    denySecretWrites: {
+      effect: 'Deny',
+      actions: SECRET_WRITE_FAMILIES,
+      resources: ['*'],
+      reason: 'the sync never changes a secret, whatever another policy on the role grants',
+    },
+    denyBrokerSecrets: {
+      effect: 'Deny',
+      actions: ['secretsmanager:*'],
+      resources: [`${SECRET}{prefix}*`],
+      reason:
+        'bucket credentials and MinIO admin credentials live under the prefix; the sync never reads them',
     },
   },
 } as const satisfies RoleMatrix;

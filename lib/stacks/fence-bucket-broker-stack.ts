@@ -1,10 +1,13 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AdminApi } from '../constructs/admin-api';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
 import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
+import { RegistrySync } from '../constructs/registry-sync';
 
 export interface FenceBucketBrokerStackProps extends StackProps {
   /** Settings of the registry table. @default see BucketRegistryTableProps */
@@ -39,6 +42,23 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly rotationReservedConcurrency?: number;
   /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
   readonly maxUrlLifetime?: Duration;
+  /**
+   * Fence DB as the registry of record: the scheduled sync into the registry table, in the VPC
+   * that reaches Fence DB. Imported by id, so synth needs no AWS lookups. @default none: no sync
+   */
+  readonly registrySync?: RegistrySyncSettings;
+}
+
+export interface RegistrySyncSettings {
+  /** Full ARN of the secret holding Fence DB's connection (outside the secrets prefix). */
+  readonly fenceDbSecretArn: string;
+  readonly vpcId: string;
+  /** Subnets (private, with a route to Fence DB, DynamoDB and Secrets Manager) for the function. */
+  readonly subnetIds: string[];
+  /** @default a new security group with outbound access only */
+  readonly securityGroupIds?: string[];
+  /** @default every 5 minutes */
+  readonly schedule?: events.Schedule;
 }
 
 /** The broker's stack. It only composes constructs; resources live in `lib/constructs`. */
@@ -49,6 +69,8 @@ export class FenceBucketBrokerStack extends Stack {
   readonly adminApi?: AdminApi;
   /** Present when the stack is given MinIO admin secrets. */
   readonly rotation?: MinioKeyRotation;
+  /** Present when the stack is given Fence DB's secret. */
+  readonly registrySync?: RegistrySync;
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
@@ -97,6 +119,13 @@ export class FenceBucketBrokerStack extends Stack {
       });
       this.rotation = rotation;
     }
+    if (props.registrySync !== undefined) {
+      this.registrySync = this.addRegistrySync(props.registrySync, props);
+      new CfnOutput(this, 'RegistrySyncFunctionName', {
+        value: this.registrySync.function.functionName,
+        description: 'Sync Lambda (Fence DB → registry table); invoke it to sync now',
+      });
+    }
     new CfnOutput(this, 'PresignApiUrl', {
       value: this.presignApi.url,
       description: 'Base URL of the presign API',
@@ -104,6 +133,49 @@ export class FenceBucketBrokerStack extends Stack {
     new CfnOutput(this, 'RegistryTableName', {
       value: this.registry.tableName,
       description: 'DynamoDB table of the bucket registry (mirror of Fence DB)',
+    });
+  }
+
+  private addRegistrySync(settings: RegistrySyncSettings, props: FenceBucketBrokerStackProps): RegistrySync {
+    // The admin Lambda writes the table only; with Fence DB as the registry of record, the sync
+    // would delete what it registers.
+    if ((props.adminRoleArns ?? []).length > 0) {
+      throw new Error(
+        'adminRoleArns and fenceDbSecretArn together: the admin API writes the registry table only, and the sync from Fence DB would undo its writes. Where Fence DB is the registry of record, manage buckets with the CLI (REGISTRY_SOURCE=postgres, README "Fence DB as the registry of record")',
+      );
+    }
+    if (settings.subnetIds.length === 0) {
+      throw new Error(
+        'fenceDbSecretArn needs vpcSubnetIds: the subnets the sync runs in (-c vpcSubnetIds=subnet-a,subnet-b)',
+      );
+    }
+    // Imported from ids alone (no lookup): the function names its subnets itself.
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'FenceDbVpc', {
+      vpcId: settings.vpcId,
+      availabilityZones: Fn.getAzs(),
+    });
+    Validations.of(vpc).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      reason: 'Only the sync function uses this VPC, and it names its subnets by id.',
+    });
+    const subnets = settings.subnetIds.map((subnetId, index) => {
+      const subnet = ec2.Subnet.fromSubnetId(this, `FenceDbSubnet${index}`, subnetId);
+      Validations.of(subnet).acknowledge({
+        id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+        reason: 'Nothing here adds routes; the subnet is only where the sync function runs.',
+      });
+      return subnet;
+    });
+    return new RegistrySync(this, 'RegistrySync', {
+      registry: this.registry,
+      fenceDbSecretArn: settings.fenceDbSecretArn,
+      vpc,
+      vpcSubnets: { subnets },
+      securityGroups: settings.securityGroupIds?.map((groupId, index) =>
+        ec2.SecurityGroup.fromSecurityGroupId(this, `FenceDbSecurityGroup${index}`, groupId),
+      ),
+      schedule: settings.schedule,
+      secretsPrefix: props.secretsPrefix,
     });
   }
 }

@@ -13,6 +13,16 @@ export const FENCE_ROLE = 'arn:aws:iam::123456789012:role/fence-irsa';
 export const ADMIN_SECRET =
   'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/admin/minio/myminio-AbCdEf';
 
+/** Fence DB's connection secret (an RDS-managed one, outside the prefix). */
+export const FENCE_DB_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123abcd-AbCdEf';
+
+/** The context that deploys the scheduled registry sync. */
+export const REGISTRY_SYNC_CONTEXT = {
+  fenceDbSecretArn: FENCE_DB_SECRET,
+  vpcId: 'vpc-0123456789abcdef0',
+  vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
+} as const;
+
 export const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
 
 /** The app as `cdk synth` builds it from this context, and its template as JSON. */

@@ -19,7 +19,7 @@ import {
   BucketRegistrationSchema,
   type SecretsBackend,
 } from '../registry/bucket-record';
-import type { BucketPage, BucketRegistry } from '../registry/bucket-registry';
+import type { BucketPage, BucketRegistry, MirrorOutcome } from '../registry/bucket-registry';
 import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
 import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
 import type { SecretPayload, SecretResolver } from '../secrets/secret-resolver';
@@ -50,6 +50,11 @@ export interface AdminAuditLine {
   secret_ref: string | null | undefined;
   /** Fields a patch changed. */
   changes?: string[];
+  /**
+   * With Fence DB as the registry of record: whether the saved record also reached the DynamoDB
+   * mirror at once (`mirror_failed`: saved, and the next sync copies it).
+   */
+  mirror?: MirrorOutcome;
   outcome: 'ok' | string;
   status: number;
   latency_ms: number;
@@ -190,6 +195,7 @@ export class BucketAdmin {
         }
         const record = await this.deps.registry.create(candidate);
         line.bucket_id = record.id;
+        this.noteMirror(line, record);
         return record;
       } catch (error) {
         if (created !== undefined) throw await this.discard(created, error);
@@ -252,7 +258,9 @@ export class BucketAdmin {
       if (touchesAccess && next.status === 'active') {
         await this.prove(next, payload ?? (await this.staticPayload(next)));
       }
-      return this.deps.registry.update(current.id, revision, changes as BucketChanges);
+      const record = await this.deps.registry.update(current.id, revision, changes as BucketChanges);
+      this.noteMirror(line, record);
+      return record;
     });
   }
 
@@ -469,6 +477,11 @@ export class BucketAdmin {
       }
     }
     return failure;
+  }
+
+  private noteMirror(line: AdminAuditLine, record: BucketRecord): void {
+    const outcome = this.deps.registry.mirrorOutcome?.(record);
+    if (outcome !== undefined) line.mirror = outcome;
   }
 
   private backend(name: SecretsBackend | null | undefined): AdminSecretsBackend {

@@ -1,3 +1,4 @@
+import type { BucketMisconfiguredError } from '../errors';
 import type { BucketChanges, BucketRecord, BucketRegistration } from './bucket-record';
 
 /** One page of a registry listing; `cursor` is absent on the last page. */
@@ -12,6 +13,17 @@ export interface ListOptions {
   /** The `cursor` of the previous page. */
   cursor?: string;
 }
+
+/**
+ * A stored record as a bulk reader (the sync) sees it: the record, or why it cannot be read. A
+ * record that breaks the schema is still there: it must not pass for a deleted one.
+ */
+export type StoredEntry =
+  | { bucket_name: string; record: BucketRecord; error?: undefined }
+  | { bucket_name: string; record?: undefined; error: BucketMisconfiguredError };
+
+/** What became of a write beyond the registry of record (see `BucketRegistry.mirrorOutcome`). */
+export type MirrorOutcome = 'mirrored' | 'mirror_failed';
 
 /**
  * Where bucket records live. The presign hot path only calls `getByName`; everything else is for
@@ -32,4 +44,10 @@ export interface BucketRegistry {
    * `RevisionConflictError`; throws `UnknownBucketError` when there is no such record.
    */
   update(id: string, expectedRevision: number, changes: BucketChanges): Promise<BucketRecord>;
+  /**
+   * For a registry that writes its records through to a mirror: what became of the mirror write
+   * of the create or update that returned `record` (`mirror_failed`: the record is saved, the
+   * mirror missed it and the sync will heal it). Undefined for registries without a mirror.
+   */
+  mirrorOutcome?(record: BucketRecord): MirrorOutcome | undefined;
 }

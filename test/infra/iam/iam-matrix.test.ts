@@ -7,8 +7,16 @@ import {
   PRESIGN_RUNTIME_MATRIX,
   ROTATION_MATRIX,
   type RoleMatrix,
+  SYNC_MATRIX,
 } from '../../../lib/iam/iam-matrix';
-import { ADMIN_SECRET, concrete, executionRoleStatements, synthesize } from '../synthesized-stack';
+import {
+  ADMIN_SECRET,
+  concrete,
+  executionRoleStatements,
+  FENCE_DB_SECRET,
+  REGISTRY_SYNC_CONTEXT,
+  synthesize,
+} from '../synthesized-stack';
 import {
   type AccessRequest,
   evaluate,
@@ -202,6 +210,46 @@ function adminRole(): RoleUnderTest {
   };
 }
 
+function syncRole(): RoleUnderTest {
+  const { stack, json } = synthesize(REGISTRY_SYNC_CONTEXT);
+  const fn = stack.registrySync!.function;
+  const registryTable = concrete(stack, stack.registry.table.tableArn);
+  const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
+  return {
+    matrices: [BROKER_FUNCTION_MATRIX, SYNC_MATRIX],
+    statements: executionRoleStatements(json, fn),
+    values: { ...functionValues(stack, fn), registryTable, fenceDbSecret: FENCE_DB_SECRET },
+    notAllowed: [
+      // Its one secret, read only: no other database's, no bucket's, no MinIO admin's.
+      ...['rds!db-another', 'gen3/fence/minio/dataset', 'gen3/fence/admin/minio/myminio'].map((name) => ({
+        action: 'secretsmanager:GetSecretValue',
+        resource: secret(name),
+      })),
+      ...[
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:RotateSecret',
+      ].map((action) => ({ action, resource: FENCE_DB_SECRET })),
+      { action: 'secretsmanager:ListSecrets', resource: '*' },
+      ...[
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateTable',
+        'dynamodb:DeleteTable',
+      ].map((action) => ({ action, resource: registryTable })),
+      { action: 'dynamodb:Query', resource: `${registryTable}/index/by-id` },
+      { action: 'dynamodb:PutItem', resource: `arn:aws:dynamodb:us-east-1:${account}:table/other` },
+      { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'kms:GenerateDataKey', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/gen3-bucket-access` },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::any-bucket/key' },
+      { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
+      { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+    ],
+  };
+}
+
 function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<string, string> {
   return { logGroup: concrete(stack, fn.logGroup.logGroupArn) };
 }
@@ -210,6 +258,7 @@ describe.each([
   ['presign runtime', presignRole],
   ['rotation', rotationRole],
   ['admin', adminRole],
+  ['sync', syncRole],
 ])('IAM matrix: %s role', (_, build) => {
   const role = build();
   const rules = role.matrices.flatMap((matrix) => Object.entries(matrix.rules));

@@ -52,3 +52,23 @@ export function minioRootClient(
     ...options,
   });
 }
+
+/** A DynamoDB client that counts the write requests it sends (conditional ones included). */
+export function countingDynamoDb(): { client: DynamoDBClient; writes: () => number } {
+  const client = new DynamoDBClient({});
+  let writes = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (
+        /^(PutItem|DeleteItem|UpdateItem|BatchWriteItem|TransactWriteItems)Command$/.test(
+          context.commandName ?? '',
+        )
+      ) {
+        writes++;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countWrites' },
+  );
+  return { client, writes: () => writes };
+}

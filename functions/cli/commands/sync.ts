@@ -1,0 +1,98 @@
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import type { SyncReport } from '../../shared/registry/registry-sync';
+import { runRegistrySync } from '../../sync-registry/sync-wiring';
+import { type CliContext, databaseUrl, positiveInt, UsageError } from '../cli-context';
+import { EXIT, progress } from '../output';
+
+const COUNTS = ['inserted', 'updated', 'deleted', 'unchanged', 'skipped', 'failed'] as const;
+
+export function syncCommand(program: Command, context: CliContext): void {
+  program
+    .command('sync')
+    .description(
+      'mirror Fence DB into the DynamoDB registry table: insert, update when newer, delete what Fence DB dropped',
+    )
+    .option('--database-url <url>', 'Fence DB (default: $FENCE_DB_URL)')
+    .option('--dry-run', 'print the differences and write nothing')
+    .option(
+      '--verify-content',
+      'also read every item whole, and rewrite those that differ from Fence DB at the same revision (edited by hand in DynamoDB)',
+    )
+    .option(
+      '--concurrency <n>',
+      'DynamoDB write requests in flight at once (default 16)',
+      positiveInt('--concurrency'),
+    )
+    .addHelpText(
+      'after',
+      `
+The table is --table or $REGISTRY_TABLE_NAME. No write puts back an older record, even with
+syncs running at once or racing an admin write: inserts and updates are written in batches
+while Fence DB holds those rows locked, deletes only if the item is still the version scanned.
+
+Examples:
+  $ fence-buckets --table FenceBucketBroker-Registry sync --database-url postgres://fence@db/fence --dry-run
+  $ FENCE_DB_URL=postgres://fence@db/fence fence-buckets --table FenceBucketBroker-Registry sync
+`,
+    )
+    .action(
+      async (options: {
+        databaseUrl?: string;
+        dryRun?: boolean;
+        verifyContent?: boolean;
+        concurrency?: number;
+      }) => {
+        const tableName = program.opts<{ table?: string }>().table ?? context.env.REGISTRY_TABLE_NAME;
+        if (!tableName) {
+          throw new UsageError('name the registry table: --table <name> or REGISTRY_TABLE_NAME');
+        }
+        let bar: ReturnType<typeof progress> | undefined;
+        const report = await runRegistrySync(
+          { connection: { connectionString: databaseUrl(context, options.databaseUrl) }, tableName },
+          {
+            dryRun: options.dryRun === true,
+            verifyContent: options.verifyContent === true,
+            ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+            onPlan: (writes) => {
+              bar = progress(context.io, writes, 'sync');
+            },
+            onProgress: () => bar?.tick(),
+          },
+        );
+        bar?.stop();
+        printReport(context, report);
+        if (report.failed > 0) context.exitCode = EXIT.failure;
+      },
+    );
+}
+
+function printReport(context: CliContext, report: SyncReport): void {
+  const { io } = context;
+  if (context.output().json) {
+    io.out(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const style = { head: [], border: [] };
+  if (report.dry_run && report.changes.length > 0) {
+    const diff = new Table({ head: ['action', 'bucket', 'source revision', 'mirror revision'], style });
+    for (const change of report.changes) {
+      diff.push([
+        change.action,
+        change.bucket_name,
+        change.source_revision === undefined ? '' : String(change.source_revision),
+        change.mirror_revision === undefined ? '' : String(change.mirror_revision),
+      ]);
+    }
+    io.out(`${diff.toString()}\n`);
+  }
+  if (report.failures.length > 0) {
+    const failures = new Table({ head: ['bucket', 'action', 'error'], style });
+    for (const failure of report.failures)
+      failures.push([failure.bucket_name, failure.action, failure.error]);
+    io.out(`${failures.toString()}\n`);
+  }
+  const summary = new Table({ head: [...COUNTS], style });
+  summary.push(COUNTS.map((name) => String(report[name])));
+  io.out(`${summary.toString()}\n${report.dry_run ? 'dry run: nothing was written\n' : ''}`);
+}

@@ -1,0 +1,125 @@
+import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
+import { PostgresBucketRegistry } from '../../../functions/shared/registry/postgres-bucket-registry';
+import { createRegistryTable, dynamoDb } from '../support/aws';
+import { cli } from '../support/cli';
+import { type FenceDbUnderTest, freshFenceDb } from '../support/fence-db';
+import { mirrorItems } from '../support/registry-sync-bed';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const ROLE = 'arn:aws:iam::123456789012:role/gen3-bucket-access';
+
+/** A role bucket, registered without the proof (no STS round trip needed here). */
+const registerArgs = (bucket: string) => [
+  '--json',
+  'register',
+  '--bucket',
+  bucket,
+  '--provider',
+  'aws',
+  '--auth-mode',
+  'role',
+  '--role-arn',
+  ROLE,
+  '--allowed-ops',
+  'download',
+  '--no-validate',
+];
+
+/** The audit lines a CLI run wrote to stderr. */
+function auditLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{"audit"'))
+    .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit);
+}
+
+describe('Registry of record: admin writes with REGISTRY_SOURCE (CLI in process, PostgreSQL + moto)', () => {
+  let db: FenceDbUnderTest;
+  let fenceDb: PostgresBucketRegistry;
+  let tableName: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeEach(async () => {
+    db = await freshFenceDb();
+    fenceDb = PostgresBucketRegistry.connect({ connectionString: db.url });
+    tableName = await createRegistryTable(dynamoDb());
+    env = { REGISTRY_SOURCE: 'postgres', FENCE_DB_URL: db.url, REGISTRY_TABLE_NAME: tableName };
+  }, 60_000);
+
+  afterEach(async () => {
+    await fenceDb.close();
+    await db.drop();
+  }, 60_000);
+
+  it('writes Fence DB first, and the same record to DynamoDB at once (register, then suspend)', async () => {
+    // Act
+    const registered = await cli(registerArgs('of-record'), env);
+    const inDynamoDbAfterRegister = await new DynamoDbBucketRegistry(tableName).getByName('of-record');
+    const suspended = await cli(['--json', 'suspend', 'of-record'], env);
+    const inDynamoDbAfterSuspend = await new DynamoDbBucketRegistry(tableName).getByName('of-record');
+
+    // Assess
+    expect([registered.code, suspended.code]).toEqual([0, 0]);
+    const record = JSON.parse(registered.out);
+    expect(inDynamoDbAfterRegister).toEqual(record);
+    expect(JSON.parse(suspended.out)).toMatchObject({ status: 'suspended', revision: 2 });
+    expect(inDynamoDbAfterSuspend).toEqual(await fenceDb.getByName('of-record'));
+    expect(inDynamoDbAfterSuspend).toMatchObject({ status: 'suspended', revision: 2 });
+    expect([...auditLines(registered.err), ...auditLines(suspended.err)]).toEqual([
+      expect.objectContaining({ action: 'register', outcome: 'ok', mirror: 'mirrored' }),
+      expect.objectContaining({ action: 'patch', outcome: 'ok', mirror: 'mirrored' }),
+    ]);
+  }, 60_000);
+
+  it('with REGISTRY_SOURCE=dynamodb (the default) writes DynamoDB only', async () => {
+    // Act
+    const registered = await cli(registerArgs('table-only'), { ...env, REGISTRY_SOURCE: undefined });
+
+    // Assess
+    expect(registered.code).toBe(0);
+    expect(await new DynamoDbBucketRegistry(tableName).getByName('table-only')).toEqual(
+      JSON.parse(registered.out),
+    );
+    expect(await fenceDb.list()).toEqual({ records: [] });
+    expect(auditLines(registered.err)[0]).not.toHaveProperty('mirror');
+  }, 60_000);
+
+  it('saves in Fence DB when DynamoDB is down, says so, and the next sync copies the record', async () => {
+    // Prepare: DynamoDB reached through a proxy that is closed (the rest of AWS still answers)
+    const { proxy, url } = await TcpProxy.start(String(process.env.AWS_ENDPOINT_URL));
+    await proxy.close();
+    const previous = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = url;
+    let registered: Awaited<ReturnType<typeof cli>>;
+    try {
+      // Act
+      registered = await cli(registerArgs('missed-by-mirror'), env);
+    } finally {
+      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+      else process.env.AWS_ENDPOINT_URL_DYNAMODB = previous;
+    }
+    const rightAfter = await mirrorItems(tableName);
+    const synced = await cli(['--json', 'sync'], env);
+
+    // Assess
+    expect(registered.code).toBe(0);
+    const record = JSON.parse(registered.out);
+    expect(await fenceDb.getByName('missed-by-mirror')).toEqual(record);
+    expect(auditLines(registered.err)).toEqual([
+      expect.objectContaining({ action: 'register', outcome: 'ok', status: 200, mirror: 'mirror_failed' }),
+    ]);
+    expect(registered.err).toContain(
+      '"warning":"registry mirror write failed; the next sync copies the record"',
+    );
+    expect(rightAfter.has('missed-by-mirror')).toBe(false);
+    expect(synced.code).toBe(0);
+    expect(JSON.parse(synced.out)).toMatchObject({ inserted: 1, failed: 0 });
+    expect(await new DynamoDbBucketRegistry(tableName).getByName('missed-by-mirror')).toEqual(record);
+  }, 120_000);
+
+  it('refuses REGISTRY_SOURCE=postgres without FENCE_DB_URL, naming the setting', async () => {
+    const answer = await cli(['list'], { ...env, FENCE_DB_URL: undefined });
+    expect(answer.code).toBe(1);
+    expect(answer.err).toContain('REGISTRY_SOURCE=postgres needs FENCE_DB_URL');
+  });
+});
