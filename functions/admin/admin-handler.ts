@@ -1,31 +1,68 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import secretsManager from '@middy/secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { PoolConfig } from 'pg';
 import type { BucketAdmin } from '../shared/admin/bucket-admin';
+import { type FenceDbSslMode, fenceDbConnectionFromSecret } from '../shared/registry/fence-db-connection';
 import { handleAdminApi } from './admin-api';
+
+/** Fence DB's connection secret, when Fence DB is the registry of record. */
+export interface AdminFenceDb {
+  secretArn: string;
+  ssl: FenceDbSslMode;
+}
 
 /**
  * The admin Lambda's middleware chain around `handleAdminApi`. Audit lines (one per action,
- * written by the core) and refusals go through Powertools Logger: the admin API is not a hot path.
+ * written by the core) and refusals go through Powertools Logger: the admin API is not a hot
+ * path. With Fence DB as the registry of record, its connection comes from its secret through
+ * `@middy/secrets-manager` (DESIGN.md: the package's place), read on each invocation (admin calls
+ * are rare; a rotated database password is picked up at once), and the core is built for it.
  */
 export function createAdminHandler(options: {
-  admin: BucketAdmin;
+  /** The admin core, for Fence DB's connection when there is one. */
+  admin: (fenceDb: PoolConfig | undefined) => BucketAdmin;
   logger: Logger;
   allowedCallers: readonly string[];
+  fenceDb?: AdminFenceDb;
 }) {
-  const { admin, logger, allowedCallers } = options;
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
-    .use(injectLambdaContext(logger))
-    .handler((event, context) =>
-      handleAdminApi(event, context.awsRequestId, {
-        admin,
-        allowedCallers,
-        refused: (line) => logger.warn('admin caller refused', line),
-        unexpected: (error) =>
-          logger.error('admin request failed unexpectedly', {
-            error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
-          }),
+  const { logger, allowedCallers, fenceDb } = options;
+  let built: { key: string; admin: BucketAdmin } | undefined;
+  const adminFor = (connection: PoolConfig | undefined): BucketAdmin => {
+    // One core (and one connection pool) per connection setting: a new password, a new pool.
+    const key = JSON.stringify(connection ?? null);
+    if (built?.key !== key) built = { key, admin: options.admin(connection) };
+    return built.admin;
+  };
+  const chain = middy<
+    APIGatewayProxyEvent,
+    APIGatewayProxyResult,
+    Error,
+    Context & { fenceDb?: unknown }
+  >().use(injectLambdaContext(logger));
+  if (fenceDb !== undefined) {
+    chain.use(
+      secretsManager({
+        fetchData: { fenceDb: fenceDb.secretArn },
+        setToContext: true,
+        cacheExpiry: 0,
+        disablePrefetch: true,
       }),
     );
+  }
+  return chain.handler((event, context) =>
+    handleAdminApi(event, context.awsRequestId, {
+      admin: adminFor(
+        fenceDb === undefined ? undefined : fenceDbConnectionFromSecret(context.fenceDb, fenceDb.ssl),
+      ),
+      allowedCallers,
+      refused: (line) => logger.warn('admin caller refused', line),
+      unexpected: (error) =>
+        logger.error('admin request failed unexpectedly', {
+          error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+        }),
+    }),
+  );
 }

@@ -1,3 +1,4 @@
+import type { PoolConfig } from 'pg';
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { ConfigurationError } from '../shared/errors';
@@ -24,6 +25,8 @@ export function wireBucketAdmin(
     /** Told of a write-through to the DynamoDB mirror that failed (the sync heals it). */
     warn?: (message: string, details: Record<string, unknown>) => void;
     registry?: BucketRegistry;
+    /** Fence DB's connection, when it comes from a secret (the admin Lambda). */
+    fenceDb?: PoolConfig;
     backends?: Partial<Record<SecretsBackend, AdminSecretsBackend>>;
   },
 ): BucketAdmin {
@@ -33,7 +36,7 @@ export function wireBucketAdmin(
     backends[name] = backend;
   }
   return new BucketAdmin({
-    registry: options.registry ?? wireRegistry(environment, options.warn),
+    registry: options.registry ?? wireRegistry(environment, options.warn, options.fenceDb),
     backends,
     roles: new AssumedRoleCredentials({ durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS }),
     secretsPrefix: environment.FENCE_SECRETS_PREFIX,
@@ -49,15 +52,20 @@ export function wireBucketAdmin(
 export function wireRegistry(
   environment: Pick<AdminEnvironment, 'REGISTRY_SOURCE' | 'FENCE_DB_URL' | 'REGISTRY_TABLE_NAME'>,
   warn: (message: string, details: Record<string, unknown>) => void = () => undefined,
+  /** Fence DB's connection when it comes from a secret (the admin Lambda), else `FENCE_DB_URL`. */
+  fenceDb?: PoolConfig,
 ): BucketRegistry {
   if (environment.REGISTRY_SOURCE === 'dynamodb') {
     return new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME);
   }
-  if (environment.FENCE_DB_URL === undefined) {
+  const connection =
+    fenceDb ??
+    (environment.FENCE_DB_URL === undefined ? undefined : { connectionString: environment.FENCE_DB_URL });
+  if (connection === undefined) {
     throw new ConfigurationError('REGISTRY_SOURCE=postgres needs FENCE_DB_URL (postgres://…)');
   }
   return new WriteThroughBucketRegistry(
-    PostgresBucketRegistry.connect({ connectionString: environment.FENCE_DB_URL }),
+    PostgresBucketRegistry.connect(connection),
     new DynamoDbRegistryMirror(environment.REGISTRY_TABLE_NAME),
     {
       onMirrorFailure: (record, error) =>

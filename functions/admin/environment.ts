@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { commaList, seconds } from '../shared/config/environment';
 import { SecretsEnvironmentSchema } from '../shared/config/secrets-environment';
+import { FENCE_DB_SSL_MODES } from '../shared/registry/fence-db-connection';
 
 /** Where admin writes go first: Fence DB, or DynamoDB alone. */
 export const REGISTRY_SOURCES = ['dynamodb', 'postgres'] as const;
@@ -18,8 +19,18 @@ export const AdminEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
    * DB) writes the table only.
    */
   REGISTRY_SOURCE: z._default(z.enum(REGISTRY_SOURCES), 'dynamodb'),
-  /** Fence DB's connection URL (`postgres://…`), required with `REGISTRY_SOURCE=postgres`. */
+  /**
+   * Fence DB's connection URL (`postgres://…`) for `REGISTRY_SOURCE=postgres`: the CLI and the
+   * local runner. The admin Lambda reads it from `FENCE_DB_SECRET_ARN` instead.
+   */
   FENCE_DB_URL: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * The secret holding Fence DB's connection (an RDS database secret or `{"url": …}`), read
+   * through `@middy/secrets-manager`: the admin Lambda's way to `REGISTRY_SOURCE=postgres`.
+   */
+  FENCE_DB_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
+  /** How the connection to Fence DB is secured (with `FENCE_DB_SECRET_ARN`). */
+  FENCE_DB_SSL: z._default(z.enum(FENCE_DB_SSL_MODES), 'verify'),
   /**
    * Principals allowed to call the admin API; the handler checks the caller itself too, so a
    * Fence (runtime) caller that reaches it by any path is refused. Unset only for the CLI and

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ADMIN_ROUTES } from '../../functions/admin/admin-api';
@@ -10,6 +11,15 @@ import { addMatrixRules } from '../iam/matrix-statement';
 import { routeAccessStatements } from '../iam/route-access';
 import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
+
+/** Fence DB, the registry of record: its connection secret and the network that reaches it. */
+export interface FenceDbAccess {
+  /** The connection secret (an RDS database secret or `{"url": …}`), a full ARN. */
+  readonly secretArn: string;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+}
 
 export interface AdminApiProps {
   /** The REST API to add the admin routes to (the presign API's: one URL, one resource policy). */
@@ -24,6 +34,13 @@ export interface AdminApiProps {
   readonly secretsPrefix?: string;
   /** Role ARNs that role-mode buckets name; registrations are proven by assuming them. @default none */
   readonly assumableRoleArns?: string[];
+  /**
+   * With Fence DB as the registry of record: admin writes go there first, then to the table
+   * (`REGISTRY_SOURCE=postgres`); the function runs in Fence DB's VPC (which must also reach
+   * Secrets Manager, STS, DynamoDB and the buckets' stores: NAT or VPC endpoints).
+   * @default none: the table is the registry
+   */
+  readonly fenceDb?: FenceDbAccess;
 }
 
 /**
@@ -48,7 +65,17 @@ export class AdminApi extends Construct {
         FENCE_SECRETS_BACKEND: 'aws_sm',
         FENCE_SECRETS_PREFIX: prefix,
         ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),
+        ...(props.fenceDb === undefined
+          ? {}
+          : { REGISTRY_SOURCE: 'postgres' as const, FENCE_DB_SECRET_ARN: props.fenceDb.secretArn }),
       },
+      ...(props.fenceDb === undefined
+        ? {}
+        : {
+            vpc: props.fenceDb.vpc,
+            vpcSubnets: props.fenceDb.vpcSubnets,
+            securityGroups: props.fenceDb.securityGroups,
+          }),
       // A registration proves credentials on the bucket (AssumeRole, a store round trip): seconds, not ms.
       timeout: Duration.seconds(29),
     });
@@ -57,6 +84,7 @@ export class AdminApi extends Construct {
       prefix,
       registryTable: props.registry.table.tableArn,
       assumableRoles: props.assumableRoleArns ?? [],
+      fenceDbSecret: props.fenceDb === undefined ? [] : [props.fenceDb.secretArn],
     });
     for (const statement of routeAccessStatements(
       API_ROUTE_ACCESS.admin.resourcePath,

@@ -200,6 +200,8 @@ export const ADMIN_MATRIX = {
   placeholders: {
     registryTable: 'the registry table’s ARN',
     assumableRoles: 'the role ARNs role-mode buckets name (assumableRoleArns), for validation',
+    fenceDbSecret:
+      'the Fence DB connection secret (fenceDbSecretArn), when Fence DB is the registry of record',
   },
   rules: {
     manageBucketSecrets: {
@@ -241,6 +243,13 @@ export const ADMIN_MATRIX = {
       actions: ['sts:AssumeRole'],
       resources: ['{assumableRoles}'],
       reason: 'role-mode registrations are proven by assuming the role, as the presign path will',
+    },
+    readFenceDbSecret: {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['{fenceDbSecret}'],
+      reason:
+        'with Fence DB as the registry of record, writes go there first (@middy/secrets-manager reads the connection)',
     },
     denyDeleteWithoutRecovery: {
       effect: 'Deny',

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { AdminApi } from '../constructs/admin-api';
+import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
 import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
@@ -84,6 +84,8 @@ export class FenceBucketBrokerStack extends Stack {
       throttlingBurstLimit: props.presignThrottle?.burstLimit,
       reservedConcurrency: props.presignReservedConcurrency,
     });
+    // Fence DB's network, shared by the sync and (with Fence DB as the registry of record) the admin API.
+    const fenceDb = props.registrySync === undefined ? undefined : this.fenceDbNetwork(props.registrySync);
     if ((props.adminRoleArns ?? []).length > 0) {
       this.adminApi = new AdminApi(this, 'Admin', {
         api: this.presignApi.api,
@@ -91,6 +93,7 @@ export class FenceBucketBrokerStack extends Stack {
         adminPrincipalArns: props.adminRoleArns ?? [],
         assumableRoleArns: props.assumableRoleArns,
         secretsPrefix: props.secretsPrefix,
+        ...(fenceDb === undefined ? {} : { fenceDb }),
       });
     }
     const adminSecretArns = props.minioAdminSecretArns ?? [];
@@ -119,8 +122,16 @@ export class FenceBucketBrokerStack extends Stack {
       });
       this.rotation = rotation;
     }
-    if (props.registrySync !== undefined) {
-      this.registrySync = this.addRegistrySync(props.registrySync, props);
+    if (props.registrySync !== undefined && fenceDb !== undefined) {
+      this.registrySync = new RegistrySync(this, 'RegistrySync', {
+        registry: this.registry,
+        fenceDbSecretArn: fenceDb.secretArn,
+        vpc: fenceDb.vpc,
+        vpcSubnets: fenceDb.vpcSubnets,
+        securityGroups: fenceDb.securityGroups,
+        schedule: props.registrySync.schedule,
+        secretsPrefix: props.secretsPrefix,
+      });
       new CfnOutput(this, 'RegistrySyncFunctionName', {
         value: this.registrySync.function.functionName,
         description: 'Sync Lambda (Fence DB → registry table); invoke it to sync now',
@@ -136,46 +147,40 @@ export class FenceBucketBrokerStack extends Stack {
     });
   }
 
-  private addRegistrySync(settings: RegistrySyncSettings, props: FenceBucketBrokerStackProps): RegistrySync {
-    // The admin Lambda writes the table only; with Fence DB as the registry of record, the sync
-    // would delete what it registers.
-    if ((props.adminRoleArns ?? []).length > 0) {
-      throw new Error(
-        'adminRoleArns and fenceDbSecretArn together: the admin API writes the registry table only, and the sync from Fence DB would undo its writes. Where Fence DB is the registry of record, manage buckets with the CLI (REGISTRY_SOURCE=postgres, README "Fence DB as the registry of record")',
-      );
-    }
+  /** Fence DB's secret and the VPC that reaches it, imported from ids alone (no lookup at synth). */
+  private fenceDbNetwork(settings: RegistrySyncSettings): FenceDbAccess {
     if (settings.subnetIds.length === 0) {
       throw new Error(
         'fenceDbSecretArn needs vpcSubnetIds: the subnets the sync runs in (-c vpcSubnetIds=subnet-a,subnet-b)',
       );
     }
-    // Imported from ids alone (no lookup): the function names its subnets itself.
     const vpc = ec2.Vpc.fromVpcAttributes(this, 'FenceDbVpc', {
       vpcId: settings.vpcId,
       availabilityZones: Fn.getAzs(),
     });
     Validations.of(vpc).acknowledge({
       id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
-      reason: 'Only the sync function uses this VPC, and it names its subnets by id.',
+      reason: 'Only the functions that reach Fence DB use this VPC, and they name their subnets by id.',
     });
     const subnets = settings.subnetIds.map((subnetId, index) => {
       const subnet = ec2.Subnet.fromSubnetId(this, `FenceDbSubnet${index}`, subnetId);
       Validations.of(subnet).acknowledge({
         id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
-        reason: 'Nothing here adds routes; the subnet is only where the sync function runs.',
+        reason: 'Nothing here adds routes; the subnet is only where the functions run.',
       });
       return subnet;
     });
-    return new RegistrySync(this, 'RegistrySync', {
-      registry: this.registry,
-      fenceDbSecretArn: settings.fenceDbSecretArn,
+    return {
+      secretArn: settings.fenceDbSecretArn,
       vpc,
       vpcSubnets: { subnets },
-      securityGroups: settings.securityGroupIds?.map((groupId, index) =>
-        ec2.SecurityGroup.fromSecurityGroupId(this, `FenceDbSecurityGroup${index}`, groupId),
-      ),
-      schedule: settings.schedule,
-      secretsPrefix: props.secretsPrefix,
-    });
+      ...(settings.securityGroupIds === undefined
+        ? {}
+        : {
+            securityGroups: settings.securityGroupIds.map((groupId, index) =>
+              ec2.SecurityGroup.fromSecurityGroupId(this, `FenceDbSecurityGroup${index}`, groupId),
+            ),
+          }),
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { ADMIN_ROUTES } from '../../../functions/admin/admin-api';
 import { evaluate, type PolicyStatement, resolveIntrinsics } from '../iam/policy-evaluator';
-import { FENCE_ROLE, synthesize } from '../synthesized-stack';
+import { FENCE_ROLE, REGISTRY_SYNC_CONTEXT, synthesize } from '../synthesized-stack';
 
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/gen3-admin';
 const SAME_ACCOUNT_OTHER = 'arn:aws:iam::123456789012:role/has-execute-api-invoke-on-star';
@@ -86,5 +86,28 @@ describe('Construct: AdminApi', () => {
     expect(bare.adminApi).toBeUndefined();
     expect(JSON.stringify(bareApi?.Properties.Policy)).not.toContain('/v1/admin/');
     expect(JSON.stringify(bareTemplate.toJSON())).not.toContain('ADMIN_PRINCIPAL_ARNS');
+  });
+
+  it('with Fence DB as the registry of record, writes there first: runs in its VPC and reads its connection secret', () => {
+    // Act
+    const { stack: withDb, template: dbTemplate } = synthesize({
+      adminRoleArns: ADMIN_ROLE,
+      ...REGISTRY_SYNC_CONTEXT,
+    });
+
+    // Assess
+    const adminFunction = withDb.adminApi?.function;
+    if (adminFunction === undefined) throw new Error('no admin API was deployed');
+    const fn = withDb.getLogicalId(adminFunction.node.defaultChild as never);
+    const [admin] = Object.entries(dbTemplate.findResources('AWS::Lambda::Function')).filter(
+      ([id]) => id === fn,
+    );
+    expect(admin?.[1].Properties.Environment.Variables).toMatchObject({
+      REGISTRY_SOURCE: 'postgres',
+      FENCE_DB_SECRET_ARN: REGISTRY_SYNC_CONTEXT.fenceDbSecretArn,
+    });
+    expect(admin?.[1].Properties.VpcConfig.SubnetIds).toEqual(REGISTRY_SYNC_CONTEXT.vpcSubnetIds.split(','));
+    // The sync and the admin API share the one imported network.
+    expect(withDb.registrySync).toBeDefined();
   });
 });

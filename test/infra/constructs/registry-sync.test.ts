@@ -113,10 +113,6 @@ describe('Construct: RegistrySync (scheduled Fence DB → DynamoDB sync)', () =>
       { fenceDbSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/db-AbCdEf' },
       /is under gen3\/fence\/, which the presign role reads/,
     ],
-    [
-      { adminRoleArns: 'arn:aws:iam::123456789012:role/gen3-admin' },
-      /the sync from Fence DB would undo its writes/,
-    ],
   ])('refuses %o', (change, message) => {
     expect(() => synthesize({ ...REGISTRY_SYNC_CONTEXT, ...change })).toThrow(message);
   });

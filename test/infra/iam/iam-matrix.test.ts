@@ -171,14 +171,24 @@ function rotationRole(): RoleUnderTest {
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/gen3-admin';
 
 function adminRole(): RoleUnderTest {
-  const { stack, json } = synthesize({ adminRoleArns: ADMIN_ROLE, assumableRoleArns: BUCKET_ROLE });
+  // With Fence DB as the registry of record, so every admin rule has something to speak about.
+  const { stack, json } = synthesize({
+    adminRoleArns: ADMIN_ROLE,
+    assumableRoleArns: BUCKET_ROLE,
+    ...REGISTRY_SYNC_CONTEXT,
+  });
   const fn = stack.adminApi!.function;
   const registryTable = concrete(stack, stack.registry.table.tableArn);
   const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
   return {
     matrices: [BROKER_FUNCTION_MATRIX, ADMIN_MATRIX],
     statements: executionRoleStatements(json, fn),
-    values: { ...functionValues(stack, fn), registryTable, assumableRoles: [BUCKET_ROLE] },
+    values: {
+      ...functionValues(stack, fn),
+      registryTable,
+      assumableRoles: [BUCKET_ROLE],
+      fenceDbSecret: [REGISTRY_SYNC_CONTEXT.fenceDbSecretArn],
+    },
     notAllowed: [
       // Nothing outside the prefix, and nothing of the MinIO admin credentials inside it.
       ...[

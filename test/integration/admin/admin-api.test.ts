@@ -43,7 +43,7 @@ describe('Admin API handler (moto + MinIO)', () => {
       });
     }
     const logger = new Logger({ serviceName: 'admin-test' });
-    handler = createAdminHandler({ admin: bed.admin, logger, allowedCallers: [ADMIN_ROLE] });
+    handler = createAdminHandler({ admin: () => bed.admin, logger, allowedCallers: [ADMIN_ROLE] });
   });
 
   afterAll(() => jest.restoreAllMocks());

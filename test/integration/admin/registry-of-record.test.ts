@@ -1,12 +1,20 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { createAdminHandler } from '../../../functions/admin/admin-handler';
+import { wireBucketAdmin } from '../../../functions/admin/admin-wiring';
+import { AdminEnvironmentSchema } from '../../../functions/admin/environment';
+import { readEnvironment } from '../../../functions/shared/config/environment';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { PostgresBucketRegistry } from '../../../functions/shared/registry/postgres-bucket-registry';
-import { createRegistryTable, dynamoDb } from '../support/aws';
+import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from '../support/aws';
 import { cli } from '../support/cli';
 import { type FenceDbUnderTest, freshFenceDb } from '../support/fence-db';
 import { mirrorItems } from '../support/registry-sync-bed';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const ROLE = 'arn:aws:iam::123456789012:role/gen3-bucket-access';
+const ADMIN = 'arn:aws:sts::123456789012:assumed-role/gen3-admin/alice';
 
 /** A role bucket, registered without the proof (no STS round trip needed here). */
 const registerArgs = (bucket: string) => [
@@ -122,4 +130,72 @@ describe('Registry of record: admin writes with REGISTRY_SOURCE (CLI in process,
     expect(answer.code).toBe(1);
     expect(answer.err).toContain('REGISTRY_SOURCE=postgres needs FENCE_DB_URL');
   });
+});
+
+describe('Registry of record: the admin Lambda with Fence DB (connection secret through @middy/secrets-manager)', () => {
+  it('writes Fence DB first and the table at once, its connection read from the secret and never logged', async () => {
+    // Prepare
+    const db = await freshFenceDb();
+    const tableName = await createRegistryTable(dynamoDb());
+    // The test server trusts local connections (no password): the secret's `url` form, which must not be logged either.
+    const secret = await secretsManager().send(
+      new CreateSecretCommand({
+        Name: uniqueName('fence-db/admin-connection'),
+        SecretString: JSON.stringify({ url: db.url }),
+      }),
+    );
+    const environment = readEnvironment(AdminEnvironmentSchema, {
+      REGISTRY_TABLE_NAME: tableName,
+      REGISTRY_SOURCE: 'postgres',
+      FENCE_DB_SECRET_ARN: String(secret.ARN),
+      FENCE_DB_SSL: 'disable',
+    });
+    const written: string[] = [];
+    const logger = new Logger({ serviceName: 'admin-of-record' });
+    const handler = createAdminHandler({
+      admin: (fenceDb) =>
+        wireBucketAdmin(environment, {
+          audit: (line) => written.push(JSON.stringify(line)),
+          ...(fenceDb === undefined ? {} : { fenceDb }),
+        }),
+      logger,
+      allowedCallers: [ADMIN],
+      fenceDb: { secretArn: String(secret.ARN), ssl: 'disable' },
+    });
+    const body = {
+      bucket_name: 'admin-of-record',
+      provider: 'aws',
+      auth_mode: 'role',
+      role_arn: ROLE,
+      allowed_ops: ['download'],
+    };
+    const fenceDb = PostgresBucketRegistry.connect({ connectionString: db.url });
+
+    try {
+      // Act
+      const answer = await handler(
+        {
+          httpMethod: 'POST',
+          path: '/v1/admin/buckets',
+          body: Buffer.from(JSON.stringify(body)).toString('base64'),
+          isBase64Encoded: true,
+          queryStringParameters: { validate: 'false' },
+          requestContext: { identity: { userArn: ADMIN } },
+        } as unknown as APIGatewayProxyEvent,
+        { awsRequestId: 'admin-of-record', functionName: 'admin' } as Context,
+      );
+
+      // Assess
+      expect(answer.statusCode).toBe(201);
+      const inFenceDb = await fenceDb.getByName('admin-of-record');
+      const inTable = await new DynamoDbBucketRegistry(tableName).getByName('admin-of-record');
+      expect(inFenceDb).toMatchObject({ bucket_name: 'admin-of-record', revision: 1 });
+      expect(inTable).toEqual(inFenceDb);
+      expect(written.join('\n')).toContain('"mirror":"mirrored"');
+      expect(written.join('\n')).not.toContain(db.url);
+    } finally {
+      await fenceDb.close();
+      await db.drop();
+    }
+  }, 60_000);
 });
