@@ -45,7 +45,13 @@ TEST_CREDENTIALS = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         os.environ.pop(name, None)
     os.environ.update(TEST_CREDENTIALS)
 
@@ -61,7 +67,9 @@ class Runner:
     @property
     def demo_keys(self) -> dict[str, str]:
         """The demo bucket's keys: MinIO's root credentials in the local runner."""
-        keys: dict[str, str] = json.loads((self.local_dir / "secrets/gen3/fence/minio/demo-bucket").read_text())
+        keys: dict[str, str] = json.loads(
+            (self.local_dir / "secrets/gen3/fence/minio/demo-bucket").read_text()
+        )
         return keys
 
     def secret_path(self, bucket: str) -> Path:
@@ -142,7 +150,9 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         store = store or _group(STORE_READY, line)
     if url is None or store is None:
         process.kill()
-        pytest.fail("the local runner did not start with MinIO (run `npm run services:install`):\n" + "".join(seen))
+        pytest.fail(
+            "the local runner did not start with MinIO (run `npm run services:install`):\n" + "".join(seen)
+        )
     # Keep reading its output (audit lines), so a full pipe never blocks it.
     threading.Thread(target=process.stderr.read, daemon=True).start()
     try:
@@ -174,7 +184,7 @@ def client(runner: Runner) -> Iterator[BrokerClient]:
 
 
 @dataclass
-class Recorded:
+class RecordedRequest:
     method: str
     path: str
     headers: dict[str, str]
@@ -196,10 +206,10 @@ class RecordingProxy:
 
     def __init__(self, target: str | None) -> None:
         self.target = target
-        self.requests: list[Recorded] = []
+        self.requests: list[RecordedRequest] = []
         self.canned: list[Canned] = []
         self.hang = 0
-        self.after_response: Callable[[Recorded], None] | None = None
+        self.after_response: Callable[[RecordedRequest], None] | None = None
         self._release = threading.Event()
         proxy = self
 
@@ -207,9 +217,9 @@ class RecordingProxy:
             def do_POST(self) -> None:
                 proxy._serve(self)
 
-            do_GET = do_PATCH = do_POST
+            do_GET = do_PATCH = do_POST  # noqa: N815 (http.server's names)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -220,7 +230,7 @@ class RecordingProxy:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("content-length") or 0)
         body = handler.rfile.read(length)
-        record = Recorded(handler.command, handler.path, dict(handler.headers.items()), body)
+        record = RecordedRequest(handler.command, handler.path, dict(handler.headers.items()), body)
         self.requests.append(record)
         if self.hang > 0:
             self.hang -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import botocore.session
@@ -26,7 +27,8 @@ def download_only(runner: Runner) -> str:
     """`my-dataset` (an empty bucket of the local MinIO), registered for download only, holding
     one object written with the store's own keys."""
     runner.register(["download"], bucket="my-dataset", validate=True)
-    s3 = botocore.session.get_session().create_client(
+    # botocore-stubs types clients as BaseClient; put_object exists at run time.
+    s3: Any = botocore.session.get_session().create_client(
         "s3",
         endpoint_url=runner.store_endpoint,
         region_name="us-east-1",
