@@ -106,7 +106,7 @@ class Runner:
         assert answer.status_code == 201, answer.text
         return name
 
-    def patch(self, bucket: str, **changes: Any) -> None:  # noqa: ANN401
+    def patch(self, bucket: str, **changes: Any) -> None:
         record = requests.get(f"{self.url}/v1/admin/buckets/{bucket}", timeout=30).json()
         answer = requests.patch(
             f"{self.url}/v1/admin/buckets/{bucket}",
