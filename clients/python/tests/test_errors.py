@@ -142,6 +142,16 @@ def test_an_answer_that_is_not_the_brokers_is_the_base_class_with_the_gateway_re
     assert "Bad Gateway" in proxied.value.message
 
 
+def test_a_success_that_is_not_json_is_not_taken_for_an_answer(canned_server: RecordingProxy) -> None:
+    canned_server.answer(200, b"<html>captive portal</html>", {"content-type": "text/html"})
+
+    with pytest.raises(BrokerError) as raised:
+        BrokerClient(canned_server.url).presign("some-bucket", "key")
+
+    assert (raised.value.status, raised.value.code) == (200, "unexpected_answer")
+    assert "captive portal" in raised.value.message
+
+
 def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)
 

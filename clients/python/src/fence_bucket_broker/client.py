@@ -170,7 +170,7 @@ class BrokerClient:
                     f"no answer from {self.base_url}: {type(failure).__name__}"
                 ) from failure
             if response.status_code < 300:
-                return response.json() if response.content else None
+                return _answer_of(response)
             error = _error_from(response)
             delay = self._retry_wait(error, attempt)
             if delay is None:
@@ -256,6 +256,21 @@ class Multipart:
         self._client._call(
             upload.bucket, "multipart/abort", {"key": upload.key, "upload_id": upload.upload_id}
         )
+
+
+def _answer_of(response: requests.Response) -> Any:  # noqa: ANN401
+    """A success's JSON body (None for 204); a body that is not JSON is not the broker's answer."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise BrokerError(
+            f"a {response.status_code} answer that is not JSON: {response.text[:200]}",
+            status=response.status_code,
+            code="unexpected_answer",
+            request_id=response.headers.get("x-amzn-RequestId"),
+        ) from None
 
 
 def _error_from(response: requests.Response) -> BrokerError:
