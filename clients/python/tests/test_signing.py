@@ -205,3 +205,16 @@ def test_irsa_web_identity_credentials_sign_the_call(
     assert authorization(request)["Credential"].startswith("ASIA")
     assert headers["x-amz-security-token"]
     assert authorization(request)["Credential"].split("/")[0] != TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+
+
+def test_from_env_reads_the_url_and_the_region_a_helm_chart_sets() -> None:
+    settings = {
+        "FENCE_BUCKET_BROKER_URL": "https://broker.example.org/prod/",
+        "FENCE_BUCKET_BROKER_REGION": "ap-south-1",
+    }
+
+    client = BrokerClient.from_env(settings)
+
+    assert (client.base_url, client.region) == ("https://broker.example.org/prod", "ap-south-1")
+    with pytest.raises(ValueError, match="FENCE_BUCKET_BROKER_URL is not set"):
+        BrokerClient.from_env({})
