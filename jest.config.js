@@ -2,7 +2,9 @@
 // as a separate step) and transforms middy, which ships ESM only.
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
-const common = { testEnvironment: 'node', transform, transformIgnorePatterns };
+// The Python client (its venv and caches) is none of jest's business: not crawled, not resolved.
+const modulePathIgnorePatterns = ['<rootDir>/clients/'];
+const common = { testEnvironment: 'node', transform, transformIgnorePatterns, modulePathIgnorePatterns };
 
 /** @type {import('jest').Config} */
 module.exports = {
