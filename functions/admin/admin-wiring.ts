@@ -7,6 +7,10 @@ import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-regis
 import { AwsSecretsManagerAdministration } from '../shared/secrets/aws-secrets-manager-administration';
 import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
+import { VaultAdministration } from '../shared/secrets/vault-administration';
+import { VaultClient } from '../shared/secrets/vault-client';
+import { VaultResolver } from '../shared/secrets/vault-resolver';
+import { readVaultSettings } from '../shared/secrets/vault-settings';
 import type { AdminEnvironment } from './environment';
 
 /**
@@ -51,6 +55,11 @@ export function adminSecretsBackend(
       }
       const files = new FileSecretResolver(environment.FENCE_SECRETS_DIR);
       return { read: files, admin: files };
+    }
+    case 'vault': {
+      const settings = readVaultSettings(environment);
+      const client = VaultClient.fromSettings(settings);
+      return { read: new VaultResolver(client), admin: new VaultAdministration(client, settings.kvMount) };
     }
     default:
       throw new ConfigurationError(

@@ -8,7 +8,8 @@ import {
   type SecretCacheStats,
 } from './caching-secret-resolver';
 import { FileSecretResolver } from './file-secret-resolver';
-import type { SecretResolver } from './secret-resolver';
+import type { SecretPayload, SecretReadOptions, SecretResolver, SecretVersionId } from './secret-resolver';
+import { readVaultSettings } from './vault-settings';
 
 /** The configured backends, each behind its cache. */
 export class SecretResolvers {
@@ -38,6 +39,36 @@ export class SecretResolvers {
   }
 }
 
+/**
+ * A backend whose code is loaded on its first read, so a deployment that never names it never
+ * loads it, and one that does pays for it only when a record first uses it. Its settings are
+ * checked when it is built (cold start); a failed load is tried again on the next read.
+ */
+export class LazySecretResolver implements SecretResolver {
+  private loaded: Promise<SecretResolver> | undefined;
+
+  constructor(
+    readonly backend: SecretsBackend,
+    private readonly load: () => Promise<SecretResolver>,
+  ) {}
+
+  async get(ref: string, version?: string | null, options?: SecretReadOptions): Promise<SecretPayload> {
+    return (await this.resolver()).get(ref, version, options);
+  }
+
+  async put(ref: string, payload: SecretPayload): Promise<SecretVersionId> {
+    return (await this.resolver()).put(ref, payload);
+  }
+
+  private resolver(): Promise<SecretResolver> {
+    this.loaded ??= this.load().catch((error: unknown) => {
+      this.loaded = undefined;
+      throw error;
+    });
+    return this.loaded;
+  }
+}
+
 /** Builds one backend's uncached resolver; overridable so tests and the local runner can add backends. */
 export type BackendFactory = (environment: SecretsEnvironment) => SecretResolver;
 
@@ -55,6 +86,12 @@ const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
       );
     }
     return new FileSecretResolver(environment.FENCE_SECRETS_DIR);
+  },
+  vault: (environment) => {
+    const settings = readVaultSettings(environment);
+    return new LazySecretResolver('vault', async () =>
+      (await import('./vault-resolver')).VaultResolver.fromSettings(settings),
+    );
   },
 };
 

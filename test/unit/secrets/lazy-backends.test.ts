@@ -1,0 +1,68 @@
+import { readEnvironment } from '../../../functions/shared/config/environment';
+import { SecretsEnvironmentSchema } from '../../../functions/shared/config/secrets-environment';
+
+/**
+ * Backends a deployment does not name are never loaded, and those it names load on first use.
+ * Each case gets a fresh module registry in which the Vault resolver module is replaced by one
+ * that records being loaded.
+ */
+describe('Function: createSecretResolvers (lazy backends)', () => {
+  function isolated() {
+    const loads: string[] = [];
+    let createSecretResolvers!: typeof import('../../../functions/shared/secrets/secret-resolvers').createSecretResolvers;
+    jest.isolateModules(() => {
+      jest.doMock('../../../functions/shared/secrets/vault-resolver', () => {
+        loads.push('vault-resolver');
+        return {
+          VaultResolver: {
+            fromSettings: () => ({
+              backend: 'vault',
+              get: async () => ({ loaded: 'yes' }),
+              put: async () => '1',
+            }),
+          },
+        };
+      });
+      ({ createSecretResolvers } = require('../../../functions/shared/secrets/secret-resolvers'));
+    });
+    return { loads, createSecretResolvers };
+  }
+  const vaultVariables = { VAULT_ADDR: 'https://vault:8200', VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: 't' };
+
+  it('never loads the Vault backend in a deployment that does not name it', async () => {
+    // Prepare
+    const { loads, createSecretResolvers } = isolated();
+
+    // Act
+    const resolvers = createSecretResolvers(
+      readEnvironment(SecretsEnvironmentSchema, {
+        FENCE_SECRETS_BACKEND: 'aws_sm,k8s',
+        FENCE_SECRETS_DIR: '/s',
+      }),
+    );
+
+    // Assess
+    expect(resolvers.backends).toEqual(['aws_sm', 'k8s']);
+    expect(loads).toEqual([]);
+  });
+
+  it('checks the Vault settings at cold start but loads its code only on the first read', async () => {
+    // Prepare
+    const { loads, createSecretResolvers } = isolated();
+    const resolvers = createSecretResolvers(
+      readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'vault', ...vaultVariables }),
+    );
+    const beforeRead = [...loads];
+
+    // Act
+    const payload = await resolvers.for('vault').get('secret/gen3/fence/a');
+
+    // Assess
+    expect(beforeRead).toEqual([]);
+    expect(loads).toEqual(['vault-resolver']);
+    expect(payload).toEqual({ loaded: 'yes' });
+    expect(() =>
+      createSecretResolvers(readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'vault' })),
+    ).toThrow(/VAULT_ADDR/);
+  });
+});
