@@ -48,6 +48,17 @@ export const SecretsEnvironmentSchema = z.object({
   VAULT_TOKEN_FILE: z.optional(nonEmpty()),
   /** KV v2 mount where admin flows create secrets. @default secret */
   VAULT_KV_MOUNT: z.optional(nonEmpty()),
+  /** Secret Manager's endpoint. @default https://secretmanager.googleapis.com */
+  GCP_SECRET_MANAGER_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  /**
+   * Application Default Credentials for `gcp_sm`: an external-account (workload identity
+   * federation from AWS) configuration, or a service-account key file.
+   */
+  GOOGLE_APPLICATION_CREDENTIALS: z.optional(nonEmpty()),
+  /** Development: `<backend>:<ref>` of a secret in another backend holding `service_account_key_json`. */
+  GCP_CREDENTIALS_SECRET: z.optional(
+    z.string().check(z.regex(/^(aws_sm|vault|k8s):.+$/, 'must be <backend>:<ref>')),
+  ),
   FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300),
   FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600),
   FENCE_SECRET_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 1000),

@@ -8,6 +8,7 @@ import {
   type SecretCacheStats,
 } from './caching-secret-resolver';
 import { FileSecretResolver } from './file-secret-resolver';
+import { readGcpSecretManagerSettings } from './gcp-settings';
 import type { SecretPayload, SecretReadOptions, SecretResolver, SecretVersionId } from './secret-resolver';
 import { readVaultSettings } from './vault-settings';
 
@@ -69,8 +70,14 @@ export class LazySecretResolver implements SecretResolver {
   }
 }
 
+/** What a backend may use of the others (GCP Secret Manager's development key lives in another). */
+export interface BackendContext {
+  /** The cached resolver of another configured backend, looked up when first used. */
+  resolverFor(backend: SecretsBackend): SecretResolver;
+}
+
 /** Builds one backend's uncached resolver; overridable so tests and the local runner can add backends. */
-export type BackendFactory = (environment: SecretsEnvironment) => SecretResolver;
+export type BackendFactory = (environment: SecretsEnvironment, context: BackendContext) => SecretResolver;
 
 const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
   aws_sm: (environment) =>
@@ -87,6 +94,15 @@ const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
     }
     return new FileSecretResolver(environment.FENCE_SECRETS_DIR);
   },
+  gcp_sm: (environment, context) => {
+    const settings = readGcpSecretManagerSettings(environment);
+    return new LazySecretResolver('gcp_sm', async () =>
+      (await import('./gcp-secret-manager-resolver')).GcpSecretManagerResolver.fromSettings(
+        settings,
+        context.resolverFor,
+      ),
+    );
+  },
   vault: (environment) => {
     const settings = readVaultSettings(environment);
     return new LazySecretResolver('vault', async () =>
@@ -102,6 +118,8 @@ export function createSecretResolvers(
   cacheOptions: SecretCacheOptions = {},
 ): SecretResolvers {
   const byBackend = new Map<SecretsBackend, CachingSecretResolver>();
+  const resolvers = new SecretResolvers(byBackend);
+  const context: BackendContext = { resolverFor: (backend) => resolvers.for(backend) };
   for (const backend of environment.FENCE_SECRETS_BACKEND) {
     const factory = factories[backend] ?? defaultFactories[backend];
     if (factory === undefined) {
@@ -111,7 +129,7 @@ export function createSecretResolvers(
     }
     byBackend.set(
       backend,
-      new CachingSecretResolver(factory(environment), {
+      new CachingSecretResolver(factory(environment, context), {
         ttlMs: environment.FENCE_SECRET_CACHE_TTL_SECONDS * 1000,
         maxStaleMs: environment.FENCE_SECRET_CACHE_MAX_STALE_SECONDS * 1000,
         maxEntries: environment.FENCE_SECRET_CACHE_MAX_ENTRIES,
@@ -119,5 +137,5 @@ export function createSecretResolvers(
       }),
     );
   }
-  return new SecretResolvers(byBackend);
+  return resolvers;
 }

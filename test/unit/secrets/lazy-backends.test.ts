@@ -11,6 +11,18 @@ describe('Function: createSecretResolvers (lazy backends)', () => {
     const loads: string[] = [];
     let createSecretResolvers!: typeof import('../../../functions/shared/secrets/secret-resolvers').createSecretResolvers;
     jest.isolateModules(() => {
+      jest.doMock('../../../functions/shared/secrets/gcp-secret-manager-resolver', () => {
+        loads.push('gcp-secret-manager-resolver');
+        return {
+          GcpSecretManagerResolver: {
+            fromSettings: () => ({
+              backend: 'gcp_sm',
+              get: async () => ({ loaded: 'gcp' }),
+              put: async () => '1',
+            }),
+          },
+        };
+      });
       jest.doMock('../../../functions/shared/secrets/vault-resolver', () => {
         loads.push('vault-resolver');
         return {
@@ -29,7 +41,7 @@ describe('Function: createSecretResolvers (lazy backends)', () => {
   }
   const vaultVariables = { VAULT_ADDR: 'https://vault:8200', VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: 't' };
 
-  it('never loads the Vault backend in a deployment that does not name it', async () => {
+  it('never loads the Vault or GCP Secret Manager backends in a deployment that does not name them', async () => {
     // Prepare
     const { loads, createSecretResolvers } = isolated();
 
@@ -60,9 +72,30 @@ describe('Function: createSecretResolvers (lazy backends)', () => {
     // Assess
     expect(beforeRead).toEqual([]);
     expect(loads).toEqual(['vault-resolver']);
+    expect(resolvers.backends).toEqual(['vault']);
     expect(payload).toEqual({ loaded: 'yes' });
     expect(() =>
       createSecretResolvers(readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'vault' })),
     ).toThrow(/VAULT_ADDR/);
+  });
+
+  it('loads GCP Secret Manager on its first read only, and only it', async () => {
+    // Prepare
+    const { loads, createSecretResolvers } = isolated();
+    const resolvers = createSecretResolvers(
+      readEnvironment(SecretsEnvironmentSchema, {
+        FENCE_SECRETS_BACKEND: 'gcp_sm',
+        GOOGLE_APPLICATION_CREDENTIALS: '/var/run/gcp/wif.json',
+      }),
+    );
+    const beforeRead = [...loads];
+
+    // Act
+    const payload = await resolvers.for('gcp_sm').get('projects/p/secrets/s');
+
+    // Assess
+    expect(beforeRead).toEqual([]);
+    expect(loads).toEqual(['gcp-secret-manager-resolver']);
+    expect(payload).toEqual({ loaded: 'gcp' });
   });
 });
