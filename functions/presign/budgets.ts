@@ -17,7 +17,7 @@ export const PRESIGN_CALL_BUDGETS_MS = {
   registry: 2000,
   /** A secret read on a cache miss (Secrets Manager GetSecretValue, or a Vault login and read). */
   secrets: 2000,
-  /** STS AssumeRole (role mode), on a cache miss. */
+  /** STS AssumeRole (role mode), on a cache miss; or one IAM Credentials signBlob (GCS workload identity), token exchange included. */
   sts: 2000,
   /** One multipart call to the bucket's store (create, complete or abort). */
   store: 3000,

@@ -55,6 +55,8 @@ export const SecretsEnvironmentSchema = z.object({
    * federation from AWS) configuration, or a service-account key file.
    */
   GOOGLE_APPLICATION_CREDENTIALS: z.optional(nonEmpty()),
+  /** IAM Credentials' endpoint, for signing GCS URLs as workload-identity buckets' service accounts. @default https://iamcredentials.googleapis.com */
+  GCP_IAM_CREDENTIALS_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
   /** Development: `<backend>:<ref>` of a secret in another backend holding `service_account_key_json`. */
   GCP_CREDENTIALS_SECRET: z.optional(
     z.string().check(z.regex(/^(aws_sm|vault|k8s):.+$/, 'must be <backend>:<ref>')),

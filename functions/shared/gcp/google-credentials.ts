@@ -1,4 +1,5 @@
 import { createSign } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { type AwsCredentials, credentialsFromEnvironment } from '../aws/aws-json-client';
 import { SigV4Presigner } from '../presign/sigv4-presigner';
 import { callGoogle } from './google-http';
@@ -227,4 +228,18 @@ function signJwt(header: object, claims: object, privateKeyPem: string): string 
   const unsigned = `${encode(header)}.${encode(claims)}`;
   const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKeyPem).toString('base64url');
   return `${unsigned}.${signature}`;
+}
+
+/**
+ * The exchange for the credentials file at `path` (ADC, `GOOGLE_APPLICATION_CREDENTIALS`), read
+ * at each exchange so a replaced file is picked up.
+ */
+export function credentialsFileExchange(path: string): GoogleTokenExchange {
+  return {
+    description: `credentials file ${path}`,
+    async fetch(until: number): Promise<GoogleAccessToken> {
+      const file = JSON.parse(await readFile(path, 'utf8')) as GoogleCredentialsFile;
+      return tokenExchangeFor(file).fetch(until);
+    },
+  };
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   BrokerError,
   BucketMisconfiguredError,
@@ -8,12 +7,11 @@ import {
   ThrottledError,
 } from '../errors';
 import {
+  credentialsFileExchange,
   type GoogleAccessToken,
   GoogleAccessTokens,
-  type GoogleCredentialsFile,
   type GoogleTokenExchange,
   ServiceAccountKeyExchange,
-  tokenExchangeFor,
 } from '../gcp/google-credentials';
 import { callGoogle, GoogleApiError } from '../gcp/google-http';
 import { ExchangeTimeoutError } from '../http/http-exchange';
@@ -63,9 +61,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
     const source = settings.credentials;
     const exchange: GoogleTokenExchange =
       source.kind === 'file'
-        ? lazyExchange(`credentials file ${source.path}`, async () =>
-            tokenExchangeFor(JSON.parse(await readFile(source.path, 'utf8')) as GoogleCredentialsFile),
-          )
+        ? credentialsFileExchange(source.path)
         : lazyExchange(`service account key in ${source.backend}:${source.ref}`, async (until) => {
             const payload = await resolverFor(source.backend).get(source.ref, null, { deadline: until });
             const { service_account_key_json: json } = readSecretShape(

@@ -1,4 +1,4 @@
-import { createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createVerify, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /**
@@ -24,6 +24,8 @@ export class FakeGoogleCloud {
   readonly calls: string[] = [];
   /** Service-account keys this fake can verify: email → public key. */
   private readonly accounts = new Map<string, KeyObject>();
+  /** Keys Google holds for accounts (signBlob signs with them): email → private key. */
+  private readonly googleHeldKeys = new Map<string, KeyObject>();
   private readonly secrets = new Map<string, { created: string; versions: FakeVersion[] }>();
   /** Who may act as a service account through generateAccessToken: email → principals. */
   private readonly impersonators = new Map<string, Set<string>>();
@@ -64,6 +66,16 @@ export class FakeGoogleCloud {
       client_id: '1234567890',
       token_uri: `${this.url}/token`,
     };
+  }
+
+  /**
+   * A service account whose key only Google holds (signBlob signs with it); returns the public
+   * half, against which the signatures it makes can be checked.
+   */
+  googleManagedAccount(email: string): KeyObject {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.googleHeldKeys.set(email, privateKey);
+    return publicKey;
   }
 
   /** Lets `principal` impersonate `email` (roles/iam.serviceAccountTokenCreator). */
@@ -120,6 +132,24 @@ export class FakeGoogleCloud {
     const principal = this.tokens.get((request.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (principal === undefined)
       return googleError(response, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+    const signBlob = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):signBlob$/.exec(url.pathname);
+    if (request.method === 'POST' && signBlob !== null) {
+      const email = decodeURIComponent(signBlob[1] ?? '');
+      const key = this.googleHeldKeys.get(email);
+      if (key === undefined || !this.impersonators.get(email)?.has(principal)) {
+        return googleError(
+          response,
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).`,
+        );
+      }
+      const payload = Buffer.from(String(JSON.parse(body || '{}').payload ?? ''), 'base64');
+      return send(response, 200, {
+        keyId: createHash('sha1').update(email).digest('hex'),
+        signedBlob: sign('sha256', payload, key).toString('base64'),
+      });
+    }
     const impersonation = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(
       url.pathname,
     );
@@ -334,4 +364,50 @@ function readBody(request: IncomingMessage): Promise<string> {
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
+}
+
+/**
+ * Checks a GCS V4 signed URL the way GCS does, from the URL alone (plus the headers the client
+ * will send): rebuilds the canonical request and the string to sign, and verifies the signature
+ * with `publicKey`. Independent of the broker's presigner: it parses, the presigner builds.
+ */
+export function verifyGcsV4Url(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  publicKey: KeyObject,
+): { valid: boolean; email: string } {
+  const parsed = new URL(url);
+  const pairs = parsed.search
+    .slice(1)
+    .split('&')
+    .map((pair) => pair.split('=') as [string, string]);
+  const signature = pairs.find(([name]) => name === 'X-Goog-Signature')?.[1] ?? '';
+  const field = (name: string) => decodeURIComponent(pairs.find(([key]) => key === name)?.[1] ?? '');
+  const signedHeaders = field('X-Goog-SignedHeaders').split(';');
+  const values: Record<string, string> = { host: parsed.host };
+  for (const [name, value] of Object.entries(headers)) values[name.toLowerCase()] = value;
+  const canonicalRequest = [
+    method,
+    parsed.pathname,
+    pairs
+      .filter(([name]) => name !== 'X-Goog-Signature')
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, value]) => `${name}=${value}`)
+      .join('&'),
+    signedHeaders.map((name) => `${name}:${String(values[name]).trim()}\n`).join(''),
+    signedHeaders.join(';'),
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
+  const [email = '', ...scope] = field('X-Goog-Credential').split('/');
+  const stringToSign = [
+    field('X-Goog-Algorithm'),
+    field('X-Goog-Date'),
+    scope.join('/'),
+    createHash('sha256').update(canonicalRequest).digest('hex'),
+  ].join('\n');
+  return {
+    valid: verify('sha256', Buffer.from(stringToSign), publicKey, Buffer.from(signature, 'hex')),
+    email,
+  };
 }
