@@ -9,6 +9,7 @@ import { CachingSecretResolver } from '../../../functions/shared/secrets/caching
 import { StaticTokenVaultAuth, VaultClient } from '../../../functions/shared/secrets/vault-client';
 import { VaultResolver } from '../../../functions/shared/secrets/vault-resolver';
 import { type OpenBaoServer, startOpenBao } from '../services/openbao';
+import { uniqueName } from '../support/aws';
 import { ManualClock } from '../support/counting-resolver';
 import { uniqueSecretPath, VaultRoot } from '../support/vault';
 
@@ -169,6 +170,40 @@ describe('Class: VaultResolver (on a real OpenBao, KV v2)', () => {
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(BucketMisconfiguredError);
     await expect(outcome).rejects.toThrow(/denied by Vault's policy/);
+  });
+
+  it('reads inside a namespace when VAULT_NAMESPACE names it, and not outside', async () => {
+    // Prepare: a namespace with its own KV v2 mount, and a secret only there.
+    const namespace = uniqueName('team');
+    await root.call('POST', `sys/namespaces/${namespace}`);
+    const inNamespace = async (method: string, path: string, body?: unknown) => {
+      const answer = await fetch(`${root.address}/v1/${path}`, {
+        method,
+        headers: { 'x-vault-token': root.rootToken, 'x-vault-namespace': namespace },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status).toBeLessThan(300);
+    };
+    await inNamespace('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } });
+    const path = uniqueSecretPath('namespaced');
+    await inNamespace('POST', `secret/data/${path}`, {
+      data: { access_key_id: 'in-namespace', secret_access_key: 's' },
+    });
+    const namespaced = new VaultResolver(
+      new VaultClient({
+        address: root.address,
+        namespace,
+        auth: new StaticTokenVaultAuth({ value: root.rootToken }),
+      }),
+    );
+
+    // Act
+    const read = await namespaced.get(`secret/${path}`);
+    const outside = await failure(resolver.get(`secret/${path}`));
+
+    // Assess
+    expect(read.access_key_id).toBe('in-namespace');
+    expect(outside).toBeInstanceOf(SecretNotFoundError);
   });
 
   describe('over TLS', () => {
