@@ -1,6 +1,8 @@
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
+import type { WorkloadIdentitySigners } from '../shared/credentials/bucket-credentials';
 import { ConfigurationError } from '../shared/errors';
+import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
@@ -35,6 +37,7 @@ export function wireBucketAdmin(
     registry: options.registry ?? new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME),
     backends,
     roles: new AssumedRoleCredentials({ durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS }),
+    ...withWorkloadIdentity(workloadIdentitySigners(environment)),
     secretsPrefix: environment.FENCE_SECRETS_PREFIX,
     recoveryWindowDays: environment.ADMIN_SECRET_RECOVERY_DAYS,
     audit: options.audit,
@@ -66,4 +69,8 @@ export function adminSecretsBackend(
         `FENCE_SECRETS_BACKEND names ${name}, which the admin core cannot manage yet`,
       );
   }
+}
+
+function withWorkloadIdentity(signers: WorkloadIdentitySigners | undefined) {
+  return signers === undefined ? {} : { workloadIdentity: signers };
 }

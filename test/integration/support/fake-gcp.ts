@@ -1,4 +1,12 @@
-import { createHash, createVerify, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  createVerify,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /**
@@ -12,7 +20,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  * - Google STS token exchange for AWS workload identity federation: the subject token must be a
  *   GetCallerIdentity request signed for the configured audience; it is sent on to the AWS STS
  *   it names (moto here), and the caller's ARN becomes the federated principal;
- * - IAM Credentials `generateAccessToken` (impersonation).
+ * - IAM Credentials `generateAccessToken` (impersonation) and `signBlob` (with keys only it holds);
+ * - GCS's XML API for V4 signed URLs: GET, HEAD and PUT of objects, each URL's signature checked
+ *   as GCS checks it (`verifyGcsV4Url`), then expiry, the bucket and the account's access.
  *
  * Every Secret Manager call needs a bearer token this fake issued and has not revoked (401
  * `UNAUTHENTICATED` otherwise); `allow` decides which principal may read which secret (403).
@@ -26,6 +36,10 @@ export class FakeGoogleCloud {
   private readonly accounts = new Map<string, KeyObject>();
   /** Keys Google holds for accounts (signBlob signs with them): email → private key. */
   private readonly googleHeldKeys = new Map<string, KeyObject>();
+  /** GCS buckets: name → the service accounts that may read and write them. */
+  private readonly gcsBuckets = new Map<string, Set<string>>();
+  /** GCS objects: `bucket/name` → content. */
+  private readonly gcsObjects = new Map<string, Buffer>();
   private readonly secrets = new Map<string, { created: string; versions: FakeVersion[] }>();
   /** Who may act as a service account through generateAccessToken: email → principals. */
   private readonly impersonators = new Map<string, Set<string>>();
@@ -78,6 +92,11 @@ export class FakeGoogleCloud {
     return publicKey;
   }
 
+  /** A GCS bucket that `accounts` (emails) may read and write through V4 signed URLs. */
+  createGcsBucket(name: string, accounts: string[]): void {
+    this.gcsBuckets.set(name, new Set(accounts));
+  }
+
   /** Lets `principal` impersonate `email` (roles/iam.serviceAccountTokenCreator). */
   grantImpersonation(email: string, principal: string): void {
     const principals = this.impersonators.get(email) ?? new Set<string>();
@@ -126,6 +145,7 @@ export class FakeGoogleCloud {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<undefined> {
     const url = new URL(request.url ?? '/', this.url);
     const body = await readBody(request);
+    if (url.searchParams.has('X-Goog-Signature')) return this.gcsXml(request, url, body, response);
     this.calls.push(`${request.method} ${url.pathname}`);
     if (request.method === 'POST' && url.pathname === '/token') return this.oauthToken(body, response);
     if (request.method === 'POST' && url.pathname === '/v1/token') return this.stsToken(body, response);
@@ -319,6 +339,52 @@ export class FakeGoogleCloud {
       }
     }
     googleError(response, 404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`);
+  }
+
+  /**
+   * GCS's XML API for V4 signed URLs, checked as GCS checks them: the signature against the
+   * signing account's public key, expiry, then the bucket and the account's access to it.
+   */
+  private gcsXml(request: IncomingMessage, url: URL, body: string, response: ServerResponse): undefined {
+    const xml = (status: number, code: string) => {
+      response.writeHead(status, { 'content-type': 'application/xml; charset=UTF-8' });
+      response.end(`<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code></Error>`);
+      return undefined;
+    };
+    const method = request.method ?? 'GET';
+    const email = decodeURIComponent(url.searchParams.get('X-Goog-Credential') ?? '').split('/')[0] ?? '';
+    const held = this.googleHeldKeys.get(email);
+    const key = this.accounts.get(email) ?? (held === undefined ? undefined : createPublicKey(held));
+    const headers: Record<string, string> = {};
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined) headers['content-type'] = contentType;
+    const signed =
+      key === undefined
+        ? undefined
+        : verifyGcsV4Url(`http://${request.headers.host}${request.url}`, method, headers, key);
+    if (signed?.valid !== true) return xml(403, 'SignatureDoesNotMatch');
+    const date = url.searchParams.get('X-Goog-Date') ?? '';
+    const issued = Date.parse(
+      `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+    );
+    if (Date.now() > issued + Number(url.searchParams.get('X-Goog-Expires')) * 1000)
+      return xml(400, 'ExpiredToken');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const allowed = this.gcsBuckets.get(bucket);
+    if (allowed === undefined) return xml(404, 'NoSuchBucket');
+    if (!allowed.has(email)) return xml(403, 'AccessDenied');
+    const object = `${bucket}/${rest.map(decodeURIComponent).join('/')}`;
+    if (method === 'PUT') {
+      this.gcsObjects.set(object, Buffer.from(body, 'utf8'));
+      response.writeHead(200).end();
+      return undefined;
+    }
+    const content = this.gcsObjects.get(object);
+    if (content === undefined) return xml(404, 'NoSuchKey');
+    response
+      .writeHead(200, { 'content-length': String(content.length) })
+      .end(method === 'HEAD' ? undefined : content);
+    return undefined;
   }
 
   private denied(response: ServerResponse, name: string): undefined {
