@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wireBucketAdmin } from '../../../functions/admin/admin-wiring';
 import { AdminEnvironmentSchema } from '../../../functions/admin/environment';
+import { runCli } from '../../../functions/cli/program';
 import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
 import { wirePresignService } from '../../../functions/presign/presign-wiring';
 import type { AdminAuditLine } from '../../../functions/shared/admin/bucket-admin';
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
-import { uniqueName } from '../support/aws';
+import { createRegistryTable, dynamoDb, uniqueName } from '../support/aws';
 import { FakeGoogleCloud } from '../support/fake-gcp';
 import { VaultRoot } from '../support/vault';
 
@@ -209,5 +210,73 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in OpenBao)', () =
     expect(cannotSign).toMatchObject({ code: 'credentials_rejected' });
     expect(await registry.getByName(bucket)).toBeUndefined();
     expect(JSON.stringify(audit)).not.toContain('PRIVATE KEY');
+  }, 60_000);
+
+  it('registers both kinds through the CLI: the raw key file with --secret-file, and --gcp-service-account', async () => {
+    // Prepare
+    const table = await createRegistryTable(dynamoDb());
+    const staticBucket = uniqueName('gcs-cli');
+    const key = fake.serviceAccountKey(`${staticBucket}@gen3-project.iam.gserviceaccount.com`);
+    fake.createGcsBucket(staticBucket, [key.client_email]);
+    const keyFile = join(directory, `${staticBucket}.json`);
+    writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+    const federatedBucket = uniqueName('gcs-cli-wi');
+    const account = `${federatedBucket}@gen3-project.iam.gserviceaccount.com`;
+    fake.googleManagedAccount(account);
+    fake.grantImpersonation(account, `serviceAccount:${brokerAccount}`);
+    fake.createGcsBucket(federatedBucket, [account]);
+    const env = { ...process.env, ...variables, REGISTRY_TABLE_NAME: table };
+    const common = ['--provider', 'gcp', '--endpoint', fake.url, '--allowed-ops', 'download', '--json'];
+    const cli = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(
+        args,
+        {
+          out: (text) => (out += text),
+          err: (text) => (err += text),
+          interactive: false,
+          stdin: async () => '',
+        },
+        env,
+      );
+      return { code, out, err };
+    };
+
+    // Act
+    const registeredStatic = await cli([
+      'register',
+      '--bucket',
+      staticBucket,
+      '--auth-mode',
+      'static',
+      '--secrets-backend',
+      'vault',
+      ...common,
+      '--create-secret',
+      '--secret-file',
+      keyFile,
+    ]);
+    const registeredFederated = await cli([
+      'register',
+      '--bucket',
+      federatedBucket,
+      '--auth-mode',
+      'workload_identity',
+      '--gcp-service-account',
+      account,
+      ...common,
+    ]);
+    const validated = await cli(['validate', staticBucket, federatedBucket, '--json']);
+
+    // Assess
+    expect(registeredStatic).toMatchObject({ code: 0 });
+    expect(JSON.parse(registeredStatic.out)).toMatchObject({
+      secret_ref: `secret/gen3/fence/gcp/${staticBucket}`,
+    });
+    expect(registeredFederated).toMatchObject({ code: 0 });
+    expect(JSON.parse(registeredFederated.out)).toMatchObject({ gcp_service_account: account });
+    expect(validated.code).toBe(0);
+    expect(JSON.stringify([registeredStatic, registeredFederated, validated])).not.toContain('PRIVATE KEY');
   }, 60_000);
 });
