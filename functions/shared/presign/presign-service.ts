@@ -120,10 +120,6 @@ export class PresignService {
             deadline: context.deadline,
           })
         : undefined;
-    const failed = (error: unknown): BatchResult => {
-      if (!(error instanceof BrokerError)) throw error;
-      return { error: { code: error.code, message: error.message } };
-    };
     if (signing !== undefined && 'gcs' in signing) {
       // Each GCS signature may be a signBlob call: a few at a time, each item's outcome its own.
       const results: BatchResult[] = new Array(items.length);
@@ -137,7 +133,8 @@ export class PresignService {
             const lifetime = this.requestedLifetime(record, item.expires_in);
             results[index] = await this.signGcs(record, signing, item, lifetime, context.deadline);
           } catch (error) {
-            results[index] = failed(error);
+            if (!(error instanceof BrokerError)) throw error;
+            results[index] = { error: { code: error.code, message: error.message } };
           }
         }
       };
@@ -151,7 +148,8 @@ export class PresignService {
         if (signing === undefined) throw new OperationNotAllowedError('no credentials');
         return this.sign(record, signing, item, this.requestedLifetime(record, item.expires_in));
       } catch (error) {
-        return failed(error);
+        if (!(error instanceof BrokerError)) throw error;
+        return { error: { code: error.code, message: error.message } };
       }
     });
   }
