@@ -98,4 +98,38 @@ describe('Function: createSecretResolvers (lazy backends)', () => {
     expect(loads).toEqual(['gcp-secret-manager-resolver']);
     expect(payload).toEqual({ loaded: 'gcp' });
   });
+
+  it('loads the GCS workload-identity signer only when a bucket first signs', async () => {
+    // Prepare
+    const loads: string[] = [];
+    let workloadIdentitySigners!: typeof import('../../../functions/shared/gcp/workload-identity-signers').workloadIdentitySigners;
+    jest.isolateModules(() => {
+      jest.doMock('../../../functions/shared/gcp/iam-sign-blob-signer', () => {
+        loads.push('iam-sign-blob-signer');
+        return {
+          IamSignBlobSigner: class {
+            sign = async () => Buffer.from('signature');
+          },
+        };
+      });
+      jest.doMock('../../../functions/shared/gcp/google-credentials', () => {
+        loads.push('google-credentials');
+        return { credentialsFileExchange: () => ({}), GoogleAccessTokens: class {} };
+      });
+      ({ workloadIdentitySigners } = require('../../../functions/shared/gcp/workload-identity-signers'));
+    });
+    const signers = workloadIdentitySigners({ GOOGLE_APPLICATION_CREDENTIALS: '/var/run/gcp/wif.json' });
+    const signer = signers?.signerFor('reader@p.iam.gserviceaccount.com');
+    const beforeSigning = [...loads];
+
+    // Act
+    const signature = await signer?.sign('string to sign');
+
+    // Assess
+    expect(workloadIdentitySigners({})).toBeUndefined();
+    expect(signer?.email).toBe('reader@p.iam.gserviceaccount.com');
+    expect(beforeSigning).toEqual([]);
+    expect(loads.sort()).toEqual(['google-credentials', 'iam-sign-blob-signer']);
+    expect(signature?.toString()).toBe('signature');
+  });
 });
