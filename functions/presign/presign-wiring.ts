@@ -1,5 +1,6 @@
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
+import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
 import { PresignService } from '../shared/presign/presign-service';
 import { S3MultipartClient } from '../shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../shared/presign/sigv4-presigner';
@@ -59,7 +60,11 @@ export function wirePresignService(
   });
   const service = new PresignService({
     buckets: lookup,
-    credentials: new BucketCredentialsService(secrets, roles),
+    credentials: new BucketCredentialsService(
+      secrets,
+      roles,
+      workloadIdentitySigners(environment, PRESIGN_CALL_BUDGETS_MS.sts),
+    ),
     presigner: new SigV4Presigner(),
     multipart: new S3MultipartClient(PRESIGN_CALL_BUDGETS_MS.store),
   });

@@ -157,14 +157,18 @@ export class BucketRecordShapeError extends BucketMisconfiguredError {
   }
 }
 
-/** The secret reference does not exist in its backend (or not at that version). */
+/**
+ * The secret reference does not exist in its backend (or not at that version). `problem` says
+ * more where the backend tells why (a deleted, destroyed or disabled version).
+ */
 export class SecretNotFoundError extends BucketMisconfiguredError {
   constructor(
     readonly secretRef: string,
     version: string | null | undefined,
     options?: BrokerErrorOptions,
+    problem = 'was not found',
   ) {
-    super(`secret ${secretRef}${version ? ` (version ${version})` : ''} was not found`, options);
+    super(`secret ${secretRef}${version ? ` (version ${version})` : ''} ${problem}`, options);
   }
 }
 

@@ -13,6 +13,7 @@ interface RegisterOptions {
   secretVersion?: string;
   roleArn?: string;
   externalId?: string;
+  gcpServiceAccount?: string;
   kmsKeyRef?: string;
   endpoint?: string;
   region?: string;
@@ -33,6 +34,7 @@ const FIELDS: [keyof RegisterOptions, string][] = [
   ['secretVersion', 'secret_version'],
   ['roleArn', 'role_arn'],
   ['externalId', 'external_id'],
+  ['gcpServiceAccount', 'gcp_service_account'],
   ['kmsKeyRef', 'kms_key_ref'],
   ['endpoint', 'endpoint'],
   ['region', 'region'],
@@ -48,11 +50,12 @@ export function registerCommand(program: Command, context: CliContext): void {
     .option('--bucket <name>', 'bucket name')
     .option('--provider <provider>', 'aws, gcp, s3_compatible or minio')
     .option('--auth-mode <mode>', 'static, role or workload_identity')
-    .option('--secrets-backend <backend>', 'aws_sm or k8s (static mode)')
+    .option('--secrets-backend <backend>', 'aws_sm, k8s or vault (static mode)')
     .option('--secret-ref <ref>', 'an existing secret under the prefix that holds the keys')
     .option('--secret-version <version>', 'pin a version id or staging label')
     .option('--role-arn <arn>', 'role to assume (role mode)')
     .option('--external-id <id>', 'external id for AssumeRole (role mode)')
+    .option('--gcp-service-account <email>', 'service account to sign as (provider gcp, workload_identity)')
     .option('--kms-key-ref <key>', 'KMS key of the secret (used when the secret is created)')
     .option('--endpoint <url>', 'store endpoint (MinIO, S3-compatible)')
     .option('--region <region>', 'bucket region')
@@ -65,7 +68,7 @@ export function registerCommand(program: Command, context: CliContext): void {
     .option('--create-secret', 'write the keys to the secrets manager under <prefix><provider>/<bucket>')
     .option(
       '--secret-file <file>',
-      'with --create-secret: a JSON file holding access_key_id and secret_access_key',
+      'with --create-secret: a JSON file holding access_key_id and secret_access_key (provider gcp: the service-account key file)',
     )
     .option('--secret-stdin', 'with --create-secret: read that JSON from stdin')
     .option('--no-validate', 'save without proving the credentials on the bucket')
@@ -80,6 +83,8 @@ Examples:
       --create-secret --secret-file keys.json
   $ fence-buckets register --bucket my-aws-bucket --provider aws --auth-mode role \\
       --role-arn arn:aws:iam::111122223333:role/gen3-bucket-access --allowed-ops download
+  $ fence-buckets register --bucket my-gcs-bucket --provider gcp --auth-mode workload_identity \\
+      --gcp-service-account reader@my-project.iam.gserviceaccount.com --allowed-ops download
 `,
     )
     .action(async (options: RegisterOptions) => {
@@ -94,13 +99,21 @@ Examples:
         );
       if (options.createSecret) {
         body.create_secret = true;
-        body.secret = await readKeys(context, options);
+        body.secret = asSecret(await readKeys(context, options), body.provider);
       } else if (options.secretFile !== undefined || options.secretStdin) {
         throw new UsageError('--secret-file and --secret-stdin go with --create-secret');
       }
       const record = await context.operations().register(body, { validate: options.validate });
       printRecord(context.io, context.output(), record);
     });
+}
+
+/** A GCP bucket's secret is its service-account key file, wrapped as the plan's shape requires. */
+function asSecret(keys: Record<string, string>, provider: unknown): Record<string, string> {
+  if (provider === 'gcp' && (keys as { type?: unknown }).type === 'service_account') {
+    return { service_account_key_json: JSON.stringify(keys) };
+  }
+  return keys;
 }
 
 /** The keys, from a file, stdin or the terminal; never from argv, never echoed. */

@@ -19,14 +19,18 @@ const secretText = (max: number) => z.string().check(z.minLength(1), z.maxLength
  * are written to the secrets manager at once and never kept, logged or returned.
  */
 export const NewSecretKeysSchema = z.lazy(() =>
-  z.strictObject({
-    access_key_id: secretText(256),
-    secret_access_key: secretText(1024),
-    session_token: z.optional(secretText(4096)),
-    ca_bundle_pem: z.optional(secretText(65_536)),
-    client_cert_pem: z.optional(secretText(65_536)),
-    client_key_pem: z.optional(secretText(65_536)),
-  }),
+  z.union([
+    z.strictObject({
+      access_key_id: secretText(256),
+      secret_access_key: secretText(1024),
+      session_token: z.optional(secretText(4096)),
+      ca_bundle_pem: z.optional(secretText(65_536)),
+      client_cert_pem: z.optional(secretText(65_536)),
+      client_key_pem: z.optional(secretText(65_536)),
+    }),
+    // GCP buckets (static mode): a service-account key file's JSON.
+    z.strictObject({ service_account_key_json: secretText(65_536) }),
+  ]),
 );
 export type NewSecretKeys = z.infer<typeof NewSecretKeysSchema>;
 

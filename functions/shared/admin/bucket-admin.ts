@@ -1,4 +1,5 @@
 import type { AssumedRoleCredentials } from '../credentials/assumed-role-credentials';
+import type { WorkloadIdentitySigners } from '../credentials/bucket-credentials';
 import {
   BrokerError,
   BucketExistsError,
@@ -11,19 +12,22 @@ import {
   UnknownBucketError,
   UnknownSecretError,
 } from '../errors';
+import { type GcsSigner, ServiceAccountKeySigner } from '../presign/gcs-v4-presigner';
 import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
+import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import {
   applyBucketChanges,
   type BucketChanges,
   type BucketRecord,
   BucketRegistrationSchema,
+  type Provider,
   type SecretsBackend,
 } from '../registry/bucket-record';
 import type { BucketPage, BucketRegistry, MirrorOutcome } from '../registry/bucket-registry';
 import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
 import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
 import type { SecretPayload, SecretResolver } from '../secrets/secret-resolver';
-import { staticCredentialsFrom } from '../secrets/secret-shapes';
+import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
 import { parseRequest } from '../validation';
 import {
   type ListBucketsQuery,
@@ -80,6 +84,10 @@ export interface BucketAdminDependencies {
   audit: (line: AdminAuditLine) => void;
   /** Proves credentials on a bucket. @default probeBucketAccess */
   probe?: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
+  /** Proves a signer on a GCS bucket (provider gcp). @default probeGcsBucketAccess */
+  gcsProbe?: (record: BucketRecord, signer: GcsSigner) => Promise<void>;
+  /** Signs as GCP service accounts (workload identity); absent without a Google identity. */
+  workloadIdentity?: WorkloadIdentitySigners;
   /** Recovery window for a secret created by a registration that then failed. @default 7 */
   recoveryWindowDays?: number;
   /** @default performance.now */
@@ -111,10 +119,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export class BucketAdmin {
   private readonly probe: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
+  private readonly gcsProbe: (record: BucketRecord, signer: GcsSigner) => Promise<void>;
   private readonly now: () => number;
 
   constructor(private readonly deps: BucketAdminDependencies) {
     this.probe = deps.probe ?? ((record, credentials) => probeBucketAccess(record, credentials));
+    this.gcsProbe = deps.gcsProbe ?? ((record, signer) => probeGcsBucketAccess(record, signer));
     this.now = deps.now ?? (() => performance.now());
   }
 
@@ -157,6 +167,14 @@ export class BucketAdmin {
       if (createSecret === true && registration.auth_mode !== 'static') {
         throw new InvalidRequestError('create_secret is for auth_mode static', 'create_secret');
       }
+      if (keys !== undefined && 'service_account_key_json' in keys !== (registration.provider === 'gcp')) {
+        throw new InvalidRequestError(
+          registration.provider === 'gcp'
+            ? "a GCP bucket's secret is {service_account_key_json}"
+            : "an S3 bucket's secret is {access_key_id, secret_access_key, …}",
+          'secret',
+        );
+      }
       if ((await this.deps.registry.getByName(registration.bucket_name)) !== undefined) {
         throw new BucketExistsError(registration.bucket_name);
       }
@@ -183,7 +201,12 @@ export class BucketAdmin {
           const description = await this.describeUsable(backend, String(registration.secret_ref));
           this.checkPin(description, registration.secret_version ?? null);
           registration.secret_ref = description.ref;
-          payload = await this.readPayload(backend, description.ref, registration.secret_version ?? null);
+          payload = await this.readPayload(
+            backend,
+            description.ref,
+            registration.secret_version ?? null,
+            registration.provider,
+          );
         }
         line.secret_ref = registration.secret_ref;
       }
@@ -253,7 +276,9 @@ export class BucketAdmin {
         const backend = this.backend(next.secrets_backend);
         const description = await this.describeUsable(backend, next.secret_ref);
         this.checkPin(description, next.secret_version);
-        if (touchesAccess) payload = await this.readPayload(backend, next.secret_ref, next.secret_version);
+        if (touchesAccess) {
+          payload = await this.readPayload(backend, next.secret_ref, next.secret_version, next.provider);
+        }
       }
       if (touchesAccess && next.status === 'active') {
         await this.prove(next, payload ?? (await this.staticPayload(next)));
@@ -336,8 +361,10 @@ export class BucketAdmin {
         const shaped =
           found &&
           (await check('secret_shape', async () => {
-            payload = await this.readPayload(backend, ref, record.secret_version);
-            return 'holds access_key_id and secret_access_key';
+            payload = await this.readPayload(backend, ref, record.secret_version, record.provider);
+            return record.provider === 'gcp'
+              ? 'holds a service-account key (service_account_key_json)'
+              : 'holds access_key_id and secret_access_key';
           }));
         if (shaped) {
           await check('bucket_access', async () => {
@@ -351,10 +378,9 @@ export class BucketAdmin {
           return `assumed ${record.role_arn} and saw bucket ${record.bucket_name}`;
         });
       } else {
-        checks.push({
-          name: 'bucket_access',
-          ok: false,
-          message: `auth_mode ${record.auth_mode} cannot be validated by this release`,
+        await check('bucket_access', async () => {
+          await this.prove(record, undefined);
+          return `signed as ${record.gcp_service_account} and saw bucket ${record.bucket_name}`;
         });
       }
       const ok = checks.every((entry) => entry.ok);
@@ -369,6 +395,13 @@ export class BucketAdmin {
       case 'static': {
         if (payload === undefined || record.secret_ref === null) {
           throw new InvalidRequestError(`bucket ${record.bucket_name} has no secret to prove`, 'secret_ref');
+        }
+        if (record.provider === 'gcp') {
+          await this.gcsProbe(
+            record,
+            new ServiceAccountKeySigner(serviceAccountKeyFrom(record.secret_ref, payload)),
+          );
+          return;
         }
         const keys = staticCredentialsFrom(record.secret_ref, payload);
         await this.probe(record, {
@@ -391,17 +424,27 @@ export class BucketAdmin {
         await this.probe(record, assumed.credentials);
         return;
       }
-      case 'workload_identity':
-        throw new InvalidRequestError(
-          'auth_mode workload_identity cannot be validated by this release',
-          'auth_mode',
-        );
+      case 'workload_identity': {
+        if (this.deps.workloadIdentity === undefined) {
+          throw new InvalidRequestError(
+            'this deployment has no Google identity to sign with (GOOGLE_APPLICATION_CREDENTIALS)',
+            'auth_mode',
+          );
+        }
+        await this.gcsProbe(record, this.deps.workloadIdentity.signerFor(String(record.gcp_service_account)));
+        return;
+      }
     }
   }
 
   private async staticPayload(record: BucketRecord): Promise<SecretPayload | undefined> {
     if (record.auth_mode !== 'static' || record.secret_ref === null) return undefined;
-    return this.readPayload(this.backend(record.secrets_backend), record.secret_ref, record.secret_version);
+    return this.readPayload(
+      this.backend(record.secrets_backend),
+      record.secret_ref,
+      record.secret_version,
+      record.provider,
+    );
   }
 
   /** The secret exists, sits under the prefix and outside its admin sub-path. */
@@ -451,10 +494,12 @@ export class BucketAdmin {
     backend: AdminSecretsBackend,
     ref: string,
     version: string | null,
+    provider: Provider,
   ): Promise<SecretPayload> {
     try {
       const payload = await backend.read.get(ref, version);
-      staticCredentialsFrom(ref, payload);
+      if (provider === 'gcp') serviceAccountKeyFrom(ref, payload);
+      else staticCredentialsFrom(ref, payload);
       return payload;
     } catch (error) {
       if (error instanceof SecretNotFoundError) throw new UnknownSecretError(ref, { cause: error });

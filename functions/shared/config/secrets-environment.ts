@@ -2,6 +2,12 @@ import * as z from 'zod/mini';
 import { SECRETS_BACKENDS } from '../registry/bucket-record';
 import { commaList, positiveInteger, seconds } from './environment';
 
+/** How the broker can log in to Vault. */
+export const VAULT_AUTH_METHODS = ['kubernetes', 'approle', 'token'] as const;
+export type VaultAuthMethodName = (typeof VAULT_AUTH_METHODS)[number];
+
+const nonEmpty = () => z.string().check(z.minLength(1));
+
 /**
  * Secrets settings every function that resolves secrets shares (the plan's
  * `FENCE_SECRETS_BACKEND` plus backend parameters). AWS region and endpoint come from the SDK's
@@ -17,6 +23,44 @@ export const SecretsEnvironmentSchema = z.object({
   FENCE_SECRETS_KMS_KEY_ID: z.optional(z.string().check(z.minLength(1))),
   /** Directory of mounted secret files, for the `k8s` backend. */
   FENCE_SECRETS_DIR: z.optional(z.string().check(z.minLength(1))),
+  /** Vault (or OpenBao) address, `https://vault.example.org:8200`; required for the `vault` backend. */
+  VAULT_ADDR: z.optional(z.url({ protocol: /^https?$/ })),
+  /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
+  VAULT_NAMESPACE: z.optional(nonEmpty()),
+  /** PEM file of the CA(s) that sign Vault's certificate, instead of the system roots. */
+  VAULT_CACERT: z.optional(nonEmpty()),
+  /** How the broker logs in to Vault; required for the `vault` backend. */
+  VAULT_AUTH_METHOD: z.optional(z.enum(VAULT_AUTH_METHODS)),
+  /** Where the auth method is mounted. @default the method's name (`kubernetes`, `approle`) */
+  VAULT_AUTH_MOUNT: z.optional(nonEmpty()),
+  /** Kubernetes auth: the Vault role to log in as. */
+  VAULT_ROLE: z.optional(nonEmpty()),
+  /** Kubernetes auth: the projected service-account token. @default /var/run/secrets/kubernetes.io/serviceaccount/token */
+  VAULT_K8S_TOKEN_FILE: z.optional(nonEmpty()),
+  /** AppRole auth: the role id, or a file holding it. */
+  VAULT_ROLE_ID: z.optional(nonEmpty()),
+  VAULT_ROLE_ID_FILE: z.optional(nonEmpty()),
+  /** AppRole auth: the secret id, or a file holding it (prefer the file). */
+  VAULT_SECRET_ID: z.optional(nonEmpty()),
+  VAULT_SECRET_ID_FILE: z.optional(nonEmpty()),
+  /** Token auth (development): the token, or a file holding it (re-read when Vault refuses it). */
+  VAULT_TOKEN: z.optional(nonEmpty()),
+  VAULT_TOKEN_FILE: z.optional(nonEmpty()),
+  /** KV v2 mount where admin flows create secrets. @default secret */
+  VAULT_KV_MOUNT: z.optional(nonEmpty()),
+  /** Secret Manager's endpoint. @default https://secretmanager.googleapis.com */
+  GCP_SECRET_MANAGER_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  /**
+   * Application Default Credentials for `gcp_sm`: an external-account (workload identity
+   * federation from AWS) configuration, or a service-account key file.
+   */
+  GOOGLE_APPLICATION_CREDENTIALS: z.optional(nonEmpty()),
+  /** IAM Credentials' endpoint, for signing GCS URLs as workload-identity buckets' service accounts. @default https://iamcredentials.googleapis.com */
+  GCP_IAM_CREDENTIALS_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  /** Development: `<backend>:<ref>` of a secret in another backend holding `service_account_key_json`. */
+  GCP_CREDENTIALS_SECRET: z.optional(
+    z.string().check(z.regex(/^(aws_sm|vault|k8s):.+$/, 'must be <backend>:<ref>')),
+  ),
   FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300),
   FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600),
   FENCE_SECRET_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 1000),

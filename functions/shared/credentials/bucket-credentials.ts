@@ -1,17 +1,31 @@
 import { BucketMisconfiguredError } from '../errors';
+import { type GcsSigner, ServiceAccountKeySigner } from '../presign/gcs-v4-presigner';
 import type { SigningCredentials } from '../presign/sigv4-presigner';
 import type { BucketOperation, BucketRecord } from '../registry/bucket-record';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import type { SecretResolvers } from '../secrets/secret-resolvers';
-import { staticCredentialsFrom } from '../secrets/secret-shapes';
+import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
 import type { AssumedRoleCredentials } from './assumed-role-credentials';
 
-/** What signs a bucket's URLs, and until when it works (undefined: static keys, no expiry). */
-export interface BucketSigningCredentials {
+/** What signs an S3 (or MinIO) bucket's URLs, and until when it works (undefined: static keys, no expiry). */
+export interface S3SigningCredentials {
   credentials: SigningCredentials;
   expiresAt?: number;
   /** PEM bundle for stores with a private CA (static mode only). */
   caBundlePem?: string;
+}
+
+/** What signs a GCS bucket's URLs: a service account's key, held or reached through IAM. */
+export interface GcsSigningCredentials {
+  gcs: GcsSigner;
+  expiresAt?: undefined;
+}
+
+export type BucketSigningCredentials = S3SigningCredentials | GcsSigningCredentials;
+
+/** Signers for service accounts the broker acts as (workload identity), one per account. */
+export interface WorkloadIdentitySigners {
+  signerFor(serviceAccount: string): GcsSigner;
 }
 
 /**
@@ -25,6 +39,8 @@ export class BucketCredentialsService {
   constructor(
     private readonly secrets: SecretResolvers,
     private readonly roles: AssumedRoleCredentials,
+    /** GCP workload identity; absent when the deployment has no Google identity configured. */
+    private readonly workloadIdentity?: WorkloadIdentitySigners,
   ) {}
 
   /** The longest a role-mode URL may live. */
@@ -61,6 +77,10 @@ export class BucketCredentialsService {
           .for(record.secrets_backend)
           .get(record.secret_ref, record.secret_version, { deadline: needs.deadline });
         let signing = this.fromPayload.get(payload);
+        if (signing === undefined && record.provider === 'gcp') {
+          signing = { gcs: new ServiceAccountKeySigner(serviceAccountKeyFrom(record.secret_ref, payload)) };
+          this.fromPayload.set(payload, signing);
+        }
         if (signing === undefined) {
           const keys = staticCredentialsFrom(record.secret_ref, payload);
           signing = {
@@ -75,10 +95,17 @@ export class BucketCredentialsService {
         }
         return signing;
       }
-      case 'workload_identity':
-        throw new BucketMisconfiguredError(
-          `bucket ${record.bucket_name} uses GCP workload identity, which this deployment cannot sign for yet`,
-        );
+      case 'workload_identity': {
+        if (this.workloadIdentity === undefined) {
+          throw new BucketMisconfiguredError(
+            `bucket ${record.bucket_name} uses GCP workload identity, and this deployment has no Google identity (GOOGLE_APPLICATION_CREDENTIALS)`,
+          );
+        }
+        if (record.gcp_service_account === null) {
+          throw new BucketMisconfiguredError(`bucket ${record.bucket_name} has no gcp_service_account`);
+        }
+        return { gcs: this.workloadIdentity.signerFor(record.gcp_service_account) };
+      }
     }
   }
 }

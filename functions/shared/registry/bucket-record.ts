@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { BucketRecordShapeError } from '../errors';
+import { GCP_SECRET_REF, GCP_SECRET_VERSION, VAULT_REF, VAULT_VERSION } from '../secrets/secret-ref-formats';
 import { describeIssue, integerError, parseRequest } from '../validation';
 
 /**
@@ -125,8 +126,41 @@ function checkModeFields(record: ModeFields, ctx: z.core.$RefinementCtx<ModeFiel
       if (record.secret_ref !== null) issue('secret_ref', 'must be null when auth_mode is workload_identity');
       break;
   }
+  if (record.auth_mode === 'workload_identity' && record.secrets_backend !== null) {
+    issue('secrets_backend', 'must be null when auth_mode is workload_identity');
+  }
+  checkSecretRefFormat(record, issue);
   if ((record.provider === 'minio' || record.provider === 's3_compatible') && record.endpoint === null) {
     issue('endpoint', `is required for provider ${record.provider}`);
+  }
+}
+
+/** Refs and pins each backend can parse: a record the backend would refuse is refused on write. */
+function checkSecretRefFormat(
+  record: ModeFields,
+  issue: (path: keyof ModeFields, message: string) => void,
+): void {
+  if (record.secret_ref === null) return;
+  switch (record.secrets_backend) {
+    case 'vault':
+      if (!VAULT_REF.test(record.secret_ref)) {
+        issue(
+          'secret_ref',
+          'must be <mount>/<path> for the vault backend, e.g. secret/gen3/fence/minio/bucket',
+        );
+      }
+      if (record.secret_version !== null && !VAULT_VERSION.test(record.secret_version)) {
+        issue('secret_version', 'must be a KV v2 version number (1, 2, …) for the vault backend');
+      }
+      break;
+    case 'gcp_sm':
+      if (!GCP_SECRET_REF.test(record.secret_ref)) {
+        issue('secret_ref', 'must be projects/<project>/secrets/<secret> for the gcp_sm backend');
+      }
+      if (record.secret_version !== null && !GCP_SECRET_VERSION.test(record.secret_version)) {
+        issue('secret_version', 'must be a version number (1, 2, …) or latest for the gcp_sm backend');
+      }
+      break;
   }
 }
 

@@ -8,7 +8,9 @@ import {
   type SecretCacheStats,
 } from './caching-secret-resolver';
 import { FileSecretResolver } from './file-secret-resolver';
-import type { SecretResolver } from './secret-resolver';
+import { readGcpSecretManagerSettings } from './gcp-settings';
+import type { SecretPayload, SecretReadOptions, SecretResolver, SecretVersionId } from './secret-resolver';
+import { readVaultSettings } from './vault-settings';
 
 /** The configured backends, each behind its cache. */
 export class SecretResolvers {
@@ -38,8 +40,44 @@ export class SecretResolvers {
   }
 }
 
+/**
+ * A backend whose code is loaded on its first read, so a deployment that never names it never
+ * loads it, and one that does pays for it only when a record first uses it. Its settings are
+ * checked when it is built (cold start); a failed load is tried again on the next read.
+ */
+export class LazySecretResolver implements SecretResolver {
+  private loaded: Promise<SecretResolver> | undefined;
+
+  constructor(
+    readonly backend: SecretsBackend,
+    private readonly load: () => Promise<SecretResolver>,
+  ) {}
+
+  async get(ref: string, version?: string | null, options?: SecretReadOptions): Promise<SecretPayload> {
+    return (await this.resolver()).get(ref, version, options);
+  }
+
+  async put(ref: string, payload: SecretPayload): Promise<SecretVersionId> {
+    return (await this.resolver()).put(ref, payload);
+  }
+
+  private resolver(): Promise<SecretResolver> {
+    this.loaded ??= this.load().catch((error: unknown) => {
+      this.loaded = undefined;
+      throw error;
+    });
+    return this.loaded;
+  }
+}
+
+/** What a backend may use of the others (GCP Secret Manager's development key lives in another). */
+export interface BackendContext {
+  /** The cached resolver of another configured backend, looked up when first used. */
+  resolverFor(backend: SecretsBackend): SecretResolver;
+}
+
 /** Builds one backend's uncached resolver; overridable so tests and the local runner can add backends. */
-export type BackendFactory = (environment: SecretsEnvironment) => SecretResolver;
+export type BackendFactory = (environment: SecretsEnvironment, context: BackendContext) => SecretResolver;
 
 const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
   aws_sm: (environment) =>
@@ -56,6 +94,21 @@ const defaultFactories: Partial<Record<SecretsBackend, BackendFactory>> = {
     }
     return new FileSecretResolver(environment.FENCE_SECRETS_DIR);
   },
+  gcp_sm: (environment, context) => {
+    const settings = readGcpSecretManagerSettings(environment);
+    return new LazySecretResolver('gcp_sm', async () =>
+      (await import('./gcp-secret-manager-resolver')).GcpSecretManagerResolver.fromSettings(
+        settings,
+        context.resolverFor,
+      ),
+    );
+  },
+  vault: (environment) => {
+    const settings = readVaultSettings(environment);
+    return new LazySecretResolver('vault', async () =>
+      (await import('./vault-resolver')).VaultResolver.fromSettings(settings),
+    );
+  },
 };
 
 /** Builds the resolvers named by `FENCE_SECRETS_BACKEND`, each wrapped in the credentials cache. */
@@ -65,6 +118,8 @@ export function createSecretResolvers(
   cacheOptions: SecretCacheOptions = {},
 ): SecretResolvers {
   const byBackend = new Map<SecretsBackend, CachingSecretResolver>();
+  const resolvers = new SecretResolvers(byBackend);
+  const context: BackendContext = { resolverFor: (backend) => resolvers.for(backend) };
   for (const backend of environment.FENCE_SECRETS_BACKEND) {
     const factory = factories[backend] ?? defaultFactories[backend];
     if (factory === undefined) {
@@ -74,7 +129,7 @@ export function createSecretResolvers(
     }
     byBackend.set(
       backend,
-      new CachingSecretResolver(factory(environment), {
+      new CachingSecretResolver(factory(environment, context), {
         ttlMs: environment.FENCE_SECRET_CACHE_TTL_SECONDS * 1000,
         maxStaleMs: environment.FENCE_SECRET_CACHE_MAX_STALE_SECONDS * 1000,
         maxEntries: environment.FENCE_SECRET_CACHE_MAX_ENTRIES,
@@ -82,5 +137,5 @@ export function createSecretResolvers(
       }),
     );
   }
-  return new SecretResolvers(byBackend);
+  return resolvers;
 }

@@ -53,3 +53,29 @@ export function readSecretShape<S extends z.ZodMiniType>(
 export function staticCredentialsFrom(ref: string, payload: SecretPayload): S3StaticCredentials {
   return readSecretShape(S3StaticCredentialsSchema, ref, payload);
 }
+
+/**
+ * The service-account key in `payload`'s `service_account_key_json`: a key file's JSON with at
+ * least `client_email` and `private_key`. Errors name the ref and the field, never the key.
+ */
+export function serviceAccountKeyFrom(
+  ref: string,
+  payload: SecretPayload,
+): { client_email: string; private_key: string } {
+  const { service_account_key_json: json } = readSecretShape(GcpServiceAccountSecretSchema, ref, payload);
+  let key: unknown;
+  try {
+    key = JSON.parse(json);
+  } catch {
+    throw new SecretShapeError(ref, 'service_account_key_json', 'is not valid JSON');
+  }
+  const { client_email: email, private_key: privateKey } = (key ?? {}) as Record<string, unknown>;
+  if (typeof email !== 'string' || typeof privateKey !== 'string' || !privateKey.includes('PRIVATE KEY')) {
+    throw new SecretShapeError(
+      ref,
+      'service_account_key_json',
+      'must be a service-account key with client_email and private_key',
+    );
+  }
+  return { client_email: email, private_key: privateKey };
+}

@@ -9,6 +9,8 @@ export interface TestEndpoints {
   awsRegion: string;
   minio: { endpoint: string; rootUser: string; rootPassword: string };
   postgresUrl: string;
+  /** OpenBao (Vault's API) in dev mode: KV v2 at `secret/`, and its root token. */
+  vault: { address: string; rootToken: string };
 }
 
 /** One state file per jest run, named by the parent's pid so parallel runs do not collide. */

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { endpointsFile, type TestEndpoints } from './endpoints';
 import { startMinio } from './minio';
 import { startMoto } from './moto';
+import { startOpenBao } from './openbao';
 import { startPostgres } from './postgres';
 import type { ServiceProcess } from './process';
 
@@ -12,8 +13,8 @@ declare global {
 
 /**
  * Starts the real services the integration tests use, on free loopback ports: moto (unless
- * AWS_ENDPOINT_URL already names an emulator such as LocalStack), MinIO and PostgreSQL (unless
- * MINIO_ENDPOINT / FENCE_DB_URL name running ones). A service that cannot start fails the run
+ * AWS_ENDPOINT_URL already names an emulator such as LocalStack), MinIO, PostgreSQL and OpenBao
+ * (unless MINIO_ENDPOINT / FENCE_DB_URL / OPENBAO_ADDR with OPENBAO_TOKEN name running ones). A service that cannot start fails the run
  * with its name and how to get it; nothing is skipped.
  */
 export default async function globalSetup(): Promise<void> {
@@ -39,6 +40,9 @@ export default async function globalSetup(): Promise<void> {
     process.env.FENCE_DB_URL
       ? Promise.resolve({ url: process.env.FENCE_DB_URL })
       : startPostgres().then(track),
+    process.env.OPENBAO_ADDR
+      ? Promise.resolve({ address: process.env.OPENBAO_ADDR, rootToken: required('OPENBAO_TOKEN') })
+      : startOpenBao().then(track),
   ]);
   const failures = results.filter((result) => result.status === 'rejected');
   if (failures.length > 0) {
@@ -47,20 +51,21 @@ export default async function globalSetup(): Promise<void> {
       failures.map((failure) => String((failure as PromiseRejectedResult).reason?.message)).join('\n\n'),
     );
   }
-  const [aws, minio, postgres] = results.map(
+  const [aws, minio, postgres, vault] = results.map(
     (result) => (result as PromiseFulfilledResult<unknown>).value,
-  ) as [{ endpoint: string }, TestEndpoints['minio'], { url: string }];
+  ) as [{ endpoint: string }, TestEndpoints['minio'], { url: string }, TestEndpoints['vault']];
   const endpoints: TestEndpoints = {
     awsEndpoint: aws.endpoint,
     awsRegion: process.env.AWS_REGION ?? 'us-east-1',
     minio: { endpoint: minio.endpoint, rootUser: minio.rootUser, rootPassword: minio.rootPassword },
     postgresUrl: postgres.url,
+    vault: { address: vault.address, rootToken: vault.rootToken },
   };
   writeFileSync(endpointsFile(), JSON.stringify(endpoints), { mode: 0o600 });
 }
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set when MINIO_ENDPOINT names an existing MinIO server`);
+  if (!value) throw new Error(`${name} must be set when the harness is told to use an existing server`);
   return value;
 }

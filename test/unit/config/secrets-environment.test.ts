@@ -39,8 +39,21 @@ describe('Function: createSecretResolvers', () => {
     expect(() => resolvers.for('vault')).toThrow(BucketMisconfiguredError);
   });
 
-  it('refuses, at cold start, a backend this release has no resolver for', () => {
-    const environment = readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'gcp_sm' });
-    expect(() => createSecretResolvers(environment)).toThrow(/gcp_sm/);
+  it('refuses, at cold start, a backend named without the settings it needs', () => {
+    const gcp = readEnvironment(SecretsEnvironmentSchema, { FENCE_SECRETS_BACKEND: 'gcp_sm' });
+    const gcpKeyElsewhere = readEnvironment(SecretsEnvironmentSchema, {
+      FENCE_SECRETS_BACKEND: 'gcp_sm',
+      GCP_CREDENTIALS_SECRET: 'aws_sm:gen3/fence/admin/gcp/dev-key',
+    });
+    expect(() => createSecretResolvers(gcp)).toThrow(/gcp_sm, which needs GOOGLE_APPLICATION_CREDENTIALS/);
+    expect(() => createSecretResolvers(gcpKeyElsewhere)).toThrow(
+      /names backend aws_sm, which FENCE_SECRETS_BACKEND does not/,
+    );
+    expect(() =>
+      readEnvironment(SecretsEnvironmentSchema, {
+        FENCE_SECRETS_BACKEND: 'gcp_sm',
+        GCP_CREDENTIALS_SECRET: 'gen3/key',
+      }),
+    ).toThrow(/GCP_CREDENTIALS_SECRET/);
   });
 });

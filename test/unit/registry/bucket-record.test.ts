@@ -49,6 +49,51 @@ describe('Schema: BucketRecord', () => {
       { ...roleRegistration(), provider: 'gcp', auth_mode: 'workload_identity', role_arn: null },
       'gcp_service_account',
     ],
+    [
+      'workload identity with a secrets backend',
+      {
+        ...roleRegistration(),
+        provider: 'gcp',
+        auth_mode: 'workload_identity',
+        role_arn: null,
+        gcp_service_account: 'reader@project.iam.gserviceaccount.com',
+        secrets_backend: 'vault',
+      },
+      'secrets_backend',
+    ],
+    [
+      'a vault ref without a mount',
+      minioRegistration({ secrets_backend: 'vault', secret_ref: 'gen3' }),
+      'secret_ref',
+    ],
+    [
+      'a vault ref with a dot segment',
+      minioRegistration({ secrets_backend: 'vault', secret_ref: 'secret/gen3/../admin' }),
+      'secret_ref',
+    ],
+    [
+      'a vault pin that is a label',
+      minioRegistration({
+        secrets_backend: 'vault',
+        secret_ref: 'secret/gen3/fence/b',
+        secret_version: 'AWSCURRENT',
+      }),
+      'secret_version',
+    ],
+    [
+      'a gcp_sm ref that is a bare name',
+      minioRegistration({ secrets_backend: 'gcp_sm', secret_ref: 'gen3-fence-b' }),
+      'secret_ref',
+    ],
+    [
+      'a gcp_sm pin that is neither a number nor latest',
+      minioRegistration({
+        secrets_backend: 'gcp_sm',
+        secret_ref: 'projects/p1/secrets/gen3-fence-b',
+        secret_version: 'current',
+      }),
+      'secret_version',
+    ],
     ['repeated operation', roleRegistration({ allowed_ops: ['download', 'download'] }), 'allowed_ops'],
     ['no operation', roleRegistration({ allowed_ops: [] }), 'allowed_ops'],
     ['lifetime past seven days', roleRegistration({ max_expires_in: 604_801 }), 'max_expires_in'],
@@ -70,6 +115,21 @@ describe('Schema: BucketRecord', () => {
       allowed_ops: ['download'],
     };
     expect(BucketRegistrationSchema.safeParse(input).success).toBe(true);
+  });
+
+  it("accepts vault and gcp_sm refs in their backends' formats, with version-number pins", () => {
+    const vault = minioRegistration({
+      secrets_backend: 'vault',
+      secret_ref: 'secret/gen3/fence/b',
+      secret_version: '3',
+    });
+    const gcp = minioRegistration({
+      secrets_backend: 'gcp_sm',
+      secret_ref: 'projects/my-project/secrets/gen3-fence-b',
+      secret_version: 'latest',
+    });
+    expect(BucketRegistrationSchema.safeParse(vault).success).toBe(true);
+    expect(BucketRegistrationSchema.safeParse(gcp).success).toBe(true);
   });
 
   it('applies changes: bumps the revision and updated_at, keeps id, name and created_at', () => {

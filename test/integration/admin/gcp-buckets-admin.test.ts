@@ -1,0 +1,282 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { wireBucketAdmin } from '../../../functions/admin/admin-wiring';
+import { AdminEnvironmentSchema } from '../../../functions/admin/environment';
+import { runCli } from '../../../functions/cli/program';
+import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
+import { wirePresignService } from '../../../functions/presign/presign-wiring';
+import type { AdminAuditLine } from '../../../functions/shared/admin/bucket-admin';
+import { readEnvironment } from '../../../functions/shared/config/environment';
+import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
+import { createRegistryTable, dynamoDb, uniqueName } from '../support/aws';
+import { FakeGoogleCloud } from '../support/fake-gcp';
+import { VaultRoot } from '../support/vault';
+
+/** The error `call` fails with (undefined if it succeeds), caught at once. */
+const failure = (call: Promise<unknown>): Promise<Error | undefined> =>
+  call.then(
+    () => undefined,
+    (error: Error) => error,
+  );
+
+/**
+ * GCP buckets through the admin core and then the presign service, both wired from their
+ * environment: keys held in Vault (static mode) or none at all (workload identity), each
+ * registration proven on the fake GCS, which checks V4 signatures as GCS does.
+ */
+describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in OpenBao)', () => {
+  const root = VaultRoot.ofRun();
+  const directory = mkdtempSync(join(tmpdir(), 'fbb-gcp-admin-'));
+  const brokerAccount = 'fence-broker@gen3-project.iam.gserviceaccount.com';
+  const context = { requestId: 'req-gcp-admin', caller: 'arn:aws:iam::123456789012:role/gen3-admin' };
+  const audit: AdminAuditLine[] = [];
+  let fake: FakeGoogleCloud;
+  let variables: Record<string, string>;
+  let registry: FileBucketRegistry;
+
+  beforeAll(async () => {
+    fake = await FakeGoogleCloud.start();
+    fake.grantImpersonation(brokerAccount, 'aws:arn:aws:sts::123456789012:user/moto');
+    const configFile = join(directory, 'wif.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify(
+        fake.externalAccountConfig({
+          awsStsUrl: `${process.env.AWS_ENDPOINT_URL}/`,
+          impersonate: brokerAccount,
+        }),
+      ),
+    );
+    registry = new FileBucketRegistry(join(directory, 'registry.json'));
+    variables = {
+      REGISTRY_TABLE_NAME: 'unused',
+      FENCE_SECRETS_BACKEND: 'vault',
+      VAULT_ADDR: root.address,
+      VAULT_AUTH_METHOD: 'token',
+      VAULT_TOKEN: root.rootToken,
+      GOOGLE_APPLICATION_CREDENTIALS: configFile,
+      GCP_IAM_CREDENTIALS_ENDPOINT: fake.url,
+    };
+  });
+  afterAll(() => fake.close());
+
+  const admin = () =>
+    wireBucketAdmin(readEnvironment(AdminEnvironmentSchema, variables), {
+      audit: (line) => audit.push(line),
+      registry,
+    });
+  const presign = () =>
+    wirePresignService(readEnvironment(PresignEnvironmentSchema, variables), { registry }).service;
+
+  /** Uploads and downloads an object through the broker's URLs, as Fence's users would. */
+  async function putAndGet(bucket: string, text: string): Promise<string> {
+    const service = presign();
+    const key = `data/${crypto.randomUUID()}.txt`;
+    const put = await service.presign(
+      bucket,
+      { key, method: 'PUT', content_type: 'text/plain' },
+      { requestId: 'r' },
+    );
+    const stored = await fetch(put.url, { method: 'PUT', body: text, headers: put.headers });
+    expect(stored.status).toBe(200);
+    const get = await service.presign(bucket, { key, method: 'GET' }, { requestId: 'r' });
+    return (await fetch(get.url)).text();
+  }
+
+  it('registers a static bucket with create_secret (the key goes to Vault), proven on GCS; presigned URLs then work', async () => {
+    // Prepare
+    const bucket = uniqueName('gcs-static');
+    const key = fake.serviceAccountKey(`${bucket}@gen3-project.iam.gserviceaccount.com`);
+    fake.createGcsBucket(bucket, [key.client_email]);
+
+    // Act
+    const record = await admin().register(
+      {
+        bucket_name: bucket,
+        provider: 'gcp',
+        auth_mode: 'static',
+        secrets_backend: 'vault',
+        endpoint: fake.url,
+        allowed_ops: ['download', 'upload'],
+        create_secret: true,
+        secret: { service_account_key_json: JSON.stringify(key) },
+      },
+      context,
+    );
+    const report = await admin().validate(bucket, context);
+
+    // Assess
+    expect(record).toMatchObject({ secrets_backend: 'vault', secret_ref: `secret/gen3/fence/gcp/${bucket}` });
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((check) => check.name)).toEqual([
+      'record',
+      'secret',
+      'secret_shape',
+      'bucket_access',
+    ]);
+    expect(await putAndGet(bucket, 'static gcs')).toBe('static gcs');
+    expect(JSON.stringify([record, report, audit])).not.toContain('PRIVATE KEY');
+  }, 60_000);
+
+  it('registers a workload-identity bucket (no secret), proven by signing as its account; presigned URLs then work', async () => {
+    // Prepare
+    const bucket = uniqueName('gcs-wi');
+    const account = `${bucket}@gen3-project.iam.gserviceaccount.com`;
+    fake.googleManagedAccount(account);
+    fake.grantImpersonation(account, `serviceAccount:${brokerAccount}`);
+    fake.createGcsBucket(bucket, [account]);
+
+    // Act
+    const record = await admin().register(
+      {
+        bucket_name: bucket,
+        provider: 'gcp',
+        auth_mode: 'workload_identity',
+        gcp_service_account: account,
+        endpoint: fake.url,
+        allowed_ops: ['download', 'upload'],
+      },
+      context,
+    );
+    const report = await admin().validate(bucket, context);
+
+    // Assess
+    expect(record).toMatchObject({
+      auth_mode: 'workload_identity',
+      secret_ref: null,
+      gcp_service_account: account,
+    });
+    expect(report.checks).toEqual([
+      expect.objectContaining({ name: 'record', ok: true }),
+      { name: 'bucket_access', ok: true, message: `signed as ${account} and saw bucket ${bucket}` },
+    ]);
+    expect(await putAndGet(bucket, 'federated gcs')).toBe('federated gcs');
+  }, 60_000);
+
+  it('refuses what GCS or IAM refuse, and keys of the wrong shape, leaving nothing behind', async () => {
+    // Prepare
+    const bucket = uniqueName('gcs-refused');
+    const outsider = fake.serviceAccountKey(`${bucket}-outsider@gen3-project.iam.gserviceaccount.com`);
+    const unsignable = `${bucket}-unsignable@gen3-project.iam.gserviceaccount.com`;
+    fake.googleManagedAccount(unsignable);
+    fake.createGcsBucket(bucket, [unsignable]);
+    const staticBody = (secret: Record<string, string>, name = bucket) => ({
+      bucket_name: name,
+      provider: 'gcp',
+      auth_mode: 'static',
+      secrets_backend: 'vault',
+      endpoint: fake.url,
+      allowed_ops: ['download'],
+      create_secret: true,
+      secret,
+    });
+
+    // Act
+    const notAllowed = await failure(
+      admin().register(staticBody({ service_account_key_json: JSON.stringify(outsider) }), context),
+    );
+    const secretAfter = await root.call('GET', `secret/metadata/gen3/fence/gcp/${bucket}`);
+    const noBucket = await failure(
+      admin().register(
+        staticBody({ service_account_key_json: JSON.stringify(outsider) }, uniqueName('gcs-none')),
+        context,
+      ),
+    );
+    const s3Shaped = await failure(
+      admin().register(staticBody({ access_key_id: 'AKID', secret_access_key: 'not-a-gcp-key' }), context),
+    );
+    const cannotSign = await failure(
+      admin().register(
+        {
+          bucket_name: bucket,
+          provider: 'gcp',
+          auth_mode: 'workload_identity',
+          gcp_service_account: unsignable,
+          endpoint: fake.url,
+          allowed_ops: ['download'],
+        },
+        context,
+      ),
+    );
+
+    // Assess
+    expect(notAllowed).toMatchObject({ code: 'credentials_rejected' });
+    expect(notAllowed?.message).toContain('AccessDenied');
+    expect(secretAfter.body.data.versions['1'].deletion_time).not.toBe('');
+    expect(noBucket).toMatchObject({ code: 'credentials_rejected' });
+    expect(noBucket?.message).toContain('GCS has no bucket');
+    expect(s3Shaped).toMatchObject({ code: 'invalid_request', field: 'secret' });
+    expect(cannotSign).toMatchObject({ code: 'credentials_rejected' });
+    expect(await registry.getByName(bucket)).toBeUndefined();
+    expect(JSON.stringify(audit)).not.toContain('PRIVATE KEY');
+  }, 60_000);
+
+  it('registers both kinds through the CLI: the raw key file with --secret-file, and --gcp-service-account', async () => {
+    // Prepare
+    const table = await createRegistryTable(dynamoDb());
+    const staticBucket = uniqueName('gcs-cli');
+    const key = fake.serviceAccountKey(`${staticBucket}@gen3-project.iam.gserviceaccount.com`);
+    fake.createGcsBucket(staticBucket, [key.client_email]);
+    const keyFile = join(directory, `${staticBucket}.json`);
+    writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+    const federatedBucket = uniqueName('gcs-cli-wi');
+    const account = `${federatedBucket}@gen3-project.iam.gserviceaccount.com`;
+    fake.googleManagedAccount(account);
+    fake.grantImpersonation(account, `serviceAccount:${brokerAccount}`);
+    fake.createGcsBucket(federatedBucket, [account]);
+    const env = { ...process.env, ...variables, REGISTRY_TABLE_NAME: table };
+    const common = ['--provider', 'gcp', '--endpoint', fake.url, '--allowed-ops', 'download', '--json'];
+    const cli = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(
+        args,
+        {
+          out: (text) => (out += text),
+          err: (text) => (err += text),
+          interactive: false,
+          stdin: async () => '',
+        },
+        env,
+      );
+      return { code, out, err };
+    };
+
+    // Act
+    const registeredStatic = await cli([
+      'register',
+      '--bucket',
+      staticBucket,
+      '--auth-mode',
+      'static',
+      '--secrets-backend',
+      'vault',
+      ...common,
+      '--create-secret',
+      '--secret-file',
+      keyFile,
+    ]);
+    const registeredFederated = await cli([
+      'register',
+      '--bucket',
+      federatedBucket,
+      '--auth-mode',
+      'workload_identity',
+      '--gcp-service-account',
+      account,
+      ...common,
+    ]);
+    const validated = await cli(['validate', staticBucket, federatedBucket, '--json']);
+
+    // Assess
+    expect(registeredStatic).toMatchObject({ code: 0 });
+    expect(JSON.parse(registeredStatic.out)).toMatchObject({
+      secret_ref: `secret/gen3/fence/gcp/${staticBucket}`,
+    });
+    expect(registeredFederated).toMatchObject({ code: 0 });
+    expect(JSON.parse(registeredFederated.out)).toMatchObject({ gcp_service_account: account });
+    expect(validated.code).toBe(0);
+    expect(JSON.stringify([registeredStatic, registeredFederated, validated])).not.toContain('PRIVATE KEY');
+  }, 60_000);
+});

@@ -1,0 +1,479 @@
+import {
+  createHash,
+  createPublicKey,
+  createVerify,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/**
+ * A small, faithful fake of the Google endpoints the broker calls, on 127.0.0.1:
+ *
+ * - Secret Manager v1 (REST, as `service.proto`'s HTTP bindings publish it): create a secret,
+ *   get it, add a version, get and access a version (`N` or `latest`), disable, enable and
+ *   destroy a version; errors in Google's shape `{"error": {"code", "message", "status"}}`;
+ * - the OAuth token endpoint for service-account keys (JWT bearer grant: the JWT's signature
+ *   is checked against the key's public half);
+ * - Google STS token exchange for AWS workload identity federation: the subject token must be a
+ *   GetCallerIdentity request signed for the configured audience; it is sent on to the AWS STS
+ *   it names (moto here), and the caller's ARN becomes the federated principal;
+ * - IAM Credentials `generateAccessToken` (impersonation) and `signBlob` (with keys only it holds);
+ * - GCS's XML API for V4 signed URLs: GET, HEAD and PUT of objects, each URL's signature checked
+ *   as GCS checks it (`verifyGcsV4Url`), then expiry, the bucket and the account's access.
+ *
+ * Every Secret Manager call needs a bearer token this fake issued and has not revoked (401
+ * `UNAUTHENTICATED` otherwise); `allow` decides which principal may read which secret (403).
+ */
+export class FakeGoogleCloud {
+  /** Tokens issued: token → principal (`serviceAccount:x@p.iam…` or `aws:<arn>`). */
+  readonly tokens = new Map<string, string>();
+  /** Calls received, `METHOD /path`, for assertions on what was (not) called. */
+  readonly calls: string[] = [];
+  /** Service-account keys this fake can verify: email → public key. */
+  private readonly accounts = new Map<string, KeyObject>();
+  /** Keys Google holds for accounts (signBlob signs with them): email → private key. */
+  private readonly googleHeldKeys = new Map<string, KeyObject>();
+  /** GCS buckets: name → the service accounts that may read and write them. */
+  private readonly gcsBuckets = new Map<string, Set<string>>();
+  /** GCS objects: `bucket/name` → content. */
+  private readonly gcsObjects = new Map<string, Buffer>();
+  private readonly secrets = new Map<string, { created: string; versions: FakeVersion[] }>();
+  /** Who may act as a service account through generateAccessToken: email → principals. */
+  private readonly impersonators = new Map<string, Set<string>>();
+  /** Workload identity pool audience the STS accepts. */
+  audience = '//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/aws/providers/aws';
+  /** Principals allowed to access secrets; undefined: every authenticated principal. */
+  allow: ((principal: string, secret: string) => boolean) | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<FakeGoogleCloud> {
+    let fake: FakeGoogleCloud | undefined;
+    const server = createServer((request, response) => {
+      void fake?.handle(request, response).catch((error: unknown) => {
+        send(response, 500, { error: { code: 500, message: String(error), status: 'INTERNAL' } });
+      });
+    });
+    await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    fake = new FakeGoogleCloud(server, `http://127.0.0.1:${port}`);
+    return fake;
+  }
+
+  /** A new service account and its key file (`token_uri` pointing here). */
+  serviceAccountKey(email = `sa-${crypto.randomUUID().slice(0, 8)}@project.iam.gserviceaccount.com`) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.accounts.set(email, publicKey);
+    return {
+      type: 'service_account' as const,
+      project_id: 'project',
+      private_key_id: crypto.randomUUID().replace(/-/g, ''),
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      client_email: email,
+      client_id: '1234567890',
+      token_uri: `${this.url}/token`,
+    };
+  }
+
+  /**
+   * A service account whose key only Google holds (signBlob signs with it); returns the public
+   * half, against which the signatures it makes can be checked.
+   */
+  googleManagedAccount(email: string): KeyObject {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.googleHeldKeys.set(email, privateKey);
+    return publicKey;
+  }
+
+  /** A GCS bucket that `accounts` (emails) may read and write through V4 signed URLs. */
+  createGcsBucket(name: string, accounts: string[]): void {
+    this.gcsBuckets.set(name, new Set(accounts));
+  }
+
+  /** Lets `principal` impersonate `email` (roles/iam.serviceAccountTokenCreator). */
+  grantImpersonation(email: string, principal: string): void {
+    const principals = this.impersonators.get(email) ?? new Set<string>();
+    principals.add(principal);
+    this.impersonators.set(email, principals);
+  }
+
+  /** An AWS external-account configuration for this fake, as `gcloud iam workload-identity-pools create-cred-config` writes it. */
+  externalAccountConfig(options: { awsStsUrl: string; impersonate?: string }) {
+    return {
+      type: 'external_account',
+      audience: this.audience,
+      subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
+      token_url: `${this.url}/v1/token`,
+      ...(options.impersonate === undefined
+        ? {}
+        : {
+            service_account_impersonation_url: `${this.url}/v1/projects/-/serviceAccounts/${options.impersonate}:generateAccessToken`,
+          }),
+      credential_source: {
+        environment_id: 'aws1',
+        region_url: 'http://169.254.169.254/latest/meta-data/placement/availability-zone',
+        url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials',
+        regional_cred_verification_url: `${options.awsStsUrl}?Action=GetCallerIdentity&Version=2011-06-15`,
+      },
+    };
+  }
+
+  /** Revokes the tokens issued so far to principals starting with `prefix` (their next call needs a new one). */
+  revokeTokens(prefix = 'serviceAccount:'): void {
+    for (const [token, principal] of this.tokens) if (principal.startsWith(prefix)) this.tokens.delete(token);
+  }
+
+  /** A token for `principal`, as if issued by one of the token endpoints (for driving the real npm client). */
+  issue(principal: string): string {
+    const token = `ya29.fake-${crypto.randomUUID()}`;
+    this.tokens.set(token, principal);
+    return token;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<undefined> {
+    const url = new URL(request.url ?? '/', this.url);
+    const body = await readBody(request);
+    if (url.searchParams.has('X-Goog-Signature')) return this.gcsXml(request, url, body, response);
+    this.calls.push(`${request.method} ${url.pathname}`);
+    if (request.method === 'POST' && url.pathname === '/token') return this.oauthToken(body, response);
+    if (request.method === 'POST' && url.pathname === '/v1/token') return this.stsToken(body, response);
+    const principal = this.tokens.get((request.headers.authorization ?? '').replace(/^Bearer /, ''));
+    if (principal === undefined)
+      return googleError(response, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+    const signBlob = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):signBlob$/.exec(url.pathname);
+    if (request.method === 'POST' && signBlob !== null) {
+      const email = decodeURIComponent(signBlob[1] ?? '');
+      const key = this.googleHeldKeys.get(email);
+      if (key === undefined || !this.impersonators.get(email)?.has(principal)) {
+        return googleError(
+          response,
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).`,
+        );
+      }
+      const payload = Buffer.from(String(JSON.parse(body || '{}').payload ?? ''), 'base64');
+      return send(response, 200, {
+        keyId: createHash('sha1').update(email).digest('hex'),
+        signedBlob: sign('sha256', payload, key).toString('base64'),
+      });
+    }
+    const impersonation = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(
+      url.pathname,
+    );
+    if (request.method === 'POST' && impersonation !== null) {
+      const email = decodeURIComponent(impersonation[1] ?? '');
+      if (!this.impersonators.get(email)?.has(principal)) {
+        return googleError(
+          response,
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
+        );
+      }
+      return send(response, 200, {
+        accessToken: this.issue(`serviceAccount:${email}`),
+        expireTime: new Date(Date.now() + 3600_000).toISOString(),
+      });
+    }
+    return this.secretManager(request.method ?? 'GET', url, body, principal, response);
+  }
+
+  /** OAuth 2.0 JWT bearer grant: checks the JWT against the service account's public key. */
+  private oauthToken(body: string, response: ServerResponse): undefined {
+    const form = new URLSearchParams(body);
+    const [header, claims, signature] = (form.get('assertion') ?? '').split('.');
+    const parsed =
+      claims === undefined ? undefined : JSON.parse(Buffer.from(claims, 'base64url').toString('utf8'));
+    const key = this.accounts.get(String(parsed?.iss));
+    const valid =
+      form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' &&
+      key !== undefined &&
+      parsed.aud === `${this.url}/token` &&
+      createVerify('RSA-SHA256')
+        .update(`${header}.${claims}`)
+        .verify(key, Buffer.from(signature ?? '', 'base64url'));
+    if (!valid)
+      return send(response, 400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+    send(response, 200, {
+      access_token: this.issue(`serviceAccount:${parsed.iss}`),
+      expires_in: 3599,
+      token_type: 'Bearer',
+    });
+  }
+
+  /** Google STS: an AWS GetCallerIdentity request, signed for our audience, checked with AWS STS. */
+  private async stsToken(body: string, response: ServerResponse): Promise<undefined> {
+    const form = new URLSearchParams(body);
+    const refuse = (why: string) => send(response, 400, { error: 'invalid_request', error_description: why });
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange')
+      return refuse('grant_type');
+    if (form.get('audience') !== this.audience) return refuse('audience');
+    if (form.get('subject_token_type') !== 'urn:ietf:params:aws:token-type:aws4_request')
+      return refuse('subject_token_type');
+    const subject = JSON.parse(decodeURIComponent(form.get('subject_token') ?? '{}')) as {
+      url?: string;
+      method?: string;
+      headers?: { key: string; value: string }[];
+    };
+    const headers = Object.fromEntries(
+      (subject.headers ?? []).map(({ key, value }) => [key.toLowerCase(), value]),
+    );
+    const authorization = headers.authorization ?? '';
+    if (
+      subject.method !== 'POST' ||
+      headers['x-goog-cloud-target-resource'] !== this.audience ||
+      !/^AWS4-HMAC-SHA256 Credential=\S+\/sts\/aws4_request, SignedHeaders=\S*x-goog-cloud-target-resource/.test(
+        authorization,
+      )
+    ) {
+      return refuse('subject_token is not a GetCallerIdentity request signed for this audience');
+    }
+    const aws = await fetch(String(subject.url), { method: 'POST', headers, body: '' });
+    const arn = /<Arn>([^<]+)<\/Arn>/.exec(await aws.text())?.[1];
+    if (!aws.ok || arn === undefined)
+      return refuse('AWS did not accept the signed GetCallerIdentity request');
+    send(response, 200, {
+      access_token: this.issue(`aws:${arn}`),
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
+  }
+
+  private secretManager(
+    method: string,
+    url: URL,
+    body: string,
+    principal: string,
+    response: ServerResponse,
+  ): undefined {
+    const path = url.pathname;
+    const create = /^\/v1\/(projects\/[^/]+)\/secrets$/.exec(path);
+    if (method === 'POST' && create !== null) {
+      const name = `${create[1]}/secrets/${url.searchParams.get('secretId')}`;
+      if (this.secrets.has(name))
+        return googleError(response, 409, 'ALREADY_EXISTS', `Secret [${name}] already exists.`);
+      const created = new Date().toISOString();
+      this.secrets.set(name, { created, versions: [] });
+      return send(response, 200, {
+        name,
+        replication: JSON.parse(body || '{}').replication ?? {},
+        createTime: created,
+      });
+    }
+    const secretPath = /^\/v1\/(projects\/[^/]+\/secrets\/[^/:]+)(?::addVersion)?$/.exec(path);
+    if (secretPath !== null) {
+      const name = secretPath[1] ?? '';
+      const secret = this.secrets.get(name);
+      if (secret === undefined)
+        return googleError(response, 404, 'NOT_FOUND', `Secret [${name}] not found or has no versions.`);
+      if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
+      if (method === 'GET' && !path.endsWith(':addVersion'))
+        return send(response, 200, { name, createTime: secret.created });
+      if (method === 'POST' && path.endsWith(':addVersion')) {
+        const data = String(JSON.parse(body || '{}')?.payload?.data ?? '');
+        const version: FakeVersion = {
+          number: secret.versions.length + 1,
+          data,
+          state: 'ENABLED',
+          created: new Date().toISOString(),
+        };
+        secret.versions.push(version);
+        return send(response, 200, versionResource(name, version));
+      }
+    }
+    const versionPath =
+      /^\/v1\/(projects\/[^/]+\/secrets\/[^/:]+)\/versions\/([^/:]+)(?::(access|disable|enable|destroy))?$/.exec(
+        path,
+      );
+    if (versionPath !== null) {
+      const [, name = '', id = '', action] = versionPath;
+      const secret = this.secrets.get(name);
+      const version =
+        id === 'latest' ? secret?.versions.at(-1) : secret?.versions.find((v) => String(v.number) === id);
+      if (secret === undefined || version === undefined) {
+        return googleError(response, 404, 'NOT_FOUND', `Secret Version [${name}/versions/${id}] not found.`);
+      }
+      if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
+      if (method === 'GET' && action === undefined)
+        return send(response, 200, versionResource(name, version));
+      if (method === 'GET' && action === 'access') {
+        if (version.state !== 'ENABLED') {
+          return googleError(
+            response,
+            400,
+            'FAILED_PRECONDITION',
+            `Secret Version [${name}/versions/${version.number}] is in ${version.state} state.`,
+          );
+        }
+        return send(response, 200, {
+          name: `${name}/versions/${version.number}`,
+          payload: { data: version.data },
+        });
+      }
+      if (method === 'POST' && action !== undefined && action !== 'access') {
+        if (version.state === 'DESTROYED' && action !== 'destroy') {
+          return googleError(
+            response,
+            400,
+            'FAILED_PRECONDITION',
+            `Secret Version [${name}/versions/${version.number}] is in DESTROYED state.`,
+          );
+        }
+        version.state = action === 'disable' ? 'DISABLED' : action === 'enable' ? 'ENABLED' : 'DESTROYED';
+        if (version.state === 'DESTROYED') version.data = '';
+        return send(response, 200, versionResource(name, version));
+      }
+    }
+    googleError(response, 404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`);
+  }
+
+  /**
+   * GCS's XML API for V4 signed URLs, checked as GCS checks them: the signature against the
+   * signing account's public key, expiry, then the bucket and the account's access to it.
+   */
+  private gcsXml(request: IncomingMessage, url: URL, body: string, response: ServerResponse): undefined {
+    const xml = (status: number, code: string) => {
+      response.writeHead(status, { 'content-type': 'application/xml; charset=UTF-8' });
+      response.end(`<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code></Error>`);
+      return undefined;
+    };
+    const method = request.method ?? 'GET';
+    const email = decodeURIComponent(url.searchParams.get('X-Goog-Credential') ?? '').split('/')[0] ?? '';
+    const held = this.googleHeldKeys.get(email);
+    const key = this.accounts.get(email) ?? (held === undefined ? undefined : createPublicKey(held));
+    const headers: Record<string, string> = {};
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined) headers['content-type'] = contentType;
+    const signed =
+      key === undefined
+        ? undefined
+        : verifyGcsV4Url(`http://${request.headers.host}${request.url}`, method, headers, key);
+    if (signed?.valid !== true) return xml(403, 'SignatureDoesNotMatch');
+    const date = url.searchParams.get('X-Goog-Date') ?? '';
+    const issued = Date.parse(
+      `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+    );
+    if (Date.now() > issued + Number(url.searchParams.get('X-Goog-Expires')) * 1000)
+      return xml(400, 'ExpiredToken');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const allowed = this.gcsBuckets.get(bucket);
+    if (allowed === undefined) return xml(404, 'NoSuchBucket');
+    if (!allowed.has(email)) return xml(403, 'AccessDenied');
+    const object = `${bucket}/${rest.map(decodeURIComponent).join('/')}`;
+    if (method === 'PUT') {
+      this.gcsObjects.set(object, Buffer.from(body, 'utf8'));
+      response.writeHead(200).end();
+      return undefined;
+    }
+    const content = this.gcsObjects.get(object);
+    if (content === undefined) return xml(404, 'NoSuchKey');
+    response
+      .writeHead(200, { 'content-length': String(content.length) })
+      .end(method === 'HEAD' ? undefined : content);
+    return undefined;
+  }
+
+  private denied(response: ServerResponse, name: string): undefined {
+    googleError(
+      response,
+      403,
+      'PERMISSION_DENIED',
+      `Permission 'secretmanager.versions.access' denied for resource '${name}' (or it may not exist).`,
+    );
+  }
+}
+
+interface FakeVersion {
+  number: number;
+  data: string;
+  state: 'ENABLED' | 'DISABLED' | 'DESTROYED';
+  created: string;
+}
+
+function versionResource(secret: string, version: FakeVersion) {
+  return {
+    name: `${secret}/versions/${version.number}`,
+    createTime: version.created,
+    state: version.state,
+    ...(version.state === 'DESTROYED' ? { destroyTime: new Date().toISOString() } : {}),
+  };
+}
+
+/** Google's error shape; `details` as the real API sends it is left out (clients do not need it). */
+function googleError(response: ServerResponse, code: number, status: string, message: string): undefined {
+  return send(response, code, { error: { code, message, status } });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): undefined {
+  response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
+  return undefined;
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * Checks a GCS V4 signed URL the way GCS does, from the URL alone (plus the headers the client
+ * will send): rebuilds the canonical request and the string to sign, and verifies the signature
+ * with `publicKey`. Independent of the broker's presigner: it parses, the presigner builds.
+ */
+export function verifyGcsV4Url(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  publicKey: KeyObject,
+): { valid: boolean; email: string } {
+  const parsed = new URL(url);
+  const pairs = parsed.search
+    .slice(1)
+    .split('&')
+    .map((pair) => pair.split('=') as [string, string]);
+  const signature = pairs.find(([name]) => name === 'X-Goog-Signature')?.[1] ?? '';
+  const field = (name: string) => decodeURIComponent(pairs.find(([key]) => key === name)?.[1] ?? '');
+  const signedHeaders = field('X-Goog-SignedHeaders').split(';');
+  const values: Record<string, string> = { host: parsed.host };
+  for (const [name, value] of Object.entries(headers)) values[name.toLowerCase()] = value;
+  const canonicalRequest = [
+    method,
+    parsed.pathname,
+    pairs
+      .filter(([name]) => name !== 'X-Goog-Signature')
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, value]) => `${name}=${value}`)
+      .join('&'),
+    signedHeaders.map((name) => `${name}:${String(values[name]).trim()}\n`).join(''),
+    signedHeaders.join(';'),
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
+  const [email = '', ...scope] = field('X-Goog-Credential').split('/');
+  const stringToSign = [
+    field('X-Goog-Algorithm'),
+    field('X-Goog-Date'),
+    scope.join('/'),
+    createHash('sha256').update(canonicalRequest).digest('hex'),
+  ].join('\n');
+  return {
+    valid: verify('sha256', Buffer.from(stringToSign), publicKey, Buffer.from(signature, 'hex')),
+    email,
+  };
+}
