@@ -1,4 +1,5 @@
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
+import type { SecretsEnvironment } from '../shared/config/secrets-environment';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { ConfigurationError } from '../shared/errors';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
@@ -37,10 +38,10 @@ export function wireBucketAdmin(
   });
 }
 
-/** One backend as the admin core uses it (reads uncached), built from the admin environment. */
+/** One backend as the admin core (and the drift check) uses it: reads uncached. */
 export function adminSecretsBackend(
   name: SecretsBackend,
-  environment: Omit<AdminEnvironment, 'ADMIN_PRINCIPAL_ARNS'>,
+  environment: Pick<SecretsEnvironment, 'FENCE_SECRETS_DIR'>,
 ): AdminSecretsBackend {
   switch (name) {
     case 'aws_sm':

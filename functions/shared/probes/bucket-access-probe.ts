@@ -81,6 +81,12 @@ export async function probeBucketAccess(
 }
 
 function translate(error: unknown, record: BucketRecord): Error {
+  if (error instanceof ProbeTimeout) {
+    return new StoreUnavailableError(
+      `the store for bucket "${record.bucket_name}" did not answer the check ${error.message}`,
+      { cause: error },
+    );
+  }
   const code = (error as { code?: unknown } | null)?.code;
   const host = record.endpoint ?? record.provider;
   switch (code) {
