@@ -7,6 +7,7 @@ import {
   inProcessAdmin,
 } from './admin-operations';
 import { type CliContext, UsageError } from './cli-context';
+import { driftCheckCommand } from './commands/drift-check';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';
 import { migrateCommand } from './commands/migrate';
@@ -72,6 +73,7 @@ export async function runCli(
     rotateCommand,
     validateCommand,
     migrateCommand,
+    driftCheckCommand,
   ]) {
     add(program, context);
   }
