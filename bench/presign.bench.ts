@@ -249,6 +249,12 @@ async function coldStart(): Promise<void> {
     PRESIGN_RUNTIME_PROVIDED_MODULES,
   );
   const reference = await bundle(join(__dirname, 'fixtures/eager-clients.ts'), 'eager');
+  // Issue 10, item 5: what tracing the cold paths with Powertools Tracer would cost at cold start.
+  const traced = await bundle(
+    join(__dirname, 'fixtures/presign-with-tracer.ts'),
+    'presign-traced',
+    PRESIGN_RUNTIME_PROVIDED_MODULES,
+  );
   // Fresh processes, alternating between the two bundles so machine noise hits both alike.
   const loadOnce = (file: string) =>
     Number(
@@ -273,11 +279,14 @@ async function coldStart(): Promise<void> {
   const runs = Number(process.env.BENCH_COLD_RUNS ?? 21);
   const referenceTimes: number[] = [];
   const ourTimes: number[] = [];
+  const tracedTimes: number[] = [];
   loadOnce(reference);
   loadOnce(ours);
+  loadOnce(traced);
   for (let run = 0; run < runs; run++) {
     referenceTimes.push(loadOnce(reference));
     ourTimes.push(loadOnce(ours));
+    tracedTimes.push(loadOnce(traced));
   }
   const median = (times: number[]) =>
     Number((times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0).toFixed(1));
@@ -296,6 +305,17 @@ async function coldStart(): Promise<void> {
     bundle_kb: Math.round(statSync(ours).size / 1024),
     module_load_ms: oursMs,
     load_ratio_vs_reference: Number((oursMs / referenceMs).toFixed(2)),
+    target_bundle_kb: 600,
+    target_load_ratio: 0.67,
+  });
+  const tracedMs = median(tracedTimes);
+  emit({
+    bench: 'cold-start',
+    impl: 'presign Lambda bundle + Powertools Tracer (not deployed: README, "Tracing")',
+    bundle_kb: Math.round(statSync(traced).size / 1024),
+    module_load_ms: tracedMs,
+    load_ratio_vs_reference: Number((tracedMs / referenceMs).toFixed(2)),
+    load_ratio_vs_presign: Number((tracedMs / oursMs).toFixed(2)),
     target_bundle_kb: 600,
     target_load_ratio: 0.67,
   });
