@@ -6,7 +6,7 @@ import {
 } from '../admin/bucket-proof';
 import type { AssumedRoleCredentials } from '../credentials/assumed-role-credentials';
 import { type BucketRecordShapeError, InvalidRequestError } from '../errors';
-import type { ProbeCredentials } from '../probes/bucket-access-probe';
+import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
 import type { BucketRecord } from '../registry/bucket-record';
 import type { BucketRegistry } from '../registry/bucket-registry';
 import { ReaderRetirementGrace } from '../rotation/retirement-grace';
@@ -155,21 +155,16 @@ export class DriftCheck {
   /** What one run shares between its buckets: the proof, AssumeRole's cache, MinIO listings. */
   private runContext(records: readonly BucketRecord[], options: DriftRunOptions) {
     const timeoutMs = options.checkTimeoutMs;
-    const probe = this.deps.probe;
+    const probe =
+      this.deps.probe ??
+      ((record: BucketRecord, credentials: ProbeCredentials, ms: number) =>
+        probeBucketAccess(record, credentials, { timeoutMs: ms }));
     const proofDeps: BucketProofDependencies = {
       backends: this.deps.backends,
       roles: this.deps.roles(),
       secretsPrefix: this.deps.secretsPrefix,
-      ...(probe === undefined
-        ? {}
-        : { probe: (record, credentials) => probe(record, credentials, timeoutMs) }),
+      probe: (record, credentials) => probe(record, credentials, timeoutMs),
     };
-    if (probe === undefined) {
-      proofDeps.probe = async (record, credentials) => {
-        const { probeBucketAccess } = await import('../probes/bucket-access-probe');
-        await probeBucketAccess(record, credentials, { timeoutMs });
-      };
-    }
     const grace = new ReaderRetirementGrace({
       ...this.deps.readers,
       urlLifetimes: new RegistryUrlLifetimes(records),
