@@ -180,6 +180,16 @@ describe('Construct: BrokerMonitoring', () => {
     expect(wanted.filter((name) => !body.includes(`\\"${name}\\"`))).toEqual([]);
   });
 
+  it('writes alarm names and descriptions as fixed text: no runtime value (and so no secret) reaches a notification', () => {
+    for (const [name, alarm] of Object.entries(byName)) {
+      expect([name, typeof alarm.AlarmName, typeof alarm.AlarmDescription]).toEqual([
+        name,
+        'string',
+        'string',
+      ]);
+    }
+  });
+
   it('leaves the rotation alarms out when no rotation function is deployed', () => {
     const names = Object.keys(alarms(synthesize().template));
     expect(names.filter((name) => name.startsWith('Rotation'))).toEqual([]);
