@@ -244,13 +244,14 @@ export class DriftCheck {
       }
       return read;
     };
-    let current: SecretPayload | undefined = record.secret_version === null ? secret.payload : undefined;
-    if (current === undefined) {
-      const currentVersion = description.versions.find((version) => version.stages.includes('AWSCURRENT'));
-      current =
-        currentVersion === undefined
-          ? undefined
-          : await readVersion(currentVersion.id).catch(() => undefined);
+    const currentVersion = description.versions.find((version) => version.stages.includes('AWSCURRENT'));
+    let current: SecretPayload | undefined;
+    if (record.secret_version === null && secret.payload !== undefined) {
+      // The proof read AWSCURRENT already: no second read of the same version.
+      current = secret.payload;
+      if (currentVersion !== undefined) versions.set(currentVersion.id, Promise.resolve(current));
+    } else if (currentVersion !== undefined) {
+      current = await readVersion(currentVersion.id).catch(() => undefined);
     }
     if (!isMinioRotated(current)) return;
     const rotated = current;
