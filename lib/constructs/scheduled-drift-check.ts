@@ -80,9 +80,9 @@ export class ScheduledDriftCheck extends Construct {
       // A parent's key listing costs one Argon2id derivation (64 MiB); a thousand buckets take ~a minute.
       memorySize: 1024,
       timeout: Duration.minutes(10),
+      // No reserved concurrency: a reservation fails deploys in accounts still at Lambda's
+      // starting limit, and a nightly run of minutes cannot overlap the next.
       runtimeProvidedModules: DRIFT_RUNTIME_PROVIDED_MODULES,
-      // One run at a time: a second one would only repeat the first.
-      reservedConcurrentExecutions: 1,
     });
     const role = this.function.role as iam.Role;
     const { denyAdminSecrets, denyUnlistedAdminSecrets, ...rules } = DRIFT_CHECK_MATRIX.rules;
