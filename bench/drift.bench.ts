@@ -132,6 +132,10 @@ async function main(): Promise<void> {
           fleet_setup_ms: Math.round(setupMs),
           calls: Object.fromEntries([...calls.entries()].sort()),
           calls_per_checked_bucket: Math.round((total / checked) * 100) / 100,
+          // Failures beyond the fleet's ten broken records: what they said (none expected).
+          unexpected_failures: report.results
+            .filter((result) => result.status === 'failed' && !fleet.failing.has(result.bucket))
+            .map((result) => ({ bucket: result.bucket, failed: result.checks.filter((check) => !check.ok) })),
         })}\n`,
       );
     }
