@@ -249,6 +249,12 @@ async function coldStart(): Promise<void> {
     PRESIGN_RUNTIME_PROVIDED_MODULES,
   );
   const reference = await bundle(join(__dirname, 'fixtures/eager-clients.ts'), 'eager');
+  // Issue 10, item 5: what tracing the cold paths with Powertools Tracer would cost at cold start.
+  const traced = await bundle(
+    join(__dirname, 'fixtures/presign-with-tracer.ts'),
+    'presign-traced',
+    PRESIGN_RUNTIME_PROVIDED_MODULES,
+  );
   // Fresh processes, alternating between the two bundles so machine noise hits both alike.
   const loadOnce = (file: string) =>
     Number(
@@ -288,12 +294,15 @@ async function coldStart(): Promise<void> {
   const referenceTimes: number[] = [];
   const ourTimes: number[] = [];
   const gcpClientTimes: number[] = [];
+  const tracedTimes: number[] = [];
   loadOnce(reference);
   loadOnce(ours);
+  loadOnce(traced);
   loadGcpClient();
   for (let run = 0; run < runs; run++) {
     referenceTimes.push(loadOnce(reference));
     ourTimes.push(loadOnce(ours));
+    tracedTimes.push(loadOnce(traced));
     gcpClientTimes.push(loadGcpClient());
   }
   const median = (times: number[]) =>
@@ -323,6 +332,17 @@ async function coldStart(): Promise<void> {
     module_load_ms: gcpClientMs,
     load_ratio_vs_reference: Number((gcpClientMs / referenceMs).toFixed(2)),
     load_ratio_vs_presign_bundle: Number((gcpClientMs / oursMs).toFixed(2)),
+  });
+  const tracedMs = median(tracedTimes);
+  emit({
+    bench: 'cold-start',
+    impl: 'presign Lambda bundle + Powertools Tracer (not deployed: README, "Tracing")',
+    bundle_kb: Math.round(statSync(traced).size / 1024),
+    module_load_ms: tracedMs,
+    load_ratio_vs_reference: Number((tracedMs / referenceMs).toFixed(2)),
+    load_ratio_vs_presign: Number((tracedMs / oursMs).toFixed(2)),
+    target_bundle_kb: 600,
+    target_load_ratio: 0.67,
   });
 }
 

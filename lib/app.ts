@@ -43,6 +43,12 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       context('rotationReservedConcurrency'),
     ),
     registrySync: registrySync(context),
+    driftSchedule: schedule('driftSchedule', context('driftSchedule')),
+    driftReportRetention: optionalDuration(
+      count('driftReportRetentionDays', context('driftReportRetentionDays'), 1),
+      Duration.days,
+    ),
+    alarmEmails: list(context('alarmEmails')),
     registry: {
       removalPolicy:
         context('registryRemovalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -114,6 +120,20 @@ function list(value: unknown): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** An EventBridge schedule from context: `cron(…)` (six fields) or `rate(N minute(s)|hour(s)|day(s))`. */
+function schedule(key: string, value: unknown): events.Schedule | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const cron = /^cron\((\S+ ){5}\S+\)$/.test(text);
+  const rate = /^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$/.test(text);
+  if (!cron && !rate) {
+    throw new Error(
+      `context ${key} must be an EventBridge cron(…) with six fields or rate(N minutes|hours|days), got ${JSON.stringify(value)}`,
+    );
+  }
+  return events.Schedule.expression(text);
 }
 
 /** A positive number from context, or undefined when unset. */

@@ -1,5 +1,6 @@
 import type { PoolConfig } from 'pg';
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
+import type { SecretsEnvironment } from '../shared/config/secrets-environment';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import type { WorkloadIdentitySigners } from '../shared/credentials/bucket-credentials';
 import { ConfigurationError } from '../shared/errors';
@@ -85,10 +86,10 @@ export function wireRegistry(
   );
 }
 
-/** One backend as the admin core uses it (reads uncached), built from the admin environment. */
+/** One backend as the admin core (and the drift check) uses it: reads uncached. */
 export function adminSecretsBackend(
   name: SecretsBackend,
-  environment: Omit<AdminEnvironment, 'ADMIN_PRINCIPAL_ARNS'>,
+  environment: SecretsEnvironment,
 ): AdminSecretsBackend {
   switch (name) {
     case 'aws_sm':

@@ -8,6 +8,8 @@ import {
 } from './admin-operations';
 import { type CliContext, type GlobalOptions, UsageError } from './cli-context';
 import { dbCommand } from './commands/db';
+import { type CliContext, UsageError } from './cli-context';
+import { driftCheckCommand } from './commands/drift-check';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';
 import { migrateCommand } from './commands/migrate';
@@ -67,6 +69,7 @@ export async function runCli(
     migrateCommand,
     dbCommand,
     syncCommand,
+    driftCheckCommand,
   ]) {
     add(program, context);
   }

@@ -30,6 +30,7 @@ export function createPresignHandler(options: {
     metrics,
     secrets: wiring.secrets,
     lookup: wiring.lookup,
+    roles: wiring.roles,
     sampleRate: options.auditSampleRate,
     metricsIntervalMs: options.metricsIntervalMs,
   });

@@ -1,9 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { ErrorCode } from '../shared/errors';
 import type { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import type { SecretResolvers } from '../shared/secrets/secret-resolvers';
 import type { AuditLog } from './audit-log';
 import type { PresignAuditLine } from './presign-api';
+import { PRESIGN_METRICS, presignErrorMetric } from './presign-metrics';
 
 export interface PresignTelemetry {
   record(line: PresignAuditLine): void;
@@ -30,13 +32,15 @@ export function presignTelemetry(options: {
   metrics?: () => Promise<Metrics>;
   secrets: SecretResolvers;
   lookup: CachedBucketLookup;
+  /** Role mode's AssumeRole, for its call count. @default not counted */
+  roles?: { readonly calls: number };
   /** Share of successful requests that get an audit line; failures always do. */
   sampleRate: number;
   /** Publish metrics at most this often; 0 publishes after every invocation. @default 0 */
   metricsIntervalMs?: number;
   clock?: () => number;
 }): PresignTelemetry {
-  const { logger, audit, metrics, secrets, lookup, sampleRate } = options;
+  const { logger, audit, metrics, secrets, lookup, roles, sampleRate } = options;
   const interval = options.metricsIntervalMs ?? 0;
   const clock = options.clock ?? Date.now;
   let lastPublish = clock();
@@ -44,7 +48,15 @@ export function presignTelemetry(options: {
   // A uniform reservoir of at most 99 latencies per publish interval (EMF's per-blob limit).
   let latencies: number[] = [];
   let latencyCount = 0;
-  let seen = { secretHits: 0, secretMisses: 0, staleServes: 0, registryHits: 0, registryMisses: 0 };
+  let seen = {
+    secretHits: 0,
+    secretMisses: 0,
+    secretLoads: 0,
+    staleServes: 0,
+    registryHits: 0,
+    registryMisses: 0,
+    assumeRoleCalls: 0,
+  };
 
   let target:
     | Promise<{ metrics: Metrics; unit: typeof import('@aws-lambda-powertools/metrics').MetricUnit }>
@@ -61,29 +73,36 @@ export function presignTelemetry(options: {
     const { metrics: sink, unit: MetricUnit } = await target;
     for (const [name, value] of counts) sink.addMetric(name, MetricUnit.Count, value);
     counts.clear();
-    for (const value of latencies) sink.addMetric('PresignLatency', MetricUnit.Milliseconds, value);
+    for (const value of latencies) sink.addMetric(PRESIGN_METRICS.latency, MetricUnit.Milliseconds, value);
     latencies = [];
     latencyCount = 0;
     const cache = secrets.stats();
     const now = {
       secretHits: cache.hits,
       secretMisses: cache.misses,
+      secretLoads: cache.loads,
       staleServes: cache.staleServes,
       registryHits: lookup.counters.hits,
       registryMisses: lookup.counters.misses,
+      assumeRoleCalls: roles?.calls ?? 0,
     };
-    sink.addMetric('SecretCacheHits', MetricUnit.Count, now.secretHits - seen.secretHits);
-    sink.addMetric('SecretCacheMisses', MetricUnit.Count, now.secretMisses - seen.secretMisses);
-    sink.addMetric('SecretStaleServes', MetricUnit.Count, now.staleServes - seen.staleServes);
-    sink.addMetric('RegistryCacheHits', MetricUnit.Count, now.registryHits - seen.registryHits);
-    sink.addMetric('RegistryCacheMisses', MetricUnit.Count, now.registryMisses - seen.registryMisses);
+    const delta = (name: string, key: keyof typeof now) =>
+      sink.addMetric(name, MetricUnit.Count, now[key] - seen[key]);
+    delta(PRESIGN_METRICS.secretCacheHits, 'secretHits');
+    delta(PRESIGN_METRICS.secretCacheMisses, 'secretMisses');
+    delta(PRESIGN_METRICS.secretLoads, 'secretLoads');
+    delta(PRESIGN_METRICS.secretStaleServes, 'staleServes');
+    delta(PRESIGN_METRICS.registryCacheHits, 'registryHits');
+    delta(PRESIGN_METRICS.registryCacheMisses, 'registryMisses');
+    if (roles !== undefined) delta(PRESIGN_METRICS.assumeRoleCalls, 'assumeRoleCalls');
     seen = now;
     sink.publishStoredMetrics();
   };
 
   return {
     record(line) {
-      const name = line.outcome === 'ok' ? 'PresignCount' : `Error_${line.outcome}`;
+      const name =
+        line.outcome === 'ok' ? PRESIGN_METRICS.presigned : presignErrorMetric(line.outcome as ErrorCode);
       counts.set(name, (counts.get(name) ?? 0) + (line.items ?? 1));
       latencyCount++;
       if (latencies.length < MAX_LATENCY_VALUES) latencies.push(line.latency_ms);

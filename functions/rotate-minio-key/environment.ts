@@ -1,15 +1,5 @@
 import * as z from 'zod/mini';
-import { seconds } from '../shared/config/environment';
-
-/** `true` or `false` as text (anything else is refused at cold start). */
-const flag = (fallback: boolean) =>
-  z._default(
-    z.pipe(
-      z.enum(['true', 'false']),
-      z.transform((text) => text === 'true'),
-    ),
-    fallback,
-  );
+import { booleanFlag, seconds } from '../shared/config/environment';
 
 /**
  * The rotation function's environment; the CDK construct is typed by the same schema. The
@@ -31,6 +21,6 @@ export const RotationEnvironmentSchema = z.object({
   /** The registry table, read (Scan) for the `max_expires_in` of the buckets on a secret. @default none */
   REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
   /** Accept `http` MinIO endpoints: for tests and local development only. */
-  FENCE_ALLOW_INSECURE_MINIO_HTTP: flag(false),
+  FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false),
 });
 export type RotationEnvironment = z.output<typeof RotationEnvironmentSchema>;

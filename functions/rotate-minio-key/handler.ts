@@ -16,6 +16,7 @@ import { RotationStore } from '../shared/rotation/rotation-store';
 import { DynamoDbSecretUrlLifetimes } from '../shared/rotation/secret-url-lifetimes';
 import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import { RotationEnvironmentSchema } from './environment';
+import { ROTATION_METRICS } from './rotation-metrics';
 
 const environment = readEnvironment(RotationEnvironmentSchema);
 const logger = new Logger();
@@ -52,15 +53,15 @@ export const handler = middy<unknown, void, Error, Context>()
   .handler(async (event) => {
     const step =
       typeof event === 'object' && event !== null ? String((event as { Step?: unknown }).Step) : 'unknown';
-    metrics.addDimension('Step', step.slice(0, 32));
+    metrics.addDimension(ROTATION_METRICS.stepDimension, step.slice(0, 32));
     try {
       await rotation.run(event);
-      metrics.addMetric('RotationStepSucceeded', MetricUnit.Count, 1);
+      metrics.addMetric(ROTATION_METRICS.stepSucceeded, MetricUnit.Count, 1);
     } catch (error) {
-      metrics.addMetric('RotationStepFailed', MetricUnit.Count, 1);
+      metrics.addMetric(ROTATION_METRICS.stepFailed, MetricUnit.Count, 1);
       // Keys past their grace may still be alive until a retry finishes the retirement.
       if (error instanceof RotationRetirementError)
-        metrics.addMetric('RotationRetirementFailed', MetricUnit.Count, 1);
+        metrics.addMetric(ROTATION_METRICS.retirementFailed, MetricUnit.Count, 1);
       // Secrets Manager retries the whole rotation; the message never holds a secret value.
       logger.error('rotation step failed', {
         step,

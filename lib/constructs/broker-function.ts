@@ -9,6 +9,9 @@ import type * as z from 'zod/mini';
 import { BROKER_FUNCTION_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 
+/** Every broker function's metrics go to this CloudWatch namespace, with this `service` dimension. */
+export const BROKER_METRICS = { namespace: 'FenceBucketBroker', service: 'fence-bucket-broker' } as const;
+
 /** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
 export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -100,8 +103,8 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       environment: {
         ...environment,
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'fence-bucket-broker',
-        POWERTOOLS_METRICS_NAMESPACE: 'FenceBucketBroker',
+        POWERTOOLS_SERVICE_NAME: BROKER_METRICS.service,
+        POWERTOOLS_METRICS_NAMESPACE: BROKER_METRICS.namespace,
       },
       bundling: {
         forceDockerBundling: false,

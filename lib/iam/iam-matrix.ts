@@ -10,7 +10,7 @@ import { ADMIN_SECRETS_SUBPATH } from '../../functions/shared/secrets/secret-pat
  * its `placeholders`. A resource that is exactly one list placeholder (`{assumableRoles}`) stands
  * for every ARN of the list, and a rule whose list is empty is left out.
  *
- * Roles still to come (DESIGN.md "IAM split"): drift-check.
+ * Every role of DESIGN.md's "IAM split" has its matrix here.
  */
 
 export interface IamRule {
@@ -330,6 +330,100 @@ export const SYNC_MATRIX = {
       resources: [`${SECRET}{prefix}*`],
       reason:
         'bucket credentials and MinIO admin credentials live under the prefix; the sync never reads them',
+    },
+  },
+} as const satisfies RoleMatrix;
+
+/**
+ * The drift-check function (DESIGN.md's drift-check row): reads what the checks need, writes only
+ * its reports (and its logs, which carry its metrics as EMF).
+ */
+export const DRIFT_CHECK_MATRIX = {
+  description:
+    'the drift-check Lambda: reads secrets, the registry and key metadata; writes its reports only',
+  placeholders: {
+    registryTable: 'the registry table’s ARN',
+    assumableRoles: 'the role ARNs role-mode buckets name (assumableRoleArns)',
+    adminSecrets: 'the MinIO admin credential secrets (minioAdminSecretArns)',
+    reportBucket: 'the drift report bucket’s ARN',
+  },
+  rules: {
+    readBucketSecrets: {
+      effect: 'Allow',
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:GetResourcePolicy',
+      ],
+      resources: [`${SECRET}{prefix}*`],
+      reason:
+        'the proof reads each bucket’s secret (and the versions rotation labels), its KMS key id, rotation state and resource policy',
+    },
+    readAdminSecrets: {
+      effect: 'Allow',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['{adminSecrets}'],
+      reason:
+        'lists a MinIO parent’s keys with the admin credential rotation uses (those outside the prefix too)',
+    },
+    decryptSecrets: {
+      effect: 'Allow',
+      actions: ['kms:Decrypt'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason: 'secrets may use any customer key; only through Secrets Manager',
+    },
+    describeKeys: {
+      effect: 'Allow',
+      actions: ['kms:DescribeKey'],
+      resources: [ANY_KMS_KEY],
+      reason:
+        'whether a secret’s key is the one its record names (kms_key_ref) and is enabled: metadata only',
+    },
+    scanRegistry: {
+      effect: 'Allow',
+      actions: ['dynamodb:Scan'],
+      resources: ['{registryTable}'],
+      reason: 'every record, page by page (the check never reads one record alone, so no GetItem)',
+    },
+    assumeBucketRoles: {
+      effect: 'Allow',
+      actions: ['sts:AssumeRole'],
+      resources: ['{assumableRoles}'],
+      reason:
+        'role-mode buckets are proven by assuming the role with its external id, as the presign path does',
+    },
+    writeReports: {
+      effect: 'Allow',
+      actions: ['s3:PutObject'],
+      resources: ['{reportBucket}/reports/*'],
+      reason: 'one report per run and latest.json, under reports/ of its own bucket',
+    },
+    denySecretWrites: {
+      effect: 'Deny',
+      actions: SECRET_WRITE_FAMILIES,
+      resources: ['*'],
+      reason: 'the drift check never changes a secret, whatever another policy on the role grants',
+    },
+    denyUnlistedAdminSecrets: {
+      effect: 'Deny',
+      actions: ['secretsmanager:*'],
+      resources: [`${SECRET}{prefix}${ADMIN_SECRETS_PATH}*`],
+      conditions: { StringNotEquals: { 'secretsmanager:SecretId': '{adminSecrets}' } },
+      reason:
+        'the prefix-wide read must not reach other MinIO admin credentials; the listed ones are read by their ARN (SecretId)',
+    },
+    denyAdminSecrets: {
+      effect: 'Deny',
+      actions: ['secretsmanager:*'],
+      resources: [`${SECRET}{prefix}${ADMIN_SECRETS_PATH}*`],
+      reason: 'with no MinIO admin secrets listed (no rotation), nothing under the admin sub-path is read',
+    },
+    denyRegistryWrites: {
+      effect: 'Deny',
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+      resources: ['{registryTable}'],
+      reason: 'the drift check reports drift; it never repairs a record',
     },
   },
 } as const satisfies RoleMatrix;

@@ -4,10 +4,12 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
+import { BrokerMonitoring } from '../constructs/broker-monitoring';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
 import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
 import { RegistrySync } from '../constructs/registry-sync';
+import { ScheduledDriftCheck } from '../constructs/scheduled-drift-check';
 
 export interface FenceBucketBrokerStackProps extends StackProps {
   /** Settings of the registry table. @default see BucketRegistryTableProps */
@@ -42,6 +44,12 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly rotationReservedConcurrency?: number;
   /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
   readonly maxUrlLifetime?: Duration;
+  /** When the drift check runs. @default nightly (DEFAULT_DRIFT_SCHEDULE) */
+  readonly driftSchedule?: events.Schedule;
+  /** How long drift reports are kept. @default 400 days */
+  readonly driftReportRetention?: Duration;
+  /** E-mail addresses subscribed to the alarm topic. @default none (subscribe to AlarmTopicArn yourself) */
+  readonly alarmEmails?: string[];
   /**
    * Fence DB as the registry of record: the scheduled sync into the registry table, in the VPC
    * that reaches Fence DB. Imported by id, so synth needs no AWS lookups. @default none: no sync
@@ -71,6 +79,8 @@ export class FenceBucketBrokerStack extends Stack {
   readonly rotation?: MinioKeyRotation;
   /** Present when the stack is given Fence DB's secret. */
   readonly registrySync?: RegistrySync;
+  readonly driftCheck: ScheduledDriftCheck;
+  readonly monitoring: BrokerMonitoring;
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
@@ -137,6 +147,28 @@ export class FenceBucketBrokerStack extends Stack {
         description: 'Sync Lambda (Fence DB → registry table); invoke it to sync now',
       });
     }
+    this.driftCheck = new ScheduledDriftCheck(this, 'DriftCheck', {
+      registry: this.registry,
+      secretsPrefix: props.secretsPrefix,
+      assumableRoleArns: props.assumableRoleArns,
+      adminSecretArns,
+      schedule: props.driftSchedule,
+      reportRetention: props.driftReportRetention,
+    });
+    this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
+      presignFunction: this.presignApi.function,
+      driftCheckFunction: this.driftCheck.function,
+      rotationFunction: this.rotation?.function,
+      alarmEmails: props.alarmEmails,
+    });
+    new CfnOutput(this, 'DriftReportBucketName', {
+      value: this.driftCheck.reports.bucketName,
+      description: 'S3 bucket of the drift reports (fence-buckets drift-check --last --report-bucket …)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description: 'SNS topic of the alarms: subscribe operators to it',
+    });
     new CfnOutput(this, 'PresignApiUrl', {
       value: this.presignApi.url,
       description: 'Base URL of the presign API',

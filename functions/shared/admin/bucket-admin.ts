@@ -1,20 +1,12 @@
-import type { AssumedRoleCredentials } from '../credentials/assumed-role-credentials';
-import type { WorkloadIdentitySigners } from '../credentials/bucket-credentials';
 import {
   BrokerError,
   BucketExistsError,
   InvalidRequestError,
-  InvalidSecretError,
   RevisionConflictError,
   RotationNotConfiguredError,
-  SecretNotFoundError,
-  SecretShapeError,
   UnknownBucketError,
   UnknownSecretError,
 } from '../errors';
-import { type GcsSigner, ServiceAccountKeySigner } from '../presign/gcs-v4-presigner';
-import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
-import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import {
   applyBucketChanges,
   type BucketChanges,
@@ -23,11 +15,9 @@ import {
   type Provider,
   type SecretsBackend,
 } from '../registry/bucket-record';
-import type { BucketPage, BucketRegistry, MirrorOutcome } from '../registry/bucket-registry';
-import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
-import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
-import type { SecretPayload, SecretResolver } from '../secrets/secret-resolver';
-import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
+import type { BucketPage, BucketRegistry } from '../registry/bucket-registry';
+import type { SecretDescription } from '../secrets/secret-administration';
+import type { SecretPayload } from '../secrets/secret-resolver';
 import { parseRequest } from '../validation';
 import {
   type ListBucketsQuery,
@@ -36,6 +26,14 @@ import {
   PatchBucketRequestSchema,
   RegistrationOptionsSchema,
 } from './admin-requests';
+import {
+  type AdminSecretsBackend,
+  BucketProof,
+  type BucketProofDependencies,
+  type ProofCheck,
+} from './bucket-proof';
+
+export type { AdminSecretsBackend } from './bucket-proof';
 
 /** Who asks, and under which request id (for the audit line and the tags of created secrets). */
 export interface AdminContext {
@@ -66,28 +64,10 @@ export interface AdminAuditLine {
 
 export type AdminAction = 'register' | 'patch' | 'rotate' | 'validate';
 
-/** One backend as the admin core sees it: reads of values, and the admin operations. */
-export interface AdminSecretsBackend {
-  read: SecretResolver;
-  admin: SecretAdministration;
-}
-
-export interface BucketAdminDependencies {
+export interface BucketAdminDependencies extends BucketProofDependencies {
   registry: BucketRegistry;
-  /** The backends this deployment runs; records naming another are refused. */
-  backends: Partial<Record<SecretsBackend, AdminSecretsBackend>>;
-  /** Role mode's proof: AssumeRole with the record's external id. */
-  roles: Pick<AssumedRoleCredentials, 'get'>;
-  /** Every secret the broker uses or creates lives under this name prefix. */
-  secretsPrefix: string;
   /** Receives one line per admin action. */
   audit: (line: AdminAuditLine) => void;
-  /** Proves credentials on a bucket. @default probeBucketAccess */
-  probe?: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
-  /** Proves a signer on a GCS bucket (provider gcp). @default probeGcsBucketAccess */
-  gcsProbe?: (record: BucketRecord, signer: GcsSigner) => Promise<void>;
-  /** Signs as GCP service accounts (workload identity); absent without a Google identity. */
-  workloadIdentity?: WorkloadIdentitySigners;
   /** Recovery window for a secret created by a registration that then failed. @default 7 */
   recoveryWindowDays?: number;
   /** @default performance.now */
@@ -95,11 +75,7 @@ export interface BucketAdminDependencies {
 }
 
 /** One check of a validation report. Messages name refs and fields, never values. */
-export interface ValidationCheck {
-  name: 'record' | 'secret' | 'secret_shape' | 'secret_pin' | 'assume_role' | 'bucket_access';
-  ok: boolean;
-  message: string;
-}
+export type ValidationCheck = ProofCheck<'record' | ProofCheck['name']>;
 
 export interface ValidationReport {
   bucket: string;
@@ -108,7 +84,6 @@ export interface ValidationReport {
   checks: ValidationCheck[];
 }
 
-const AWS_STAGES = new Set(['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -118,13 +93,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * secrets manager at once and never kept, and every action writes one audit line.
  */
 export class BucketAdmin {
-  private readonly probe: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
-  private readonly gcsProbe: (record: BucketRecord, signer: GcsSigner) => Promise<void>;
+  private readonly proof: BucketProof;
   private readonly now: () => number;
 
   constructor(private readonly deps: BucketAdminDependencies) {
-    this.probe = deps.probe ?? ((record, credentials) => probeBucketAccess(record, credentials));
-    this.gcsProbe = deps.gcsProbe ?? ((record, signer) => probeGcsBucketAccess(record, signer));
+    this.proof = new BucketProof(deps);
     this.now = deps.now ?? (() => performance.now());
   }
 
@@ -182,10 +155,10 @@ export class BucketAdmin {
       let created: { backend: AdminSecretsBackend; description: SecretDescription } | undefined;
       let payload: SecretPayload | undefined;
       if (registration.auth_mode === 'static') {
-        const backend = this.backend(registration.secrets_backend);
+        const backend = this.proof.backend(registration.secrets_backend);
         if (createSecret === true && keys !== undefined) {
           const name = String(registration.secret_ref);
-          this.checkPrefix(name, 'secret_ref');
+          this.proof.checkPrefix(name, 'secret_ref');
           const description = await backend.admin.create(name, newSecretPayload(keys), {
             ...(registration.kms_key_ref ? { kmsKeyId: registration.kms_key_ref } : {}),
             tags: {
@@ -198,10 +171,10 @@ export class BucketAdmin {
           registration.secret_ref = description.ref;
           payload = newSecretPayload(keys);
         } else {
-          const description = await this.describeUsable(backend, String(registration.secret_ref));
-          this.checkPin(description, registration.secret_version ?? null);
+          const description = await this.proof.describeUsable(backend, String(registration.secret_ref));
+          this.proof.checkPin(description, registration.secret_version ?? null);
           registration.secret_ref = description.ref;
-          payload = await this.readPayload(
+          payload = await this.proof.readPayload(
             backend,
             description.ref,
             registration.secret_version ?? null,
@@ -214,7 +187,7 @@ export class BucketAdmin {
       try {
         const candidate = parseRequest(BucketRegistrationSchema, registration);
         if (options.validate !== false) {
-          await this.prove(asRecord(candidate), payload);
+          await this.proof.proveAccess(asRecord(candidate), payload);
         }
         const record = await this.deps.registry.create(candidate);
         line.bucket_id = record.id;
@@ -273,15 +246,15 @@ export class BucketAdmin {
       const touchesAccess = ['secret_version', 'endpoint', 'region'].some((field) => field in changes);
       let payload: SecretPayload | undefined;
       if (next.auth_mode === 'static' && next.secret_ref !== null && 'secret_version' in changes) {
-        const backend = this.backend(next.secrets_backend);
-        const description = await this.describeUsable(backend, next.secret_ref);
-        this.checkPin(description, next.secret_version);
+        const backend = this.proof.backend(next.secrets_backend);
+        const description = await this.proof.describeUsable(backend, next.secret_ref);
+        this.proof.checkPin(description, next.secret_version);
         if (touchesAccess) {
-          payload = await this.readPayload(backend, next.secret_ref, next.secret_version, next.provider);
+          payload = await this.proof.readPayload(backend, next.secret_ref, next.secret_version, next.provider);
         }
       }
       if (touchesAccess && next.status === 'active') {
-        await this.prove(next, payload ?? (await this.staticPayload(next)));
+        await this.proof.proveAccess(next, payload ?? (await this.staticPayload(next)));
       }
       const record = await this.deps.registry.update(current.id, revision, changes as BucketChanges);
       this.noteMirror(line, record);
@@ -306,7 +279,7 @@ export class BucketAdmin {
           `bucket ${record.bucket_name} has no secret to rotate (auth_mode ${record.auth_mode})`,
         );
       }
-      const backend = this.backend(record.secrets_backend);
+      const backend = this.proof.backend(record.secrets_backend);
       const description = await backend.admin.describe(record.secret_ref);
       if (description === undefined) throw new UnknownSecretError(record.secret_ref);
       // Rotation runs only where an operator enabled it, with the interval its readers need.
@@ -329,183 +302,25 @@ export class BucketAdmin {
         bucket_id: record.id,
         secret_ref: record.secret_ref,
       });
+      const proven = await this.proof.run(record);
       const checks: ValidationCheck[] = [
         { name: 'record', ok: true, message: `revision ${record.revision}, ${record.status}` },
+        ...proven.checks,
       ];
-      const check = async (name: ValidationCheck['name'], run: () => Promise<string>): Promise<boolean> => {
-        try {
-          checks.push({ name, ok: true, message: await run() });
-          return true;
-        } catch (error) {
-          if (!(error instanceof BrokerError)) throw error;
-          checks.push({ name, ok: false, message: `${error.code}: ${error.message}` });
-          return false;
-        }
-      };
-      if (record.auth_mode === 'static' && record.secret_ref !== null) {
-        const ref = record.secret_ref;
-        let payload: SecretPayload | undefined;
-        const backend = this.backend(record.secrets_backend);
-        let description: SecretDescription | undefined;
-        const found = await check('secret', async () => {
-          description = await this.describeUsable(backend, ref);
-          return `${description.name} exists under ${this.deps.secretsPrefix}`;
-        });
-        if (found && description !== undefined && record.secret_version !== null) {
-          const known = description;
-          await check('secret_pin', async () => {
-            this.checkPin(known, record.secret_version);
-            return `pinned to ${record.secret_version}`;
-          });
-        }
-        const shaped =
-          found &&
-          (await check('secret_shape', async () => {
-            payload = await this.readPayload(backend, ref, record.secret_version, record.provider);
-            return record.provider === 'gcp'
-              ? 'holds a service-account key (service_account_key_json)'
-              : 'holds access_key_id and secret_access_key';
-          }));
-        if (shaped) {
-          await check('bucket_access', async () => {
-            await this.prove(record, payload);
-            return `the credentials can see bucket ${record.bucket_name}`;
-          });
-        }
-      } else if (record.auth_mode === 'role') {
-        await check('bucket_access', async () => {
-          await this.prove(record, undefined);
-          return `assumed ${record.role_arn} and saw bucket ${record.bucket_name}`;
-        });
-      } else {
-        await check('bucket_access', async () => {
-          await this.prove(record, undefined);
-          return `signed as ${record.gcp_service_account} and saw bucket ${record.bucket_name}`;
-        });
-      }
       const ok = checks.every((entry) => entry.ok);
       if (!ok) line.outcome = 'checks_failed';
       return { bucket: record.bucket_name, id: record.id, ok, checks };
     });
   }
 
-  /** Proves the credentials on the bucket: the store's answer to a signed HEAD of it. */
-  private async prove(record: BucketRecord, payload: SecretPayload | undefined): Promise<void> {
-    switch (record.auth_mode) {
-      case 'static': {
-        if (payload === undefined || record.secret_ref === null) {
-          throw new InvalidRequestError(`bucket ${record.bucket_name} has no secret to prove`, 'secret_ref');
-        }
-        if (record.provider === 'gcp') {
-          await this.gcsProbe(
-            record,
-            new ServiceAccountKeySigner(serviceAccountKeyFrom(record.secret_ref, payload)),
-          );
-          return;
-        }
-        const keys = staticCredentialsFrom(record.secret_ref, payload);
-        await this.probe(record, {
-          accessKeyId: keys.access_key_id,
-          secretAccessKey: keys.secret_access_key,
-          ...(keys.session_token === undefined ? {} : { sessionToken: keys.session_token }),
-          ...(keys.ca_bundle_pem === undefined ? {} : { caBundlePem: keys.ca_bundle_pem }),
-          ...(keys.client_cert_pem === undefined ? {} : { clientCertPem: keys.client_cert_pem }),
-          ...(keys.client_key_pem === undefined ? {} : { clientKeyPem: keys.client_key_pem }),
-        });
-        return;
-      }
-      case 'role': {
-        const assumed = await this.deps.roles.get({
-          roleArn: String(record.role_arn),
-          externalId: record.external_id,
-          minRemainingMs: 60_000,
-          requestId: `validate-${record.bucket_name}`.slice(0, 40),
-        });
-        await this.probe(record, assumed.credentials);
-        return;
-      }
-      case 'workload_identity': {
-        if (this.deps.workloadIdentity === undefined) {
-          throw new InvalidRequestError(
-            'this deployment has no Google identity to sign with (GOOGLE_APPLICATION_CREDENTIALS)',
-            'auth_mode',
-          );
-        }
-        await this.gcsProbe(record, this.deps.workloadIdentity.signerFor(String(record.gcp_service_account)));
-        return;
-      }
-    }
-  }
-
   private async staticPayload(record: BucketRecord): Promise<SecretPayload | undefined> {
     if (record.auth_mode !== 'static' || record.secret_ref === null) return undefined;
-    return this.readPayload(
-      this.backend(record.secrets_backend),
+    return this.proof.readPayload(
+      this.proof.backend(record.secrets_backend),
       record.secret_ref,
       record.secret_version,
       record.provider,
     );
-  }
-
-  /** The secret exists, sits under the prefix and outside its admin sub-path. */
-  private async describeUsable(backend: AdminSecretsBackend, ref: string): Promise<SecretDescription> {
-    const description = await backend.admin.describe(ref);
-    if (description === undefined) throw new UnknownSecretError(ref);
-    this.checkPrefix(description.name, 'secret_ref');
-    return description;
-  }
-
-  private checkPrefix(name: string, field: string): void {
-    const prefix = this.deps.secretsPrefix;
-    if (!name.startsWith(prefix)) {
-      throw new InvalidSecretError(
-        `secret ${name} is outside ${prefix}; the presign role can read only that prefix (${field})`,
-      );
-    }
-    if (name.startsWith(`${prefix}${ADMIN_SECRETS_SUBPATH}`)) {
-      throw new InvalidSecretError(
-        `secret ${name} is under ${prefix}${ADMIN_SECRETS_SUBPATH}, which holds admin credentials and is denied to the presign role (${field})`,
-      );
-    }
-  }
-
-  /**
-   * A pin names an existing version id or staging label. On a rotated secret only a custom
-   * label is allowed: rotation keeps the keys of custom-labelled versions, and retires the rest.
-   */
-  private checkPin(description: SecretDescription, pin: string | null): void {
-    if (pin === null) return;
-    const exists = description.versions.some((version) => version.id === pin || version.stages.includes(pin));
-    if (!exists) {
-      throw new InvalidSecretError(
-        `secret ${description.name} has no version or label ${pin} (secret_version)`,
-      );
-    }
-    const isVersionId = description.versions.some((version) => version.id === pin);
-    if (description.rotationEnabled && (isVersionId || (AWS_STAGES.has(pin) && pin !== 'AWSCURRENT'))) {
-      throw new InvalidSecretError(
-        `secret ${description.name} rotates: pin it by a custom staging label, not ${isVersionId ? 'a version id' : pin}, so rotation keeps its key (secret_version)`,
-      );
-    }
-  }
-
-  /** The payload, read fresh from the backend; missing or mis-shaped secrets are the admin's input errors. */
-  private async readPayload(
-    backend: AdminSecretsBackend,
-    ref: string,
-    version: string | null,
-    provider: Provider,
-  ): Promise<SecretPayload> {
-    try {
-      const payload = await backend.read.get(ref, version);
-      if (provider === 'gcp') serviceAccountKeyFrom(ref, payload);
-      else staticCredentialsFrom(ref, payload);
-      return payload;
-    } catch (error) {
-      if (error instanceof SecretNotFoundError) throw new UnknownSecretError(ref, { cause: error });
-      if (error instanceof SecretShapeError) throw new InvalidSecretError(error.message, { cause: error });
-      throw error;
-    }
   }
 
   /** Deletes a secret created by a registration that failed; names it when that fails too. */
@@ -527,17 +342,6 @@ export class BucketAdmin {
   private noteMirror(line: AdminAuditLine, record: BucketRecord): void {
     const outcome = this.deps.registry.mirrorOutcome?.(record);
     if (outcome !== undefined) line.mirror = outcome;
-  }
-
-  private backend(name: SecretsBackend | null | undefined): AdminSecretsBackend {
-    const backend = name === null || name === undefined ? undefined : this.deps.backends[name];
-    if (backend === undefined) {
-      throw new InvalidRequestError(
-        `secrets backend ${String(name)} is not enabled in this deployment`,
-        'secrets_backend',
-      );
-    }
-    return backend;
   }
 
   private defaultBackend(): SecretsBackend {

@@ -36,3 +36,13 @@ export const seconds = (fallback: number) => z._default(positiveInteger(), fallb
 
 /** A positive whole number given as text. */
 export const positiveInteger = () => z.coerce.number().check(z.int(), z.positive());
+
+/** `true` or `false` as text (anything else is refused at cold start). */
+export const booleanFlag = (fallback: boolean) =>
+  z._default(
+    z.pipe(
+      z.enum(['true', 'false']),
+      z.transform((text) => text === 'true'),
+    ),
+    fallback,
+  );

@@ -108,6 +108,12 @@ export async function probeStoreBucket(
 }
 
 function translate(error: unknown, target: ProbeTarget): Error {
+  if (error instanceof ProbeTimeout) {
+    return new StoreUnavailableError(
+      `the store for bucket "${target.bucket}" did not answer the check ${error.message}`,
+      { cause: error },
+    );
+  }
   const code = (error as { code?: unknown } | null)?.code;
   const host = target.endpoint.host;
   switch (code) {

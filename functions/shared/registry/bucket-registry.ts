@@ -1,10 +1,12 @@
-import type { BucketMisconfiguredError } from '../errors';
+import type { BucketMisconfiguredError, BucketRecordShapeError } from '../errors';
 import type { BucketChanges, BucketRecord, BucketRegistration } from './bucket-record';
 
 /** One page of a registry listing; `cursor` is absent on the last page. */
 export interface BucketPage {
   records: BucketRecord[];
   cursor?: string;
+  /** With `tolerateMalformed`: the page's records that break the schema, each naming its bucket and field. */
+  malformed?: BucketRecordShapeError[];
 }
 
 export interface ListOptions {
@@ -12,6 +14,11 @@ export interface ListOptions {
   limit?: number;
   /** The `cursor` of the previous page. */
   cursor?: string;
+  /**
+   * Return records that break the schema in `malformed` instead of failing the page (the drift
+   * check reports them; one bad record must not hide the others). @default false
+   */
+  tolerateMalformed?: boolean;
 }
 
 /**

@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type AwsCallOptions, AwsJsonClient, AwsServiceError } from '../aws/aws-json-client';
 import {
   BucketExistsError,
+  BucketRecordShapeError,
   InvalidRequestError,
   RegistryUnavailableError,
   RevisionConflictError,
@@ -133,8 +134,21 @@ export class DynamoDbBucketRegistry implements BucketRegistry {
         ExclusiveStartKey: options.cursor === undefined ? undefined : decodeCursor(options.cursor),
       }),
     );
-    const records = (Items ?? []).map((item) => readStoredRecord(item));
-    return LastEvaluatedKey === undefined ? { records } : { records, cursor: encodeCursor(LastEvaluatedKey) };
+    const records: BucketRecord[] = [];
+    const malformed: BucketRecordShapeError[] = [];
+    for (const item of Items ?? []) {
+      try {
+        records.push(readStoredRecord(item));
+      } catch (error) {
+        if (!(options.tolerateMalformed === true && error instanceof BucketRecordShapeError)) throw error;
+        malformed.push(error);
+      }
+    }
+    return {
+      records,
+      ...(LastEvaluatedKey === undefined ? {} : { cursor: encodeCursor(LastEvaluatedKey) }),
+      ...(options.tolerateMalformed === true ? { malformed } : {}),
+    };
   }
 
   async create(registration: BucketRegistration): Promise<BucketRecord> {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import {
   BucketExistsError,
   type BucketMisconfiguredError,
+  BucketRecordShapeError,
   InvalidRequestError,
   RevisionConflictError,
   UnknownBucketError,
@@ -66,7 +67,19 @@ export class FileBucketRegistry implements BucketRegistry {
     const records = await Promise.all(page.map(async (name) => (await this.getByName(name)) as BucketRecord));
     const last = page.at(-1);
     const more = last !== undefined && names.indexOf(last) < names.length - 1;
-    return more ? { records, cursor: Buffer.from(last).toString('base64url') } : { records };
+    const answer: BucketPage = more
+      ? { records, cursor: Buffer.from(last).toString('base64url') }
+      : { records };
+    // Malformed records are not in the listing's order; the first page reports them all.
+    if (options.tolerateMalformed === true) {
+      answer.malformed =
+        options.cursor === undefined
+          ? [...(await this.read()).broken.values()].filter(
+              (error): error is BucketRecordShapeError => error instanceof BucketRecordShapeError,
+            )
+          : [];
+    }
+    return answer;
   }
 
   create(registration: BucketRegistration): Promise<BucketRecord> {

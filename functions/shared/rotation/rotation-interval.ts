@@ -46,3 +46,41 @@ export function retirementGraceSeconds(readers: RotationReaders): number {
 export function minimumRotationIntervalSeconds(schedule: RotationSchedule): number {
   return retirementGraceSeconds(schedule) + schedule.rotationWindowSeconds;
 }
+
+/** A secret's rotation schedule in seconds: how often, and how much earlier a rotation may start. */
+export interface ScheduledRotation {
+  intervalSeconds: number;
+  windowSeconds: number;
+}
+
+const DAY_SECONDS = 86_400;
+const RATE = /^rate\((\d+) (day|days|hour|hours)\)$/;
+const WINDOW = /^(\d+)h$/;
+
+/**
+ * The interval and window of a Secrets Manager schedule (`RotationRules`): a number of days, or a
+ * `rate(N days|hours)` expression. Without a `Duration`, Secrets Manager's window for a schedule
+ * in days is the rest of the UTC day (24 h, the construct's assumption) and for one in hours an
+ * hour. Undefined for a `cron()` expression (no fixed interval) and for no schedule.
+ */
+export function scheduledRotation(rules: {
+  automaticallyAfterDays?: number;
+  scheduleExpression?: string;
+  duration?: string;
+}): ScheduledRotation | undefined {
+  const window = WINDOW.exec(rules.duration ?? '');
+  const windowOr = (fallback: number) => (window === null ? fallback : Number(window[1]) * 3600);
+  const rate = RATE.exec(rules.scheduleExpression?.trim() ?? '');
+  if (rate !== null) {
+    const inHours = rate[2]?.startsWith('hour') === true;
+    const amount = Number(rate[1]);
+    if (amount < 1) return undefined;
+    return inHours
+      ? { intervalSeconds: amount * 3600, windowSeconds: windowOr(3600) }
+      : { intervalSeconds: amount * DAY_SECONDS, windowSeconds: windowOr(DAY_SECONDS) };
+  }
+  if (rules.scheduleExpression !== undefined) return undefined;
+  const days = rules.automaticallyAfterDays;
+  if (days === undefined || !Number.isInteger(days) || days < 1) return undefined;
+  return { intervalSeconds: days * DAY_SECONDS, windowSeconds: windowOr(DAY_SECONDS) };
+}

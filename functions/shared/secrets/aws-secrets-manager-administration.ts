@@ -52,6 +52,21 @@ export class AwsSecretsManagerAdministration implements SecretAdministration {
         rotationEnabled: answer.RotationEnabled === true,
         ...(answer.RotationLambdaARN ? { rotationFunctionArn: answer.RotationLambdaARN } : {}),
         ...(answer.KmsKeyId ? { kmsKeyId: answer.KmsKeyId } : {}),
+        ...(answer.RotationRules === undefined
+          ? {}
+          : {
+              rotationRules: {
+                ...(answer.RotationRules.AutomaticallyAfterDays === undefined
+                  ? {}
+                  : { automaticallyAfterDays: answer.RotationRules.AutomaticallyAfterDays }),
+                ...(answer.RotationRules.ScheduleExpression
+                  ? { scheduleExpression: answer.RotationRules.ScheduleExpression }
+                  : {}),
+                ...(answer.RotationRules.Duration ? { duration: answer.RotationRules.Duration } : {}),
+              },
+            }),
+        ...(answer.LastRotatedDate === undefined ? {} : { lastRotatedAt: answer.LastRotatedDate }),
+        ...(answer.CreatedDate === undefined ? {} : { createdAt: answer.CreatedDate }),
         versions: Object.entries(answer.VersionIdsToStages ?? {}).map(([id, stages]) => ({ id, stages })),
       };
     } catch (error) {

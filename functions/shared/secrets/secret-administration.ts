@@ -18,7 +18,20 @@ export interface SecretDescription {
   /** The function that rotates it, when rotation is configured. */
   rotationFunctionArn?: string;
   kmsKeyId?: string;
+  /** The rotation schedule, as the backend states it (AWS: `RotationRules`). */
+  rotationRules?: SecretRotationRules;
+  /** When the last rotation completed successfully (AWS: `LastRotatedDate`). */
+  lastRotatedAt?: Date;
+  createdAt?: Date;
   versions: SecretVersionSummary[];
+}
+
+/** A rotation schedule: a number of days, or a `rate()`/`cron()` expression, and a window. */
+export interface SecretRotationRules {
+  automaticallyAfterDays?: number;
+  scheduleExpression?: string;
+  /** The rotation window, e.g. `3h` (AWS: `Duration`). */
+  duration?: string;
 }
 
 export interface SecretCreation {

@@ -3,6 +3,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
   ADMIN_MATRIX,
   BROKER_FUNCTION_MATRIX,
+  DRIFT_CHECK_MATRIX,
   type IamRule,
   PRESIGN_RUNTIME_MATRIX,
   ROTATION_MATRIX,
@@ -64,18 +65,32 @@ function concreteActions(pattern: string): string[] {
     .filter((action) => wildcardMatch(pattern, action, true));
 }
 
-/** The requests a rule speaks about: each concrete action on a sample of each resource pattern. */
+const NEGATED = /Not/;
+
+/**
+ * The requests a rule speaks about: each concrete action on a sample of each resource pattern.
+ * The request context satisfies the rule's positive conditions; a negated condition (a Deny's
+ * `StringNotEquals`) is met by the sample itself. Secrets Manager requests name their secret by
+ * ARN in `secretsmanager:SecretId`, as the broker's calls do.
+ */
 function requestsOf(rule: IamRule, values: Record<string, string | string[]>): AccessRequest[] {
   const context = Object.fromEntries(
-    Object.values(filledConditions(rule, values) ?? {}).flatMap((block) => Object.entries(block)),
+    Object.entries(filledConditions(rule, values) ?? {})
+      .filter(([operator]) => !NEGATED.test(operator))
+      .flatMap(([, block]) => Object.entries(block)),
   ) as Record<string, string>;
-  return rule.actions
-    .flatMap(concreteActions)
-    .flatMap((action) =>
-      rule.resources
-        .flatMap((template) => fill(template, values))
-        .map((resource) => ({ action, resource: resource.replaceAll('*', SAMPLE), context })),
-    );
+  return rule.actions.flatMap(concreteActions).flatMap((action) =>
+    rule.resources
+      .flatMap((template) => fill(template, values))
+      .map((resource) => resource.replaceAll('*', SAMPLE))
+      .map((resource) => ({
+        action,
+        resource,
+        context: action.startsWith('secretsmanager:')
+          ? { 'secretsmanager:SecretId': resource, ...context }
+          : context,
+      })),
+  );
 }
 
 interface RoleUnderTest {
@@ -84,6 +99,8 @@ interface RoleUnderTest {
   readonly values: Record<string, string | string[]>;
   /** Requests the role must not be allowed, whatever the matrix says elsewhere. */
   readonly notAllowed: readonly AccessRequest[];
+  /** Rules of its matrices this deployment leaves out (the construct picks one of two). */
+  readonly absentRules?: readonly string[];
 }
 
 function presignRole(): RoleUnderTest {
@@ -260,6 +277,72 @@ function syncRole(): RoleUnderTest {
   };
 }
 
+function driftCheckRole(withAdminSecrets: boolean): () => RoleUnderTest {
+  return () => {
+    const { stack, json } = synthesize({
+      assumableRoleArns: BUCKET_ROLE,
+      ...(withAdminSecrets ? { minioAdminSecretArns: ADMIN_SECRET } : {}),
+    });
+    const fn = stack.driftCheck.function;
+    const registryTable = concrete(stack, stack.registry.table.tableArn);
+    const reportBucket = concrete(stack, stack.driftCheck.reports.bucket.bucketArn);
+    const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
+    const read = (resource: string) => ({
+      action: 'secretsmanager:GetSecretValue',
+      resource,
+      context: { 'secretsmanager:SecretId': resource },
+    });
+    return {
+      matrices: [BROKER_FUNCTION_MATRIX, DRIFT_CHECK_MATRIX],
+      statements: executionRoleStatements(json, fn),
+      values: {
+        ...functionValues(stack, fn),
+        registryTable,
+        reportBucket,
+        assumableRoles: [BUCKET_ROLE],
+        adminSecrets: withAdminSecrets ? [ADMIN_SECRET] : [],
+      },
+      absentRules: withAdminSecrets ? ['denyAdminSecrets'] : ['denyUnlistedAdminSecrets', 'readAdminSecrets'],
+      notAllowed: [
+        // Secrets: no write of any kind, nothing outside the prefix, no other admin secret.
+        ...[
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecret',
+          'secretsmanager:PutResourcePolicy',
+        ].map((action) => ({ action, resource: secret('gen3/fence/minio/dataset') })),
+        read(secret('elsewhere/name')),
+        read(secret('gen3/fence/admin/minio/another')),
+        // The listed admin secret named by something other than its full ARN is refused too.
+        { ...read(ADMIN_SECRET), context: { 'secretsmanager:SecretId': 'gen3/fence/admin/minio/myminio' } },
+        ...(withAdminSecrets ? [] : [read(ADMIN_SECRET)]),
+        { action: 'secretsmanager:ListSecrets', resource: '*' },
+        // Registry: reads of every record only.
+        ...[
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+        ].map((action) => ({ action, resource: registryTable })),
+        // Reports: new objects under reports/ of its bucket only; no reads, deletes or other buckets.
+        { action: 's3:PutObject', resource: `${reportBucket}/elsewhere.json` },
+        { action: 's3:GetObject', resource: `${reportBucket}/reports/latest.json` },
+        { action: 's3:DeleteObject', resource: `${reportBucket}/reports/latest.json` },
+        { action: 's3:PutObject', resource: 'arn:aws:s3:::another-bucket/reports/x.json' },
+        { action: 's3:PutBucketPolicy', resource: reportBucket },
+        // KMS: metadata, and decryption through Secrets Manager only.
+        { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+        { action: 'kms:DisableKey', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+        { action: 'kms:GenerateDataKey', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+        { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
+        { action: 'cloudwatch:PutMetricData', resource: '*' },
+        { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
+        { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+      ],
+    };
+  };
+}
+
 function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<string, string> {
   return { logGroup: concrete(stack, fn.logGroup.logGroupArn) };
 }
@@ -269,9 +352,13 @@ describe.each([
   ['rotation', rotationRole],
   ['admin', adminRole],
   ['sync', syncRole],
+  ['drift-check (with MinIO admin secrets)', driftCheckRole(true)],
+  ['drift-check (without)', driftCheckRole(false)],
 ])('IAM matrix: %s role', (_, build) => {
   const role = build();
-  const rules = role.matrices.flatMap((matrix) => Object.entries(matrix.rules));
+  const rules = role.matrices
+    .flatMap((matrix) => Object.entries(matrix.rules) as [string, IamRule][])
+    .filter(([name]) => !(role.absentRules ?? []).includes(name));
 
   it.each(rules.filter(([, rule]) => rule.effect === 'Allow'))('allows %s', (_, rule) => {
     // Act

@@ -430,6 +430,33 @@ describe('Class: BucketAdmin (moto Secrets Manager, DynamoDB, STS; real MinIO)',
       );
     }, 30_000);
 
+    it('validates a record naming a backend this deployment does not run as a failed secret check, not an error', async () => {
+      // Prepare
+      const other = await bed.registry.create({
+        bucket_name: uniqueName('k8s-bucket'),
+        provider: 'minio',
+        auth_mode: 'static',
+        secrets_backend: 'k8s',
+        secret_ref: 'gen3/fence/minio/elsewhere',
+        endpoint: store.endpoint,
+        allowed_ops: ['download'],
+      });
+
+      // Act
+      const report = await bed.admin.validate(other.id, bed.context);
+
+      // Assess
+      expect(report).toMatchObject({ ok: false, bucket: other.bucket_name });
+      expect(report.checks).toEqual([
+        { name: 'record', ok: true, message: 'revision 1, active' },
+        {
+          name: 'secret',
+          ok: false,
+          message: 'invalid_request: secrets backend k8s is not enabled in this deployment',
+        },
+      ]);
+    });
+
     it('rotate: a secret without rotation configured answers 409 rotation_not_configured', async () => {
       await expect(bed.admin.rotate(id, bed.context)).rejects.toMatchObject({
         code: 'rotation_not_configured',

@@ -6,7 +6,8 @@ import {
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { secretsManager, uniqueName } from '../support/aws';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { createRoleRequiringExternalId, secretsManager, uniqueName } from '../support/aws';
 import { ROTATION_LAMBDA_ARN } from '../support/rotation-driver';
 
 /**
@@ -131,5 +132,42 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
     expect(unlabelled.SecretString).toBe('{"v":"new"}');
     expect(described.VersionIdsToStages?.[pending]).toEqual(expect.arrayContaining(['AWSCURRENT']));
     expect(described.VersionIdsToStages?.[current]).toEqual(['AWSPREVIOUS']);
+  });
+});
+
+/**
+ * The point where moto_server.py makes moto's STS behave as AWS does for the drift check's role
+ * proof: a trust policy's `sts:ExternalId` condition is enforced (AWS: "How to use an external
+ * ID"). Roles unknown to moto's IAM are assumed as before.
+ */
+describe('Emulator: STS AssumeRole and the trust policy', () => {
+  const sts = new STSClient({});
+  const assume = (roleArn: string, externalId?: string) =>
+    sts.send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'semantics',
+        ...(externalId === undefined ? {} : { ExternalId: externalId }),
+      }),
+    );
+
+  it('assumes a role requiring an external id only with that external id', async () => {
+    // Prepare
+    const roleArn = await createRoleRequiringExternalId('gen3-commons');
+
+    // Act
+    const right = await assume(roleArn, 'gen3-commons');
+    const wrong = await assume(roleArn, 'someone-else').catch((error: unknown) => error);
+    const none = await assume(roleArn).catch((error: unknown) => error);
+
+    // Assess
+    expect(right.Credentials?.AccessKeyId).toBeTruthy();
+    expect(wrong).toMatchObject({ name: 'AccessDenied' });
+    expect(none).toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('still assumes a role moto does not know, with any external id', async () => {
+    const answer = await assume('arn:aws:iam::123456789012:role/never-created', 'anything');
+    expect(answer.Credentials?.AccessKeyId).toBeTruthy();
   });
 });

@@ -1,7 +1,8 @@
-"""Starts moto's server with Secrets Manager behaving as AWS does where rotation depends on it.
+"""Starts moto's server with Secrets Manager and STS behaving as AWS does where the broker depends on it.
 
-moto 5.x differs from AWS Secrets Manager on three points that a rotation function relies on.
-This wrapper patches exactly those three, then runs `moto.server` with the given arguments:
+moto 5.x differs from AWS Secrets Manager on three points that a rotation function relies on,
+and from STS on one that the drift check's role proof relies on. This wrapper patches exactly
+those four, then runs `moto.server` with the given arguments:
 
 1. RotateSecret: AWS creates an empty version labelled AWSPENDING under the client request token
    and then invokes the rotation function; it never moves AWSCURRENT itself. moto, when it has
@@ -11,16 +12,24 @@ This wrapper patches exactly those three, then runs `moto.server` with the given
    ResourceExistsException. moto accepts any value for an AWSPENDING version.
 3. UpdateSecretVersionStage moving AWSCURRENT: AWS serves the new version to an unlabelled
    GetSecretValue at once. moto keeps answering with the old one.
+4. AssumeRole of a role whose trust policy requires an external id (`StringEquals`
+   `sts:ExternalId`): AWS refuses a call without that external id with AccessDenied. moto
+   assumes any role, existing or not, ignoring its trust policy. Roles that do not exist in
+   moto's IAM keep moto's behaviour (tests assume roles they never create).
 
 test/integration/services/moto-aws-semantics.test.ts shows each point behaving as AWS does.
 """
 
+import json
 import sys
 import time
 
 import moto
 from moto.moto_api._internal import mock_random
 from moto.secretsmanager import models
+from moto.iam.models import iam_backends
+from moto.sts import models as sts_models
+from moto.sts.exceptions import STSClientError
 from moto.secretsmanager.exceptions import (
     InvalidRequestException,
     ResourceExistsException,
@@ -96,7 +105,51 @@ def update_secret_version_stage(self, secret_id, version_stage, remove_from_vers
     return answer
 
 
+class AccessDenied(STSClientError):
+    code = "AccessDenied"
+
+
+def external_ids_required(role_arn):
+    """The external ids the role's trust policy accepts, or None when it requires none (or is unknown)."""
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return None
+    try:
+        document = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return None
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    accepted = set()
+    for statement in statements:
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            continue
+        values = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+        if values is None:
+            return None  # one statement admits callers without an external id
+        accepted.update(values if isinstance(values, list) else [values])
+    return accepted or None
+
+
+original_assume_role = sts_models.STSBackend.assume_role
+
+
+def assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id):
+    """Point 4: a trust policy's sts:ExternalId condition is enforced."""
+    accepted = external_ids_required(role_arn)
+    if accepted is not None and external_id not in accepted:
+        raise AccessDenied(
+            f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )
+    return original_assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id)
+
+
 Backend.rotate_secret = rotate_secret
+sts_models.STSBackend.assume_role = assume_role
 Backend._check_with_existing_secrets_and_versions = check_with_existing_secrets_and_versions
 Backend.update_secret_version_stage = update_secret_version_stage
 

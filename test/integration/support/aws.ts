@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { REGISTRY_TABLE_KEYS } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -71,4 +72,26 @@ export function countingDynamoDb(): { client: DynamoDBClient; writes: () => numb
     { step: 'initialize', name: 'countWrites' },
   );
   return { client, writes: () => writes };
+/**
+ * A role (in moto's IAM) whose trust policy admits this account only with `externalId`, as a
+ * data owner's bucket role does; moto_server.py makes AssumeRole enforce that condition.
+ */
+export async function createRoleRequiringExternalId(externalId: string): Promise<string> {
+  const created = await new IAMClient({}).send(
+    new CreateRoleCommand({
+      RoleName: uniqueName('gen3-bucket-access'),
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'sts:ExternalId': externalId } },
+          },
+        ],
+      }),
+    }),
+  );
+  return String(created.Role?.Arn);
 }

@@ -28,6 +28,8 @@ export interface RotatingMinioSecretOptions {
   fields?: Record<string, string>;
   /** The credential the admin secret holds. @default MinIO's root user */
   admin?: { accessKey: string; secretKey: string };
+  /** KMS key of the rotating secret. @default Secrets Manager's default key */
+  kmsKeyId?: string;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function createRotatingMinioSecret(
   const created = await secrets.send(
     new CreateSecretCommand({
       Name: name,
+      ...(options.kmsKeyId === undefined ? {} : { KmsKeyId: options.kmsKeyId }),
       SecretString: JSON.stringify({
         access_key_id: first.accessKey,
         secret_access_key: first.secretKey,

@@ -17,7 +17,10 @@ export class RotationDriver {
     private readonly rotationFunction: (event: RotationEvent) => Promise<void>,
   ) {}
 
-  async rotate(secretId: string, options: { maxAttempts?: number; token?: string } = {}): Promise<string> {
+  async rotate(
+    secretId: string,
+    options: { maxAttempts?: number; token?: string; rules?: { AutomaticallyAfterDays: number } } = {},
+  ): Promise<string> {
     const token = options.token ?? crypto.randomUUID();
     let lastError: unknown;
     for (let attempt = 1; attempt <= (options.maxAttempts ?? 3); attempt++) {
@@ -28,6 +31,7 @@ export class RotationDriver {
             SecretId: secretId,
             ClientRequestToken: token,
             RotationLambdaARN: ROTATION_LAMBDA_ARN,
+            ...(options.rules === undefined ? {} : { RotationRules: options.rules }),
           }),
         );
         for (const step of ROTATION_STEPS)

@@ -2,7 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AuditLog } from '../../../functions/presign/audit-log';
 import type { PresignAuditLine } from '../../../functions/presign/presign-api';
+import {
+  PRESIGN_METRICS,
+  presignErrorMetric,
+  SERVER_ERROR_CODES,
+} from '../../../functions/presign/presign-metrics';
 import { presignTelemetry } from '../../../functions/presign/telemetry';
+import * as errors from '../../../functions/shared/errors';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
 
@@ -84,5 +90,74 @@ describe('Function: presignTelemetry', () => {
     telemetry.record(line());
     telemetry.record(line({ outcome: 'bucket_suspended', status: 409 }));
     expect(audited.map((entry) => entry.outcome)).toEqual(['bucket_suspended']);
+  });
+
+  it('publishes by the names PRESIGN_METRICS states: counts, errors, GetSecretValue and AssumeRole calls', async () => {
+    // Prepare
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const added: [string, number][] = [];
+    jest.spyOn(metrics, 'addMetric').mockImplementation((name, _unit, value) => {
+      added.push([name, value]);
+      return metrics;
+    });
+    jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    const roles = { calls: 0 };
+    const secrets = new SecretResolvers(new Map());
+    jest.spyOn(secrets, 'stats').mockReturnValue({
+      hits: 7,
+      misses: 3,
+      loads: 2,
+      staleServes: 0,
+      errors: 0,
+      size: 2,
+    });
+    const telemetry = presignTelemetry({
+      logger: new Logger(),
+      audit: { record: () => undefined },
+      metrics: async () => metrics,
+      secrets,
+      lookup: new CachedBucketLookup({ getByName: async () => undefined }),
+      roles,
+      sampleRate: 1,
+    });
+
+    // Act
+    telemetry.record(line());
+    telemetry.record(line({ outcome: 'store_unavailable', status: 503 }));
+    roles.calls = 4;
+    await telemetry.endInvocation();
+
+    // Assess
+    const byName = Object.fromEntries(added);
+    expect(byName).toMatchObject({
+      [PRESIGN_METRICS.presigned]: 1,
+      [presignErrorMetric('store_unavailable')]: 1,
+      [PRESIGN_METRICS.secretLoads]: 2,
+      [PRESIGN_METRICS.secretCacheHits]: 7,
+      [PRESIGN_METRICS.assumeRoleCalls]: 4,
+      [PRESIGN_METRICS.latency]: 0.05,
+    });
+  });
+});
+
+describe('Constant: SERVER_ERROR_CODES', () => {
+  it('holds exactly the codes errors.ts answers with a 5xx status', () => {
+    // Prepare: one instance of every error class (their constructors take strings only).
+    const classes = (Object.values(errors) as unknown[]).filter(
+      (value): value is new (...args: string[]) => errors.BrokerError =>
+        typeof value === 'function' && value.prototype instanceof errors.BrokerError,
+    );
+
+    // Act
+    const serverCodes = new Set(
+      classes
+        .map((Class) => new Class('a', 'b', 'c'))
+        .filter((error) => error.status >= 500)
+        .map((error) => error.code),
+    );
+
+    // Assess
+    expect(classes.length).toBeGreaterThan(15);
+    expect([...serverCodes].sort()).toEqual([...SERVER_ERROR_CODES].sort());
   });
 });

@@ -78,4 +78,26 @@ describe('Class: FileBucketRegistry', () => {
       BucketExistsError,
     );
   });
+
+  it('lists malformed records apart, by bucket and field, when asked to tolerate them (the drift check)', async () => {
+    // Prepare
+    const path = file();
+    const good = await new FileBucketRegistry(path).create(minioRegistration());
+    writeFileSync(
+      path,
+      JSON.stringify({ records: [good, { ...good, bucket_name: 'broken-bucket', allowed_ops: ['delete'] }] }),
+    );
+    const registry = new FileBucketRegistry(path);
+
+    // Act
+    const tolerant = await registry.list({ tolerateMalformed: true });
+    const plain = await registry.list();
+
+    // Assess
+    expect(tolerant.records.map((record) => record.bucket_name)).toEqual([good.bucket_name]);
+    expect(tolerant.malformed?.map((error) => [error.bucketName, error.field])).toEqual([
+      ['broken-bucket', 'allowed_ops.0'],
+    ]);
+    expect(plain.malformed).toBeUndefined();
+  });
 });

@@ -1,0 +1,134 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../../lib/app';
+import { DEFAULT_DRIFT_SCHEDULE } from '../../../lib/constructs/scheduled-drift-check';
+import { ADMIN_SECRET, FENCE_ROLE, synthesize } from '../synthesized-stack';
+
+const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
+
+describe('Construct: ScheduledDriftCheck', () => {
+  it('runs the drift-check function nightly by default, from an EventBridge rule', () => {
+    // Act
+    const { stack, template } = synthesize();
+
+    // Assess
+    const functionArn = stack.resolve(stack.driftCheck.function.functionArn);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: DEFAULT_DRIFT_SCHEDULE,
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: functionArn })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: functionArn,
+    });
+    expect(DEFAULT_DRIFT_SCHEDULE).toBe('cron(0 3 * * ? *)');
+  });
+
+  it.each([['cron(30 1 * * ? *)'], ['rate(6 hours)'], ['rate(1 day)']])(
+    'takes -c driftSchedule=%s',
+    (expression) => {
+      const { template } = synthesize({ driftSchedule: expression });
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: expression });
+    },
+  );
+
+  it.each([['nightly'], ['cron(0 3 * * *)'], ['rate(1 days)'], ['rate(0 hours)']])(
+    'refuses -c driftSchedule=%s, naming the key',
+    (expression) => {
+      expect(() =>
+        buildApp({ outdir: outdir(), context: { fenceRoleArns: FENCE_ROLE, driftSchedule: expression } }),
+      ).toThrow(/context driftSchedule must be an EventBridge cron\(…\) with six fields or rate/);
+    },
+  );
+
+  it('gives the function its environment, no reserved concurrency, and room for a thousand buckets', () => {
+    // Act
+    const { stack, template } = synthesize({ minioAdminSecretArns: ADMIN_SECRET });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('drift check'),
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Timeout: 600,
+      ReservedConcurrentExecutions: Match.absent(),
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({
+          REGISTRY_TABLE_NAME: stack.resolve(stack.registry.tableName),
+          DRIFT_REPORT_BUCKET: stack.resolve(stack.driftCheck.reports.bucketName),
+          FENCE_SECRETS_BACKEND: 'aws_sm',
+          FENCE_SECRETS_PREFIX: 'gen3/fence/',
+          FENCE_MINIO_ADMIN_SECRET_ARNS: ADMIN_SECRET,
+          DRIFT_CONCURRENCY: '16',
+          DRIFT_CHECK_TIMEOUT_SECONDS: '10',
+          POWERTOOLS_METRICS_NAMESPACE: 'FenceBucketBroker',
+        }),
+      },
+    });
+  });
+
+  it('keeps reports in a bucket that is encrypted, private, TLS-only, owner-enforced, unversioned and expires them', () => {
+    // Act
+    const { stack, template } = synthesize({ driftReportRetentionDays: '90' });
+
+    // Assess
+    const bucket = stack.resolve(stack.driftCheck.reports.bucket.bucketArn);
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              Id: 'ExpireDriftReports',
+              Prefix: 'reports/',
+              Status: 'Enabled',
+              ExpirationInDays: 90,
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            },
+          ],
+        },
+        VersioningConfiguration: Match.absent(),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: Match.arrayWith([bucket]),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('expires reports after 400 days unless told otherwise', () => {
+    synthesize().template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
+    });
+  });
+
+  it('outputs the report bucket and the alarm topic', () => {
+    const outputs = synthesize().template.toJSON().Outputs as Record<string, unknown>;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['DriftReportBucketName', 'AlarmTopicArn']));
+  });
+});
