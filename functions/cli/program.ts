@@ -8,7 +8,6 @@ import {
 } from './admin-operations';
 import { type CliContext, type GlobalOptions, UsageError } from './cli-context';
 import { dbCommand } from './commands/db';
-import { type CliContext, UsageError } from './cli-context';
 import { driftCheckCommand } from './commands/drift-check';
 import { getCommand } from './commands/get';
 import { listCommand } from './commands/list';

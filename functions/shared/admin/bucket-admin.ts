@@ -12,10 +12,9 @@ import {
   type BucketChanges,
   type BucketRecord,
   BucketRegistrationSchema,
-  type Provider,
   type SecretsBackend,
 } from '../registry/bucket-record';
-import type { BucketPage, BucketRegistry } from '../registry/bucket-registry';
+import type { BucketPage, BucketRegistry, MirrorOutcome } from '../registry/bucket-registry';
 import type { SecretDescription } from '../secrets/secret-administration';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import { parseRequest } from '../validation';
@@ -250,7 +249,12 @@ export class BucketAdmin {
         const description = await this.proof.describeUsable(backend, next.secret_ref);
         this.proof.checkPin(description, next.secret_version);
         if (touchesAccess) {
-          payload = await this.proof.readPayload(backend, next.secret_ref, next.secret_version, next.provider);
+          payload = await this.proof.readPayload(
+            backend,
+            next.secret_ref,
+            next.secret_version,
+            next.provider,
+          );
         }
       }
       if (touchesAccess && next.status === 'active') {

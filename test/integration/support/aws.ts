@@ -72,6 +72,8 @@ export function countingDynamoDb(): { client: DynamoDBClient; writes: () => numb
     { step: 'initialize', name: 'countWrites' },
   );
   return { client, writes: () => writes };
+}
+
 /**
  * A role (in moto's IAM) whose trust policy admits this account only with `externalId`, as a
  * data owner's bucket role does; moto_server.py makes AssumeRole enforce that condition.
