@@ -3,6 +3,11 @@
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
 const common = { testEnvironment: 'node', transform, transformIgnorePatterns };
+// `npm run test:localstack` sets FBB_AWS_EMULATOR=localstack: the integration tests run again with
+// LocalStack serving Secrets Manager, STS and S3, plus the `*.localstack.test.ts` files, which
+// test what only LocalStack has (its S3 checking URLs signed by its STS, its own departures from
+// AWS). They have nothing to run against in the moto run.
+const localstackRun = process.env.FBB_AWS_EMULATOR === 'localstack';
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -13,11 +18,13 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...(localstackRun ? [] : ['\\.localstack\\.test\\.ts$'])],
       // 30 s per test (a project's `testTimeout` is ignored by jest-circus): see the file.
       setupFilesAfterEnv: ['<rootDir>/test/integration/services/test-timeout.ts'],
       globalSetup: '<rootDir>/test/integration/services/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/services/global-teardown.ts',
-      setupFiles: ['<rootDir>/test/integration/services/load-endpoints.ts'],
+      // Points the AWS SDK at the run's emulators (moto, or LocalStack too) for each test file.
+      testEnvironment: '<rootDir>/test/integration/services/aws-emulator-environment.ts',
     },
   ],
 };

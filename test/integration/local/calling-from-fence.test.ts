@@ -104,7 +104,9 @@ describe('README: Calling from Fence', () => {
       endpoint: endpoints.minio.endpoint,
       allowed_ops: ['download'],
     });
-    const { proxy, url: secretsUrl } = await TcpProxy.start(endpoints.awsEndpoint);
+    const { proxy, url: secretsUrl } = await TcpProxy.start(
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? '',
+    );
     await proxy.close();
     const saved = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsUrl;
