@@ -146,12 +146,21 @@ describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => 
       { key: 'k', method: 'GET', expires_in: 3600 },
       context,
     );
+    const after = Date.now();
 
-    // Assess
-    expect(new URL(url.url).searchParams.get('X-Amz-Expires')).toBe('600');
-    const lifetime = Date.parse(url.expires_at) - before;
-    expect(lifetime).toBeGreaterThan(598_000);
-    expect(lifetime).toBeLessThanOrEqual(600_000);
+    // Assess: expires_at is the signing instant (X-Amz-Date, whole seconds) plus the clamped
+    // lifetime, and that instant lies within the call.
+    const query = new URL(url.url).searchParams;
+    const signedAt = Date.parse(
+      String(query.get('X-Amz-Date')).replace(
+        /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/,
+        '$1-$2-$3T$4:$5:$6Z',
+      ),
+    );
+    expect(query.get('X-Amz-Expires')).toBe('600');
+    expect(Date.parse(url.expires_at)).toBe(signedAt + 600_000);
+    expect(signedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(signedAt).toBeLessThanOrEqual(after);
   });
 
   it('refuses unknown buckets and operations outside allowed_ops', async () => {
