@@ -16,14 +16,17 @@ import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolv
 import { roleRegistration } from '../../fixtures/bucket-records';
 import { createRegistryTable, dynamoDb } from '../support/aws';
 import { presignBed } from '../support/presign-bed';
+import { signingStores } from '../support/signing-stores';
 
 const context = { requestId: 'req-1' };
 
-describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => {
+// Every URL is fetched from a store that checks it: MinIO, and LocalStack's S3 as well in the
+// LocalStack run (two S3 implementations; signing-stores.ts says what each checks).
+describe.each(signingStores())('Class: PresignService ($name, static keys in Secrets Manager)', (store) => {
   let bed: Awaited<ReturnType<typeof presignBed>>;
 
   beforeAll(async () => {
-    bed = await presignBed({ lookupTtlMs: 300 });
+    bed = await presignBed({ lookupTtlMs: 300, store });
   });
 
   it('presigns a PUT that uploads, a GET that returns the same bytes, and a HEAD', async () => {
@@ -56,7 +59,7 @@ describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => 
     expect(headed.headers.get('content-length')).toBe('4096');
   });
 
-  it('makes URLs that MinIO refuses when tampered with, expired, or sent with another content type', async () => {
+  it('makes URLs that the store refuses when tampered with, expired, or sent with another content type', async () => {
     // Prepare
     const key = 'refusals.txt';
     const put = await bed.service.presign(
@@ -77,10 +80,15 @@ describe('Class: PresignService (MinIO, static keys in Secrets Manager)', () => 
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const expired = await fetch(get.url);
 
-    // Assess
+    // Assess: refused for the reason each case is about (MinIO and LocalStack use S3's codes).
     expect(tampered.status).toBe(403);
+    expect(await tampered.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
     expect(wrongType.status).toBe(403);
+    expect(await wrongType.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
     expect(expired.status).toBe(403);
+    expect(await expired.text()).toMatch(
+      /<Code>AccessDenied<\/Code>\s*<Message>Request has expired<\/Message>/,
+    );
   });
 
   it('completes a multipart upload of three 5 MiB parts with matching bytes', async () => {
