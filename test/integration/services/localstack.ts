@@ -83,7 +83,9 @@ export async function startLocalStack(): Promise<LocalStackServer> {
 /** A key and self-signed certificate for 127.0.0.1, in one PEM file as LocalStack wants them. */
 function selfSignedCertificate(root: string): string {
   mkdirSync(join(root, 'tmp'));
-  const [key, certificate, both] = ['key.pem', 'cert.pem', 'server.pem'].map((name) => join(root, name));
+  const key = join(root, 'key.pem');
+  const certificate = join(root, 'cert.pem');
+  const both = join(root, 'server.pem');
   try {
     execFileSync(
       'openssl',
@@ -100,9 +102,9 @@ function selfSignedCertificate(root: string): string {
         '-addext',
         'subjectAltName=IP:127.0.0.1,DNS:localhost',
         '-keyout',
-        key as string,
+        key,
         '-out',
-        certificate as string,
+        certificate,
       ],
       { stdio: 'pipe' },
     );
@@ -115,12 +117,6 @@ function selfSignedCertificate(root: string): string {
       'apt-get install openssl',
     );
   }
-  writeFileSync(
-    both as string,
-    readFileSync(key as string, 'utf8') + readFileSync(certificate as string, 'utf8'),
-    {
-      mode: 0o600,
-    },
-  );
-  return both as string;
+  writeFileSync(both, readFileSync(key, 'utf8') + readFileSync(certificate, 'utf8'), { mode: 0o600 });
+  return both;
 }
