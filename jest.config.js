@@ -5,6 +5,11 @@ const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
 // The Python client (its venv and caches) is none of jest's business: not crawled, not resolved.
 const modulePathIgnorePatterns = ['<rootDir>/clients/'];
 const common = { testEnvironment: 'node', transform, transformIgnorePatterns, modulePathIgnorePatterns };
+// `npm run test:localstack` sets FBB_AWS_EMULATOR=localstack: the integration tests run again with
+// LocalStack serving Secrets Manager, STS and S3, plus the `*.localstack.test.ts` files, which
+// test what only LocalStack has (its S3 checking URLs signed by its STS, its own departures from
+// AWS). They have nothing to run against in the moto run.
+const localstackRun = process.env.FBB_AWS_EMULATOR === 'localstack';
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -15,12 +20,13 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      // Real servers on a shared, possibly loaded CI runner: jest's 5 s default fails tests that
-      // are merely slow. Tests known to be long set their own, larger timeout.
-      testTimeout: 30_000,
+      testPathIgnorePatterns: ['/node_modules/', ...(localstackRun ? [] : ['\\.localstack\\.test\\.ts$'])],
+      // 30 s per test (a project's `testTimeout` is ignored by jest-circus): see the file.
+      setupFilesAfterEnv: ['<rootDir>/test/integration/services/test-timeout.ts'],
       globalSetup: '<rootDir>/test/integration/services/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/services/global-teardown.ts',
-      setupFiles: ['<rootDir>/test/integration/services/load-endpoints.ts'],
+      // Points the AWS SDK at the run's emulators (moto, or LocalStack too) for each test file.
+      testEnvironment: '<rootDir>/test/integration/services/aws-emulator-environment.ts',
     },
   ],
 };

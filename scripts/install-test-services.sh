@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start on 127.0.0.1: moto (AWS APIs), MinIO
-# (S3 with real SigV4 checks, and its admin API), PostgreSQL (Fence DB) and OpenBao (Vault). `npm test` runs it
-# first (npm's `pretest`), so a fresh clone needs no extra step. Idempotent and quick (about a
-# second) when everything is present at the pinned version; only the first run builds MinIO.
+# (S3 with real SigV4 checks, and its admin API), PostgreSQL (Fence DB), OpenBao (Vault) and
+# LocalStack (the second AWS emulator, for `npm run test:localstack`). `npm test` runs it first
+# (npm's `pretest`), so a fresh clone needs no extra step. Idempotent and quick (about a second)
+# when everything is present at the pinned version; only the first run builds MinIO and
+# LocalStack's venv.
 set -euo pipefail
 
 # MinIO is AGPL: it is built from the Go module proxy into GOPATH/bin and only ever run as a
@@ -72,4 +74,58 @@ else
   $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi
 command -v setpriv >/dev/null || { say "setpriv (util-linux) is required to run PostgreSQL as postgres"; exit 1; }
+
+# --- LocalStack (the second AWS emulator: `npm run test:localstack`) ------------------------------
+# Run on the host, no Docker, from a venv of its own (about 500 MB) built from the committed lock
+# file; the venv is kept outside the clone so fresh clones (CI) reuse it. It is rebuilt whenever
+# the lock file changes (the venv records the lock's hash). localstack-core 2026.3 needs Python
+# 3.13: with 3.11 or 3.12 it starts but finds no services ("No component plugins found").
+LOCALSTACK_LOCK="$(cd "$(dirname "$0")" && pwd)/localstack-requirements.lock"
+LOCALSTACK_VENV="${LOCALSTACK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fence-bucket-broker/localstack-venv}"
+lock_sum=$(sha256sum "$LOCALSTACK_LOCK" | cut -d' ' -f1)
+localstack_present() {
+  [ "$(cat "$LOCALSTACK_VENV/.lock-sha256" 2>/dev/null)" = "$lock_sum" ] && "$LOCALSTACK_VENV/bin/python" -c '' 2>/dev/null
+}
+python313() {
+  local candidate candidates=("${LOCALSTACK_PYTHON:-}")
+  if command -v pyenv >/dev/null 2>&1; then candidates+=("$(pyenv root)"/versions/3.13.*/bin/python3); fi
+  candidates+=(python3.13)
+  for candidate in "${candidates[@]}"; do
+    [ -n "$candidate" ] || continue
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+if localstack_present; then
+  say "LocalStack: present ($LOCALSTACK_VENV)"
+else
+  mkdir -p "$(dirname "$LOCALSTACK_VENV")"
+  # One install at a time: several clones on one machine share the venv.
+  exec 9>"$LOCALSTACK_VENV.install-lock"
+  flock 9
+  if localstack_present; then
+    say "LocalStack: present ($LOCALSTACK_VENV, installed meanwhile)"
+  else
+    if ! py313=$(python313); then
+      say "LocalStack needs Python 3.13 and none was found (tried \$LOCALSTACK_PYTHON, pyenv's"
+      say "  versions/3.13.*, python3.13 on PATH). Install one (e.g. \`pyenv install 3.13.0\`) or set"
+      say "  LOCALSTACK_PYTHON to a Python 3.13 interpreter, then run \`npm run services:install\` again."
+      exit 1
+    fi
+    say "LocalStack: installing localstack-core from scripts/localstack-requirements.lock into"
+    say "  $LOCALSTACK_VENV with $py313 (about 2 minutes, once)"
+    rm -rf "$LOCALSTACK_VENV"
+    "$py313" -m venv "$LOCALSTACK_VENV"
+    "$LOCALSTACK_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      --require-hashes --no-deps -r "$LOCALSTACK_LOCK"
+    "$LOCALSTACK_VENV/bin/python" -m pip check --disable-pip-version-check >/dev/null
+    "$LOCALSTACK_VENV/bin/python" -c 'import localstack.runtime.main'
+    echo "$lock_sum" >"$LOCALSTACK_VENV/.lock-sha256"
+    say "LocalStack: installed ($("$LOCALSTACK_VENV/bin/python" -m pip show localstack-core | awk '/^Version/ { print $2 }'))"
+  fi
+  exec 9>&-
+fi
 say "all test services installed"

@@ -28,7 +28,7 @@ function event(
 
 const context = { awsRequestId: 'req-admin-api', functionName: 'admin' } as Context;
 
-describe('Admin API handler (moto + MinIO)', () => {
+describe('Admin API handler (AWS emulators + MinIO)', () => {
   let bed: Awaited<ReturnType<typeof adminBed>>;
   let handler: ReturnType<typeof createAdminHandler>;
   const logged: string[] = [];

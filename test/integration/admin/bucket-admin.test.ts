@@ -47,7 +47,7 @@ async function secretNames(prefix: string): Promise<string[]> {
     .map((secret) => String(secret.Name));
 }
 
-describe('Class: BucketAdmin (moto Secrets Manager, DynamoDB, STS; real MinIO)', () => {
+describe('Class: BucketAdmin (emulated Secrets Manager, STS and DynamoDB; real MinIO)', () => {
   let bed: Awaited<ReturnType<typeof adminBed>>;
 
   beforeAll(async () => {
@@ -238,7 +238,7 @@ describe('Class: BucketAdmin (moto Secrets Manager, DynamoDB, STS; real MinIO)',
     expect(await bed.registry.getByName(store.bucket)).toBeUndefined();
   }, 60_000);
 
-  it('registers a role bucket: AssumeRole with the external id (moto STS), then the bucket is seen', async () => {
+  it('registers a role bucket: AssumeRole with the external id (emulated STS), then the bucket is seen', async () => {
     // Prepare
     const bucket = uniqueName('role-bucket');
     await new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: bucket }));

@@ -26,7 +26,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, input = '') {
   return { code, out, err };
 }
 
-describe('CLI: fence-buckets (in process on moto + MinIO)', () => {
+describe('CLI: fence-buckets (in process on the AWS emulators + MinIO)', () => {
   let table: string;
   let env: NodeJS.ProcessEnv;
 

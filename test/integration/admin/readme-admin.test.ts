@@ -61,7 +61,7 @@ describe('README: Managing buckets', () => {
     }
   }, 120_000);
 
-  it('pins a bucket to a labelled version and unpins it, on Secrets Manager (moto), as shown', async () => {
+  it('pins a bucket to a labelled version and unpins it, on the emulated Secrets Manager, as shown', async () => {
     // Prepare: a registered bucket (unique names stand in for my-dataset) and its table.
     const table = await createRegistryTable(dynamoDb());
     const store = await minioBucketWithUser();

@@ -171,7 +171,7 @@ function migrationWith(
   });
 }
 
-describe('fence-buckets migrate (moto Secrets Manager, DynamoDB, STS and S3; real MinIO)', () => {
+describe('fence-buckets migrate (emulated Secrets Manager, DynamoDB, STS and S3; real MinIO)', () => {
   it('moves the fixture: right secrets, validated records, presign on MinIO, a file without keys that keeps every other setting; a rerun writes nothing', async () => {
     // Prepare
     const bed = await migrationBed();

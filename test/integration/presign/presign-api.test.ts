@@ -26,7 +26,7 @@ function event(path: string, body: unknown, httpMethod = 'POST'): APIGatewayProx
   } as unknown as APIGatewayProxyEvent;
 }
 
-describe('Function: handlePresignApi (MinIO + moto)', () => {
+describe('Function: handlePresignApi (MinIO + AWS emulators)', () => {
   let bed: Awaited<ReturnType<typeof presignBed>>;
   const lines: PresignAuditLine[] = [];
   const call = (path: string, body: unknown, method?: string) =>

@@ -1,3 +1,9 @@
+/**
+ * @secrets-manager-on-moto RotationDriver plays Secrets Manager's part (RotateSecret, then
+ * the four steps) and every step checks version stages as AWS sets them. moto_server.py gives moto
+ * AWS's semantics; LocalStack refuses RotateSecret without the rotation Lambda and overwrites a
+ * used token's value where AWS refuses (localstack-semantics.localstack.test.ts).
+ */
 import {
   CreateBucketCommand,
   GetObjectCommand,

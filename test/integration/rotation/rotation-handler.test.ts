@@ -1,3 +1,8 @@
+/**
+ * @secrets-manager-on-moto a whole rotation through the Lambda entry needs AWS's
+ * rotation semantics, which moto_server.py gives moto; LocalStack refuses RotateSecret without the
+ * rotation Lambda (localstack-semantics.localstack.test.ts).
+ */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { readEndpoints } from '../services/endpoints';

@@ -1,3 +1,8 @@
+/**
+ * @secrets-manager-on-moto full rotations through RotationDriver need AWS's rotation
+ * semantics, which moto_server.py gives moto; LocalStack refuses RotateSecret without the rotation
+ * Lambda (localstack-semantics.localstack.test.ts).
+ */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

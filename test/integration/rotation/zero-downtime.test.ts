@@ -1,3 +1,8 @@
+/**
+ * @secrets-manager-on-moto whole rotations through RotationDriver (RotateSecret, then the
+ * four steps) need AWS's rotation semantics, which moto_server.py gives moto; LocalStack refuses
+ * RotateSecret without the rotation Lambda (localstack-semantics.localstack.test.ts).
+ */
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';

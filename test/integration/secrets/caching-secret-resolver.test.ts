@@ -39,7 +39,7 @@ describe('Class: CachingSecretResolver (on a real Secrets Manager API)', () => {
   it('serves the stale value while the backend is down, until max_stale, then secret_backend_unavailable', async () => {
     // Prepare: the resolver reaches the emulator only through a proxy the test can cut.
     const name = await createSecret('warm');
-    const { proxy, url } = await TcpProxy.start(process.env.AWS_ENDPOINT_URL ?? '');
+    const { proxy, url } = await TcpProxy.start(process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? '');
 
     const clock = new ManualClock();
     const cached = new CachingSecretResolver(

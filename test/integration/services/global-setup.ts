@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { endpointsFile, type TestEndpoints } from './endpoints';
+import { awsEmulator, endpointsFile, type TestEndpoints } from './endpoints';
+import { startLocalStack } from './localstack';
 import { startMinio } from './minio';
 import { startMoto } from './moto';
 import { startOpenBao } from './openbao';
@@ -13,12 +14,14 @@ declare global {
 
 /**
  * Starts the real services the integration tests use, on free loopback ports: moto (unless
- * AWS_ENDPOINT_URL already names an emulator such as LocalStack), MinIO, PostgreSQL and OpenBao
- * (unless MINIO_ENDPOINT / FENCE_DB_URL / OPENBAO_ADDR with OPENBAO_TOKEN name running ones). A service that cannot start fails the run
- * with its name and how to get it; nothing is skipped.
+ * AWS_ENDPOINT_URL names a running one), MinIO, PostgreSQL and OpenBao (unless MINIO_ENDPOINT /
+ * FENCE_DB_URL / OPENBAO_ADDR with OPENBAO_TOKEN name running ones), and LocalStack when
+ * FBB_AWS_EMULATOR=localstack. A service that cannot start fails the run with its name and how
+ * to get it; nothing is skipped.
  */
 export default async function globalSetup(): Promise<void> {
   process.env.FBB_TEST_RUN_PID = String(process.pid);
+  const emulator = awsEmulator();
   const started: ServiceProcess[] = [];
   globalThis.__FBB_SERVICES__ = started;
   const track = <T extends { process: ServiceProcess }>(service: T): T => {
@@ -43,6 +46,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.OPENBAO_ADDR
       ? Promise.resolve({ address: process.env.OPENBAO_ADDR, rootToken: required('OPENBAO_TOKEN') })
       : startOpenBao().then(track),
+    emulator === 'localstack' ? startLocalStack().then(track) : Promise.resolve(null),
   ]);
   const failures = results.filter((result) => result.status === 'rejected');
   if (failures.length > 0) {
@@ -51,12 +55,22 @@ export default async function globalSetup(): Promise<void> {
       failures.map((failure) => String((failure as PromiseRejectedResult).reason?.message)).join('\n\n'),
     );
   }
-  const [aws, minio, postgres, vault] = results.map(
+  const [moto, minio, postgres, vault, localstack] = results.map(
     (result) => (result as PromiseFulfilledResult<unknown>).value,
-  ) as [{ endpoint: string }, TestEndpoints['minio'], { url: string }, TestEndpoints['vault']];
+  ) as [
+    { endpoint: string },
+    TestEndpoints['minio'],
+    { url: string },
+    TestEndpoints['vault'],
+    { endpoint: string } | null,
+  ];
   const endpoints: TestEndpoints = {
-    awsEndpoint: aws.endpoint,
-    awsRegion: process.env.AWS_REGION ?? 'us-east-1',
+    aws: {
+      emulator,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      moto: moto.endpoint,
+      localstack: localstack?.endpoint ?? null,
+    },
     minio: { endpoint: minio.endpoint, rootUser: minio.rootUser, rootPassword: minio.rootPassword },
     postgresUrl: postgres.url,
     vault: { address: vault.address, rootToken: vault.rootToken },

@@ -1,3 +1,7 @@
+/**
+ * @secrets-manager-on-moto this file proves the three points moto_server.py
+ * patches in moto; LocalStack's own departures are in localstack-semantics.localstack.test.ts.
+ */
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -13,7 +17,8 @@ import { ROTATION_LAMBDA_ARN } from '../support/rotation-driver';
 /**
  * The three points where moto_server.py makes moto behave as AWS Secrets Manager does during
  * rotation (AWS documentation: RotateSecret, PutSecretValue, UpdateSecretVersionStage). Against
- * LocalStack or AWS itself these hold without the patch.
+ * AWS itself these hold without the patch. LocalStack refuses RotateSecret without the rotation
+ * Lambda and departs on point 2 (localstack-semantics.localstack.test.ts).
  */
 describe('Emulator: Secrets Manager rotation semantics', () => {
   const client = secretsManager();
@@ -45,6 +50,14 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
     );
     return pending;
   }
+
+  it('runs on moto_server.py in every run, LocalStack run included (the docblock says why)', async () => {
+    // Act: moto answers its own API; LocalStack answers 404 there.
+    const answer = await fetch(new URL('/moto-api/', process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER));
+
+    // Assess
+    expect(answer.status).toBe(200);
+  });
 
   it('RotateSecret creates an empty AWSPENDING version under the token and leaves AWSCURRENT alone', async () => {
     // Prepare

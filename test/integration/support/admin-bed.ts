@@ -27,7 +27,7 @@ export async function minioBucketWithUser() {
   return { bucket, accessKey, secretKey, endpoint: minio.endpoint };
 }
 
-/** The admin core over the test run's DynamoDB, Secrets Manager and STS (moto) and MinIO. */
+/** The admin core over the test run's (emulated) DynamoDB, Secrets Manager and STS, and MinIO. */
 export async function adminBed() {
   const tableName = await createRegistryTable(dynamoDb());
   const registry = new DynamoDbBucketRegistry(tableName);

@@ -9,8 +9,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-// Endpoint, region and credentials come from the environment (load-endpoints.ts), so these
-// clients talk to moto here and to LocalStack wherever AWS_ENDPOINT_URL points at it.
+// Endpoint, region and credentials come from the environment (aws-emulator-environment.ts), so
+// these clients talk to whichever emulator the run routes each service to (moto or LocalStack).
 export const secretsManager = () => new SecretsManagerClient({});
 export const dynamoDb = () => new DynamoDBClient({});
 

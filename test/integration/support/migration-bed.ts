@@ -15,7 +15,7 @@ import { createRegistryTable, dynamoDb, secretsManager } from './aws';
 
 const FIXTURE = join(__dirname, '../../fixtures/fence-config.yaml');
 
-/** The fixture's AWS buckets (created in moto S3) and their regions. */
+/** The fixture's AWS buckets (created in the emulated S3) and their regions. */
 export const FIXTURE_AWS_BUCKETS: Record<string, string> = {
   'gen3-fixture-data-main': 'us-east-1',
   'gen3-fixture-data-archive': 'us-east-1',
@@ -44,7 +44,7 @@ async function createAwsBucket(name: string, region: string): Promise<void> {
 /**
  * The fixture `fence-config.yaml`, copied to a directory of its own and pointed at this run's
  * services: its MinIO bucket is a real bucket of the harness's MinIO with a real MinIO user's
- * keys, its AWS buckets exist in moto S3. A registry table and a secrets prefix of its own keep
+ * keys, its AWS buckets exist in the emulated S3. A registry table and a secrets prefix of its own keep
  * tests apart.
  */
 export async function migrationBed() {

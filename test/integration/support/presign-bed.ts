@@ -11,33 +11,32 @@ import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
 import { readEndpoints } from '../services/endpoints';
-import { createRegistryTable, dynamoDb, minioRootClient, secretsManager, uniqueName } from './aws';
+import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from './aws';
+import { minioStore, type SigningStore } from './signing-stores';
 
-/** A MinIO bucket with its keys in (emulated) Secrets Manager and a record in the registry. */
-export async function presignBed(options: { lookupTtlMs?: number } = {}) {
+/**
+ * A bucket on a signature-checking store (MinIO unless told otherwise) with its keys in
+ * (emulated) Secrets Manager and a record in the registry, and the presign service over them.
+ */
+export async function presignBed(options: { lookupTtlMs?: number; store?: SigningStore } = {}) {
   const endpoints = readEndpoints();
-  const s3 = minioRootClient(endpoints.minio);
+  const store = options.store ?? minioStore(endpoints);
+  const s3 = store.client();
   const bucketName = uniqueName('presign');
   await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
-  const secretRef = `gen3/fence/minio/${bucketName}`;
+  const secretRef = `gen3/fence/${store.id}/${bucketName}`;
   await secretsManager().send(
-    new CreateSecretCommand({
-      Name: secretRef,
-      SecretString: JSON.stringify({
-        access_key_id: endpoints.minio.rootUser,
-        secret_access_key: endpoints.minio.rootPassword,
-      }),
-    }),
+    new CreateSecretCommand({ Name: secretRef, SecretString: JSON.stringify(store.keys) }),
   );
   const tableName = await createRegistryTable(dynamoDb());
   const registry = new DynamoDbBucketRegistry(tableName);
   const record = await registry.create({
     bucket_name: bucketName,
-    provider: 'minio',
+    provider: store.provider,
     auth_mode: 'static',
     secrets_backend: 'aws_sm',
     secret_ref: secretRef,
-    endpoint: endpoints.minio.endpoint,
+    endpoint: store.endpoint,
     region: 'us-east-1',
     allowed_ops: ['download', 'upload', 'multipart'],
   });
@@ -51,5 +50,5 @@ export async function presignBed(options: { lookupTtlMs?: number } = {}) {
     presigner: new SigV4Presigner(),
     multipart: new S3MultipartClient(),
   });
-  return { s3, bucketName, tableName, record, registry, roles, secrets, service, endpoints };
+  return { s3, store, bucketName, tableName, record, registry, roles, secrets, service, endpoints };
 }
