@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { adminOpenApiPaths } from '../admin/admin-openapi';
-import type { ErrorCode } from '../shared/errors';
+import { ERROR_CODES } from '../shared/errors';
 import {
   MultipartAbortRequestSchema,
   MultipartCompleteRequestSchema,
@@ -18,30 +18,6 @@ const jsonSchema = (schema: z.ZodMiniType) => {
   }) as Record<string, unknown>;
   return body;
 };
-
-const ERROR_CODES: ErrorCode[] = [
-  'invalid_request',
-  'operation_not_allowed',
-  'unknown_bucket',
-  'unknown_route',
-  'method_not_allowed',
-  'bucket_suspended',
-  'payload_too_large',
-  'throttled',
-  'credentials_rejected',
-  'bucket_misconfigured',
-  'secret_backend_unavailable',
-  'store_unavailable',
-  'registry_unavailable',
-  'caller_not_allowed',
-  'unknown_secret',
-  'secret_exists',
-  'invalid_secret',
-  'bucket_exists',
-  'revision_conflict',
-  'rotation_not_configured',
-  'internal_error',
-];
 
 const BATCH_DESCRIPTION =
   'Each item is checked on its own and answered in its place in `results`. An item that breaks the ' +
@@ -79,7 +55,7 @@ export function brokerOpenApiDocument(): Record<string, unknown> {
         type: 'object',
         required: ['code', 'message', 'request_id'],
         properties: {
-          code: { type: 'string', enum: ERROR_CODES },
+          code: { type: 'string', enum: [...ERROR_CODES] },
           message: { type: 'string' },
           request_id: { type: 'string' },
         },

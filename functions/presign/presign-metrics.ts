@@ -33,32 +33,3 @@ export const SERVER_ERROR_CODES = [
   'store_unavailable',
   'registry_unavailable',
 ] as const satisfies readonly ErrorCode[];
-
-/** Every error code, for a graph of errors by code. */
-export const ERROR_CODES = [
-  'invalid_request',
-  'operation_not_allowed',
-  'unknown_bucket',
-  'unknown_route',
-  'method_not_allowed',
-  'payload_too_large',
-  'bucket_suspended',
-  'bucket_exists',
-  'revision_conflict',
-  'throttled',
-  'credentials_rejected',
-  'bucket_misconfigured',
-  'secret_backend_unavailable',
-  'store_unavailable',
-  'registry_unavailable',
-  'caller_not_allowed',
-  'unknown_secret',
-  'secret_exists',
-  'invalid_secret',
-  'rotation_not_configured',
-  'internal_error',
-] as const satisfies readonly ErrorCode[];
-/** Compiles only while ERROR_CODES lists every ErrorCode. */
-export const ERROR_CODES_COMPLETE: [Exclude<ErrorCode, (typeof ERROR_CODES)[number]>] extends [never]
-  ? true
-  : never = true;

@@ -3,29 +3,31 @@
  * status of DESIGN.md, so the HTTP layer maps errors by class and never by message text.
  */
 
-/** Stable error codes of the public API. */
-export type ErrorCode =
-  | 'invalid_request'
-  | 'operation_not_allowed'
-  | 'unknown_bucket'
-  | 'unknown_route'
-  | 'method_not_allowed'
-  | 'payload_too_large'
-  | 'bucket_suspended'
-  | 'bucket_exists'
-  | 'revision_conflict'
-  | 'throttled'
-  | 'credentials_rejected'
-  | 'bucket_misconfigured'
-  | 'secret_backend_unavailable'
-  | 'store_unavailable'
-  | 'registry_unavailable'
-  | 'caller_not_allowed'
-  | 'unknown_secret'
-  | 'secret_exists'
-  | 'invalid_secret'
-  | 'rotation_not_configured'
-  | 'internal_error';
+/** Stable error codes of the public API (OpenAPI's enum, the metrics' names and dashboard). */
+export const ERROR_CODES = [
+  'invalid_request',
+  'operation_not_allowed',
+  'unknown_bucket',
+  'unknown_route',
+  'method_not_allowed',
+  'payload_too_large',
+  'bucket_suspended',
+  'bucket_exists',
+  'revision_conflict',
+  'throttled',
+  'credentials_rejected',
+  'bucket_misconfigured',
+  'secret_backend_unavailable',
+  'store_unavailable',
+  'registry_unavailable',
+  'caller_not_allowed',
+  'unknown_secret',
+  'secret_exists',
+  'invalid_secret',
+  'rotation_not_configured',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 interface BrokerErrorOptions {
   cause?: unknown;

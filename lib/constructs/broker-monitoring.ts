@@ -15,13 +15,13 @@ import {
 import { Construct } from 'constructs';
 import { DRIFT_METRICS } from '../../functions/drift-check/drift-metrics';
 import {
-  ERROR_CODES,
   PRESIGN_METRICS,
   presignErrorMetric,
   SERVER_ERROR_CODES,
 } from '../../functions/presign/presign-metrics';
 import { ROTATION_METRICS } from '../../functions/rotate-minio-key/rotation-metrics';
 import { DRIFT_CHECK_NAMES } from '../../functions/shared/drift/drift-results';
+import { ERROR_CODES } from '../../functions/shared/errors';
 import { ROTATION_STEPS } from '../../functions/shared/rotation/minio-key-rotation';
 import { BROKER_METRICS } from './broker-function';
 

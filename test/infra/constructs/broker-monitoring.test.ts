@@ -2,13 +2,13 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import { DRIFT_METRICS } from '../../../functions/drift-check/drift-metrics';
 import {
-  ERROR_CODES,
   PRESIGN_METRICS,
   presignErrorMetric,
   SERVER_ERROR_CODES,
 } from '../../../functions/presign/presign-metrics';
 import { ROTATION_METRICS } from '../../../functions/rotate-minio-key/rotation-metrics';
 import { DRIFT_CHECK_NAMES } from '../../../functions/shared/drift/drift-results';
+import { ERROR_CODES } from '../../../functions/shared/errors';
 import type { FenceBucketBrokerStack } from '../../../lib/stacks/fence-bucket-broker-stack';
 import { ADMIN_SECRET, synthesize } from '../synthesized-stack';
 

@@ -1,33 +1,12 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { S3DriftReportStore } from '../../../functions/shared/drift/drift-report-store';
 import { DRIFT_CHECK_NAMES, type DriftBucketResult } from '../../../functions/shared/drift/drift-results';
 import { secretsManager } from '../support/aws';
 import { createS3Bucket, driftBed, rotatedMinioBucket } from '../support/drift-bed';
-import { readmeBlock } from '../support/readme';
+import { runReadmeBash as bash, readmeBlock } from '../support/readme';
 
-const run = promisify(execFile);
-const REPO = join(__dirname, '../../..');
 const SECTION = '## Drift check and observability';
 const sm = secretsManager();
-
-/** Runs one README line with bash in the repository. */
-async function bash(line: string, env: NodeJS.ProcessEnv) {
-  return run('bash', ['-uo', 'pipefail', '-c', line], {
-    cwd: REPO,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  }).then(
-    (result) => ({ code: 0, ...result }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
-}
 
 describe('README: Drift check and observability', () => {
   it('runs the three commands as shown: every bucket, one bucket as JSON, the last stored report', async () => {

@@ -1,29 +1,8 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { migrationBed, secretsUnder } from '../support/migration-bed';
-import { readmeBlock } from '../support/readme';
+import { runReadmeBash as bash, readmeBlock } from '../support/readme';
 
-const run = promisify(execFile);
-const REPO = join(__dirname, '../../..');
 const SECTION = '## Migrating out of fence-config.yaml';
-
-/** Runs a README block with bash in the repository; the exit code is the last command's. */
-async function bash(script: string, env: NodeJS.ProcessEnv) {
-  return run('bash', ['-uo', 'pipefail', '-c', script], {
-    cwd: REPO,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  }).then(
-    (result) => ({ code: 0, ...result }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
-}
 
 describe('README: Migrating out of fence-config.yaml', () => {
   it('runs the dry run, the migration (which keeps the audit queue keys and says so), then --remove-shared-credentials, as shown', async () => {

@@ -1,8 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
+import {
+  freePort,
+  removingOnStop,
+  type ServiceProcess,
+  ServiceStartError,
+  startProcess,
+  waitUntil,
+} from './process';
 
 /** Where `scripts/install-test-services.sh` puts LocalStack's venv (the same rule as the script). */
 export function localstackVenv(): string {
@@ -67,15 +74,8 @@ export async function startLocalStack(): Promise<LocalStackServer> {
     },
     90_000,
   );
-  const stop = service.stop;
   return {
-    process: {
-      ...service,
-      stop: async () => {
-        await stop();
-        rmSync(root, { recursive: true, force: true });
-      },
-    },
+    process: removingOnStop(service, root),
     endpoint,
   };
 }

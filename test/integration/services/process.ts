@@ -1,4 +1,5 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A server process the harness started; its output is kept so a failed start can be explained. */
@@ -10,6 +11,17 @@ export interface ServiceProcess {
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
+/** The service, whose `stop` also removes the directories it ran in (data, certificates). */
+export function removingOnStop(service: ServiceProcess, ...dirs: (string | undefined)[]): ServiceProcess {
+  return {
+    ...service,
+    stop: async () => {
+      await service.stop();
+      for (const dir of dirs) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,9 +1,14 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const REPO = join(__dirname, '../../..');
 
 /** The README as the repository holds it. */
 export function readme(): string {
-  return readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+  return readFileSync(join(REPO, 'README.md'), 'utf8');
 }
 
 /**
@@ -18,4 +23,26 @@ export function readmeBlock(marker: string, language = 'bash', index = 0): strin
   const block = blocks[index]?.split('\n```')[0];
   if (block === undefined) throw new Error(`README has no ${language} block ${index} after "${marker}"`);
   return `${block}\n`;
+}
+
+/**
+ * Runs README lines with bash in the repository, as a newcomer would paste them; the exit code is
+ * the last command's (`pipefail`), and a failure is an answer, not a throw.
+ */
+export async function runReadmeBash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run('bash', ['-uo', 'pipefail', '-c', script], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  }).then(
+    (result) => ({ code: 0, ...result }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
+  );
 }
