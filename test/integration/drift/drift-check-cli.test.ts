@@ -1,3 +1,7 @@
+/**
+ * @secrets-manager-on-moto rotated secrets come from whole rotations (RotationDriver), which need AWS's
+ * rotation semantics that moto_server.py gives moto (localstack-semantics.localstack.test.ts).
+ */
 import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { runCli } from '../../../functions/cli/program';
 import { S3DriftReportStore } from '../../../functions/shared/drift/drift-report-store';

@@ -1,3 +1,10 @@
+/**
+ * @secrets-manager-on-moto rotated secrets come from whole rotations (RotationDriver), which need AWS's
+ * rotation semantics that moto_server.py gives moto; LocalStack refuses RotateSecret without the
+ * rotation Lambda (localstack-semantics.localstack.test.ts).
+ * @sts-on-moto the role bucket with a wrong external id must be refused by STS, as AWS does and
+ * moto_server.py makes moto do; LocalStack's STS assumes it anyway.
+ */
 import { randomBytes } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';

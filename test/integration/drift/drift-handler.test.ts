@@ -1,3 +1,7 @@
+/**
+ * @secrets-manager-on-moto rotated secrets come from whole rotations (RotationDriver), which need AWS's
+ * rotation semantics that moto_server.py gives moto (localstack-semantics.localstack.test.ts).
+ */
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {

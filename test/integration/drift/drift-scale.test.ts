@@ -1,3 +1,9 @@
+/**
+ * @secrets-manager-on-moto the fleet's MinIO-rotated secrets come from whole rotations (RotationDriver),
+ * which need AWS's rotation semantics that moto_server.py gives moto (localstack-semantics.localstack.test.ts).
+ * @sts-on-moto the fleet's five role buckets with wrong external ids must be refused by STS, as
+ * AWS does and moto_server.py makes moto do; LocalStack's STS assumes them anyway.
+ */
 import { probeBucketAccess } from '../../../functions/shared/probes/bucket-access-probe';
 import { readEndpoints } from '../services/endpoints';
 import { secretsManager } from '../support/aws';

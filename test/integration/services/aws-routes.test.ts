@@ -7,7 +7,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { extract, parse } from 'jest-docblock';
 import { secretsManager, uniqueName } from '../support/aws';
 import { readme } from '../support/readme';
-import { awsEndpointVariables, keepsSecretsManagerOnMoto, SECRETS_MANAGER_ON_MOTO } from './aws-routes';
+import { awsEndpointVariables, keepsOnMoto, SECRETS_MANAGER_ON_MOTO, STS_ON_MOTO } from './aws-routes';
 import { readEndpoints } from './endpoints';
 
 const INTEGRATION = join(__dirname, '..');
@@ -60,29 +60,38 @@ describe('Harness: which emulator serves which AWS service', () => {
     expect(await bucketOn(aws.moto)).toBe(aws.localstack === null);
   });
 
-  it('keeps Secrets Manager on moto only for a file whose docblock says why', () => {
+  it('keeps Secrets Manager or STS on moto only for a file whose docblock says why', () => {
     // Act
-    const routes = (onMoto: boolean) => awsEndpointVariables(aws, { secretsManagerOnMoto: onMoto });
-    const refusal = () => keepsSecretsManagerOnMoto({ [SECRETS_MANAGER_ON_MOTO]: ' ' }, 'x.test.ts');
+    const routes = (secretsManagerOnMoto: boolean, stsOnMoto = false) =>
+      awsEndpointVariables(aws, { secretsManagerOnMoto, stsOnMoto });
+    const refusal = (pragma: typeof SECRETS_MANAGER_ON_MOTO | typeof STS_ON_MOTO) => () =>
+      keepsOnMoto(pragma, { [pragma]: ' ' }, 'x.test.ts');
 
     // Assess
     expect(routes(true).AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe(aws.moto);
     expect(routes(false).AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe(aws.localstack ?? aws.moto);
-    expect(routes(true).AWS_ENDPOINT_URL_S3).toBe(routes(false).AWS_ENDPOINT_URL_S3);
-    expect(refusal).toThrow(/takes one reason: why the file cannot use LocalStack's Secrets Manager/);
-    expect(keepsSecretsManagerOnMoto({ [SECRETS_MANAGER_ON_MOTO]: 'because' }, 'x.test.ts')).toBe(true);
-    expect(keepsSecretsManagerOnMoto({}, 'x.test.ts')).toBe(false);
+    expect(routes(true).AWS_ENDPOINT_URL_STS).toBe(aws.localstack ?? aws.moto);
+    expect(routes(false, true).AWS_ENDPOINT_URL_STS).toBe(aws.moto);
+    expect(routes(false, true).AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe(aws.localstack ?? aws.moto);
+    expect(routes(true).AWS_ENDPOINT_URL_S3).toBe(routes(false, true).AWS_ENDPOINT_URL_S3);
+    expect(refusal(SECRETS_MANAGER_ON_MOTO)).toThrow(
+      /takes one reason: why the file cannot use LocalStack's Secrets Manager/,
+    );
+    expect(refusal(STS_ON_MOTO)).toThrow(/takes one reason: why the file cannot use LocalStack's STS/);
+    expect(keepsOnMoto(STS_ON_MOTO, { [STS_ON_MOTO]: 'because' }, 'x.test.ts')).toBe(true);
+    expect(keepsOnMoto(SECRETS_MANAGER_ON_MOTO, {}, 'x.test.ts')).toBe(false);
   });
 
-  it('lists in the README exactly the files that keep Secrets Manager on moto', () => {
+  it.each([
+    [SECRETS_MANAGER_ON_MOTO, '| Secrets Manager in '],
+    [STS_ON_MOTO, '| STS in '],
+  ])('lists in the README exactly the files marked @%s', (pragma, rowStart) => {
     // Prepare
     const marked = testFiles()
-      .filter(
-        (file) => parse(extract(readFileSync(join(INTEGRATION, file), 'utf8')))[SECRETS_MANAGER_ON_MOTO],
-      )
+      .filter((file) => parse(extract(readFileSync(join(INTEGRATION, file), 'utf8')))[pragma])
       .sort();
     const section = readme().split('### Two AWS emulators')[1]?.split('\n## ')[0] ?? '';
-    const row = section.split('\n').find((line) => line.startsWith('| Secrets Manager in ')) ?? '';
+    const row = section.split('\n').find((line) => line.startsWith(rowStart)) ?? '';
     const files = row.split(' | ')[0] ?? '';
 
     // Act

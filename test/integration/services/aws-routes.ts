@@ -1,24 +1,27 @@
 import type { TestEndpoints } from './endpoints';
 
 /**
- * The docblock pragma by which a test file keeps Secrets Manager on moto in the LocalStack run.
- * Its value says why; the README's emulator table lists every such file (aws-routes.test.ts).
+ * The docblock pragmas by which a test file keeps a service on moto in the LocalStack run, each
+ * with a reason; the README's emulator table lists every such file (aws-routes.test.ts).
  */
 export const SECRETS_MANAGER_ON_MOTO = 'secrets-manager-on-moto';
+export const STS_ON_MOTO = 'sts-on-moto';
+const SERVICE_NAMES = { [SECRETS_MANAGER_ON_MOTO]: 'Secrets Manager', [STS_ON_MOTO]: 'STS' } as const;
 
 /**
- * Whether a test file (by its docblock pragmas) keeps Secrets Manager on moto; a pragma without
- * a reason is refused, so every exception says why.
+ * Whether a test file (by its docblock pragmas) keeps the pragma's service on moto; a pragma
+ * without a reason is refused, so every exception says why.
  */
-export function keepsSecretsManagerOnMoto(
+export function keepsOnMoto(
+  pragma: keyof typeof SERVICE_NAMES,
   pragmas: Record<string, string | string[]>,
   testPath: string,
 ): boolean {
-  const reason = pragmas[SECRETS_MANAGER_ON_MOTO];
+  const reason = pragmas[pragma];
   if (reason === undefined) return false;
   if (typeof reason !== 'string' || reason.trim() === '') {
     throw new Error(
-      `${testPath}: @${SECRETS_MANAGER_ON_MOTO} takes one reason: why the file cannot use LocalStack's Secrets Manager`,
+      `${testPath}: @${pragma} takes one reason: why the file cannot use LocalStack's ${SERVICE_NAMES[pragma]}`,
     );
   }
   return true;
@@ -34,13 +37,13 @@ export function keepsSecretsManagerOnMoto(
  */
 export function awsEndpointVariables(
   aws: TestEndpoints['aws'],
-  options: { secretsManagerOnMoto: boolean },
+  options: { secretsManagerOnMoto: boolean; stsOnMoto?: boolean },
 ): Record<string, string> {
   const emulator = aws.emulator === 'localstack' && aws.localstack !== null ? aws.localstack : aws.moto;
   return {
     AWS_ENDPOINT_URL: aws.moto,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: options.secretsManagerOnMoto ? aws.moto : emulator,
-    AWS_ENDPOINT_URL_STS: emulator,
+    AWS_ENDPOINT_URL_STS: options.stsOnMoto === true ? aws.moto : emulator,
     AWS_ENDPOINT_URL_S3: emulator,
     AWS_ENDPOINT_URL_DYNAMODB: aws.moto,
   };

@@ -5,8 +5,9 @@ import {
   PutSecretValueCommand,
   RotateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { secretsManager, uniqueName } from '../support/aws';
+import { createRoleRequiringExternalId, secretsManager, uniqueName } from '../support/aws';
 import { ROTATION_LAMBDA_ARN } from '../support/rotation-driver';
 import { localstackStore } from '../support/signing-stores';
 import { readEndpoints } from './endpoints';
@@ -47,6 +48,22 @@ describe('Emulator: where LocalStack departs from AWS', () => {
       name: 'ResourceNotFoundException',
       message: expect.stringMatching(/Lambda does not exist/),
     });
+  });
+
+  it('assumes a role requiring an external id without it, so the drift tests keep STS on moto', async () => {
+    // Prepare: AWS refuses AssumeRole unless the trust policy admits the caller, condition
+    // included; the drift check fails a role bucket whose external id the role refuses, which
+    // moto_server.py makes moto enforce (point 4). This run serves IAM from moto, and LocalStack's
+    // STS assumes whatever role it is given.
+    const roleArn = await createRoleRequiringExternalId(uniqueName('external'));
+
+    // Act
+    const assumed = await new STSClient({}).send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'ls-semantics' }),
+    );
+
+    // Assess
+    expect(assumed.Credentials?.AccessKeyId).toBeTruthy();
   });
 
   it('overwrites a version with a different value under a token already used, where AWS refuses (ResourceExistsException)', async () => {

@@ -1,6 +1,8 @@
 /**
- * @secrets-manager-on-moto this file proves the three points moto_server.py
- * patches in moto; LocalStack's own departures are in localstack-semantics.localstack.test.ts.
+ * @secrets-manager-on-moto this file proves the points moto_server.py patches in
+ * moto; LocalStack's own departures are in localstack-semantics.localstack.test.ts.
+ * @sts-on-moto the same file proves moto_server.py's fourth point, AssumeRole enforcing the
+ * trust policy's external id, which LocalStack's STS does not.
  */
 import {
   CreateSecretCommand,
