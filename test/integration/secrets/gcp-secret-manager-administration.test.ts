@@ -187,6 +187,27 @@ describe('Class: GcpSecretManagerAdministration (REST, on the fake Secret Manage
     expect(String(read?.message)).not.toContain(CANARY);
   });
 
+  it('leaves a removed secret recoverable until it expires: enable a version and clear the expiration (README)', async () => {
+    // Prepare
+    const created = await admin.create(`gen3/fence/gcp/${uniqueName('recovered')}`, { v: 'kept' }, options);
+    await admin.remove(created.ref, 7);
+    const headers = { authorization: `Bearer ${fake.issue('user:operator')}` };
+
+    // Act
+    const cleared = await fetch(`${fake.url}/v1/${created.ref}?updateMask=expireTime`, {
+      method: 'PATCH',
+      headers,
+      body: '{}',
+    });
+    await fetch(`${fake.url}/v1/${created.ref}/versions/1:enable`, { method: 'POST', headers });
+
+    // Assess
+    expect(cleared.status).toBe(200);
+    expect(fake.secretResource(created.ref)?.expireTime).toBeUndefined();
+    expect(await admin.describe(created.ref)).toMatchObject({ versions: [{ id: '1', stages: ['latest'] }] });
+    expect(await resolver.get(created.ref)).toEqual({ v: 'kept' });
+  });
+
   it("translates Google's refusals by status: a denied identity is invalid_request on secret_ref", async () => {
     // Prepare
     const created = await admin.create(`gen3/fence/gcp/${uniqueName('denied')}`, { v: '1' }, options);
