@@ -484,7 +484,7 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in GCP Secret Mana
     expect(told).not.toContain(canary);
   }, 60_000);
 
-  it('registers and validates through the CLI (fence-buckets register --secrets-backend gcp_sm --create-secret)', async () => {
+  it('registers, validates and drift-checks through the CLI (fence-buckets register --secrets-backend gcp_sm --create-secret)', async () => {
     // Prepare
     const table = await createRegistryTable(dynamoDb());
     const { bucket, key, canary } = bucketWithKey('gcs-sm-cli');
@@ -528,6 +528,7 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in GCP Secret Mana
       '--json',
     ]);
     const validated = await cli(['validate', bucket, '--json']);
+    const drift = await cli(['drift-check', '--bucket', bucket, '--json']);
 
     // Assess
     expect(registered).toMatchObject({ code: 0 });
@@ -536,6 +537,13 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in GCP Secret Mana
       secret_ref: `projects/gen3-project/secrets/gen3--fence--gcp--${bucket}`,
     });
     expect(validated.code).toBe(0);
-    expect(JSON.stringify([registered, validated])).not.toContain(canary);
+    expect(drift).toMatchObject({ code: 0 });
+    expect(JSON.parse(drift.out)).toMatchObject({ totals: { buckets: 1, passed: 1, failed: 0 } });
+    expect(JSON.parse(drift.out).results[0].checks.map((check: { name: string }) => check.name)).toEqual([
+      'secret',
+      'secret_shape',
+      'bucket_access',
+    ]);
+    expect(JSON.stringify([registered, validated, drift])).not.toContain(canary);
   }, 60_000);
 });
