@@ -95,11 +95,10 @@ export class GoogleCredentialsError extends Error {
  * drops that token and tries once more with a new one. Token failures reject with
  * `GoogleCredentialsError`, so callers tell "no identity" from "the API refused".
  */
-// biome-ignore lint/suspicious/noExplicitAny: see callGoogle.
 export async function callGoogleAuthorized(
   tokens: GoogleAccessTokens,
   call: Omit<GoogleCall, 'bearer'>,
-): Promise<any> {
+): ReturnType<typeof callGoogle> {
   for (let retried = false; ; retried = true) {
     let token: string;
     try {
