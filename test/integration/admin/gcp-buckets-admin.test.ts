@@ -1,6 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { createAdminHandler } from '../../../functions/admin/admin-handler';
 import { wireBucketAdmin } from '../../../functions/admin/admin-wiring';
 import { AdminEnvironmentSchema } from '../../../functions/admin/environment';
 import { runCli } from '../../../functions/cli/program';
@@ -482,6 +485,75 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in GCP Secret Mana
     const told = JSON.stringify([audit, refused?.message, String(refused?.cause), retried?.message]);
     expect(told).not.toContain(outsiderCanary);
     expect(told).not.toContain(canary);
+  }, 60_000);
+
+  it('registers and validates through the admin API handler; nothing it logs or answers holds the key', async () => {
+    // Prepare
+    const { bucket, key, canary } = bucketWithKey('gcs-sm-api');
+    const outsider = fake.serviceAccountKey(`${bucket}-outsider@gen3-project.iam.gserviceaccount.com`);
+    const refusedBucket = uniqueName('gcs-sm-api-refused');
+    fake.createGcsBucket(refusedBucket, [key.client_email]);
+    const logged: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        logged.push(String(chunk));
+        return true;
+      });
+    }
+    const caller = 'arn:aws:sts::123456789012:assumed-role/gen3-admin/alice';
+    const logger = new Logger({ serviceName: 'admin-test' });
+    // Wired as the admin Lambda wires it (handler.ts): audit lines go to the log.
+    const handler = createAdminHandler({
+      admin: () =>
+        wireBucketAdmin(readEnvironment(AdminEnvironmentSchema, variables), {
+          audit: (line) => logger.info('admin', { ...line }),
+          registry,
+        }),
+      logger,
+      allowedCallers: ['arn:aws:iam::123456789012:role/gen3-admin'],
+    });
+    const call = (method: string, path: string, body?: unknown) =>
+      handler(
+        {
+          httpMethod: method,
+          path,
+          body: body === undefined ? null : Buffer.from(JSON.stringify(body)).toString('base64'),
+          isBase64Encoded: body !== undefined,
+          queryStringParameters: null,
+          requestContext: { identity: { userArn: caller } },
+        } as unknown as APIGatewayProxyEvent,
+        { awsRequestId: 'req-gcp-sm-api', functionName: 'admin' } as Context,
+      );
+    const registration = (name: string, secret: object) => ({
+      bucket_name: name,
+      provider: 'gcp',
+      auth_mode: 'static',
+      secrets_backend: 'gcp_sm',
+      endpoint: fake.url,
+      allowed_ops: ['download'],
+      create_secret: true,
+      secret: { service_account_key_json: JSON.stringify(secret) },
+    });
+
+    // Act
+    const registered = await call('POST', '/v1/admin/buckets', registration(bucket, key));
+    const validated = await call('POST', `/v1/admin/buckets/${bucket}/validate`);
+    const refused = await call('POST', '/v1/admin/buckets', registration(refusedBucket, outsider));
+    jest.restoreAllMocks();
+
+    // Assess
+    expect(registered.statusCode).toBeLessThan(300);
+    expect(JSON.parse(registered.body)).toMatchObject({
+      secret_ref: `projects/gen3-project/secrets/gen3--fence--gcp--${bucket}`,
+    });
+    expect(JSON.parse(validated.body)).toMatchObject({ ok: true });
+    expect(refused.statusCode).toBe(502);
+    expect(JSON.parse(refused.body).error).toMatchObject({ code: 'credentials_rejected' });
+    expect(logged.join('')).toContain(`gen3--fence--gcp--${refusedBucket}`);
+    const everything = JSON.stringify([registered, validated, refused, logged]);
+    expect(everything).not.toContain(canary);
+    expect(everything).not.toContain(String(outsider.private_key.split('\n')[3]));
+    expect(everything).not.toContain('PRIVATE KEY');
   }, 60_000);
 
   it('registers, validates and drift-checks through the CLI (fence-buckets register --secrets-backend gcp_sm --create-secret)', async () => {
