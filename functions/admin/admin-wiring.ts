@@ -14,6 +14,9 @@ import { WriteThroughBucketRegistry } from '../shared/registry/write-through-buc
 import { AwsSecretsManagerAdministration } from '../shared/secrets/aws-secrets-manager-administration';
 import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
 import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
+import { GcpSecretManagerAdministration } from '../shared/secrets/gcp-secret-manager-administration';
+import { GcpSecretManagerResolver } from '../shared/secrets/gcp-secret-manager-resolver';
+import { readGcpSecretManagerSettings } from '../shared/secrets/gcp-settings';
 import { VaultAdministration } from '../shared/secrets/vault-administration';
 import { VaultClient } from '../shared/secrets/vault-client';
 import { VaultResolver } from '../shared/secrets/vault-resolver';
@@ -106,10 +109,24 @@ export function adminSecretsBackend(
       const client = VaultClient.fromSettings(settings);
       return { read: new VaultResolver(client), admin: new VaultAdministration(client, settings.kvMount) };
     }
-    default:
-      throw new ConfigurationError(
-        `FENCE_SECRETS_BACKEND names ${name}, which the admin core cannot manage yet`,
+    case 'gcp_sm': {
+      const settings = readGcpSecretManagerSettings(environment);
+      // A service-account key held in another backend (development) is read from that backend, uncached too.
+      const read = GcpSecretManagerResolver.fromSettings(
+        settings,
+        (backend) => adminSecretsBackend(backend, environment).read,
       );
+      return {
+        read,
+        admin: new GcpSecretManagerAdministration({
+          endpoint: settings.endpoint,
+          tokens: read.tokens,
+          ...(environment.GCP_SECRET_MANAGER_PROJECT === undefined
+            ? {}
+            : { project: environment.GCP_SECRET_MANAGER_PROJECT }),
+        }),
+      };
+    }
   }
 }
 

@@ -117,6 +117,7 @@ export class BucketAdmin {
       const { create_secret: createSecret, secret: keys } = parseRequest(RegistrationOptionsSchema, body);
       const { create_secret: _flag, secret: _keys, ...fields } = body as Record<string, unknown>;
       line.bucket = typeof fields.bucket_name === 'string' ? fields.bucket_name.slice(0, 222) : undefined;
+      let newSecretName: string | undefined;
       if (createSecret === true) {
         if (keys === undefined)
           throw new InvalidRequestError('secret is required with create_secret', 'secret');
@@ -129,9 +130,10 @@ export class BucketAdmin {
             'secret_version',
           );
         }
-        // The name the secret will get; the record is checked with it before anything is written.
         fields.secrets_backend ??= this.defaultBackend();
-        fields.secret_ref = `${this.deps.secretsPrefix}${String(fields.provider)}/${String(fields.bucket_name)}`;
+        newSecretName = `${this.deps.secretsPrefix}${String(fields.provider)}/${String(fields.bucket_name)}`;
+        // The ref the secret will get; the record is checked with it before anything is written.
+        fields.secret_ref = this.plannedRef(fields.secrets_backend, newSecretName);
       } else if (keys !== undefined) {
         throw new InvalidRequestError('keys may only be given with create_secret: true', 'secret');
       }
@@ -155,8 +157,8 @@ export class BucketAdmin {
       let payload: SecretPayload | undefined;
       if (registration.auth_mode === 'static') {
         const backend = this.proof.backend(registration.secrets_backend);
-        if (createSecret === true && keys !== undefined) {
-          const name = String(registration.secret_ref);
+        if (createSecret === true && keys !== undefined && newSecretName !== undefined) {
+          const name = newSecretName;
           this.proof.checkPrefix(name, 'secret_ref');
           const description = await backend.admin.create(name, newSecretPayload(keys), {
             ...(registration.kms_key_ref ? { kmsKeyId: registration.kms_key_ref } : {}),
@@ -346,6 +348,15 @@ export class BucketAdmin {
   private noteMirror(line: AdminAuditLine, record: BucketRecord): void {
     const outcome = this.deps.registry.mirrorOutcome?.(record);
     if (outcome !== undefined) line.mirror = outcome;
+  }
+
+  /** The ref a new secret named `name` gets in `backend` (the name itself, unless the backend maps it). */
+  private plannedRef(backend: unknown, name: string): string {
+    const admin =
+      typeof backend === 'string' && Object.hasOwn(this.deps.backends, backend)
+        ? this.deps.backends[backend as SecretsBackend]?.admin
+        : undefined;
+    return admin?.refFor?.(name) ?? name;
   }
 
   private defaultBackend(): SecretsBackend {

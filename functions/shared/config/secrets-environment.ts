@@ -50,6 +50,10 @@ export const SecretsEnvironmentSchema = z.object({
   VAULT_KV_MOUNT: z.optional(nonEmpty()),
   /** Secret Manager's endpoint. @default https://secretmanager.googleapis.com */
   GCP_SECRET_MANAGER_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  /** Project (id) where admin flows create `gcp_sm` secrets; without it they only use existing ones. */
+  GCP_SECRET_MANAGER_PROJECT: z.optional(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a GCP project id')),
+  ),
   /**
    * Application Default Credentials for `gcp_sm`: an external-account (workload identity
    * federation from AWS) configuration, or a service-account key file.

@@ -1,4 +1,5 @@
 import { exchange } from '../http/http-exchange';
+import type { GoogleAccessTokens } from './google-credentials';
 
 /**
  * A Google API error answer, `{"error": {"code", "message", "status"}}`, named by its canonical
@@ -19,7 +20,7 @@ export class GoogleApiError extends Error {
 
 /** One call to a Google API (or a token endpoint) within `until` (epoch ms). */
 export interface GoogleCall {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   url: string;
   /** JSON body (objects), or a form (`URLSearchParams`). */
   body?: unknown;
@@ -47,7 +48,7 @@ export async function callGoogle(call: GoogleCall): Promise<any> {
     text = JSON.stringify(call.body);
     headers['content-type'] = 'application/json';
   }
-  if (call.method === 'POST') headers['content-length'] = String(Buffer.byteLength(text));
+  if (call.method !== 'GET') headers['content-length'] = String(Buffer.byteLength(text));
   if (call.bearer !== undefined) headers.authorization = `Bearer ${call.bearer}`;
   const path = new URL(call.url).pathname;
   const maxAttempts = call.maxAttempts ?? 3;
@@ -78,6 +79,42 @@ export async function callGoogle(call: GoogleCall): Promise<any> {
     const pause = Math.random() * 50 * 2 ** attempt;
     if (attempt >= maxAttempts || Date.now() + pause >= call.until) throw failure;
     await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** The broker could not get a Google access token (refused, misconfigured, unreachable). */
+export class GoogleCredentialsError extends Error {
+  override readonly name = 'GoogleCredentialsError';
+  constructor(description: string, cause: unknown) {
+    super(`the broker could not get a Google access token (${description})`, { cause });
+  }
+}
+
+/**
+ * One call to a Google API with a bearer token from `tokens`; a 401 (a revoked or expired token)
+ * drops that token and tries once more with a new one. Token failures reject with
+ * `GoogleCredentialsError`, so callers tell "no identity" from "the API refused".
+ */
+export async function callGoogleAuthorized(
+  tokens: GoogleAccessTokens,
+  call: Omit<GoogleCall, 'bearer'>,
+): ReturnType<typeof callGoogle> {
+  for (let retried = false; ; retried = true) {
+    let token: string;
+    try {
+      token = await tokens.token(call.until);
+    } catch (error) {
+      throw new GoogleCredentialsError(tokens.source.description, error);
+    }
+    try {
+      return await callGoogle({ ...call, bearer: token });
+    } catch (error) {
+      if (error instanceof GoogleApiError && error.httpStatus === 401 && !retried) {
+        tokens.forget(token);
+        continue;
+      }
+      throw error;
+    }
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type GoogleTokenExchange,
   ServiceAccountKeyExchange,
 } from '../gcp/google-credentials';
-import { callGoogle, GoogleApiError } from '../gcp/google-http';
+import { callGoogleAuthorized, GoogleApiError, GoogleCredentialsError } from '../gcp/google-http';
 import { ExchangeTimeoutError } from '../http/http-exchange';
 import type { SecretsBackend } from '../registry/bucket-record';
 import type { GcpSecretManagerSettings } from './gcp-settings';
@@ -128,32 +128,15 @@ export class GcpSecretManagerResolver implements SecretResolver {
     }
   }
 
-  /** One authorized call; a 401 (a revoked or expired token) gets a new token and one more try. */
+  /** One authorized call to Secret Manager v1 (see `callGoogleAuthorized`). */
   // biome-ignore lint/suspicious/noExplicitAny: Secret Manager's JSON answers; callers check what they read.
-  private async call(method: 'GET' | 'POST', path: string, body: unknown, until: number): Promise<any> {
-    for (let retried = false; ; retried = true) {
-      let token: string;
-      try {
-        token = await this.options.tokens.token(until);
-      } catch (error) {
-        throw new GoogleCredentialsError(this.options.tokens.source.description, error);
-      }
-      try {
-        return await callGoogle({
-          method,
-          url: `${this.options.endpoint}/v1/${path}`,
-          body,
-          bearer: token,
-          until,
-        });
-      } catch (error) {
-        if (error instanceof GoogleApiError && error.httpStatus === 401 && !retried) {
-          this.options.tokens.forget(token);
-          continue;
-        }
-        throw error;
-      }
-    }
+  private call(method: 'GET' | 'POST', path: string, body: unknown, until: number): Promise<any> {
+    return callGoogleAuthorized(this.options.tokens, {
+      method,
+      url: `${this.options.endpoint}/v1/${path}`,
+      body,
+      until,
+    });
   }
 
   /** Google's answers become ours by canonical status, never by message. */
@@ -228,14 +211,6 @@ export class GcpSecretManagerResolver implements SecretResolver {
     } catch {
       return undefined;
     }
-  }
-}
-
-/** The broker could not get a Google access token (refused, misconfigured, unreachable). */
-export class GoogleCredentialsError extends Error {
-  override readonly name = 'GoogleCredentialsError';
-  constructor(description: string, cause: unknown) {
-    super(`the broker could not get a Google access token (${description})`, { cause });
   }
 }
 

@@ -49,6 +49,11 @@ export interface SecretCreation {
  */
 export interface SecretAdministration {
   readonly backend: SecretsBackend;
+  /**
+   * The ref a secret created as `name` will get, when it differs from the name (GCP Secret
+   * Manager: `projects/P/secrets/<id>`), so a registration is checked before anything is written.
+   */
+  refFor?(name: string): string;
   /** The secret's description, or undefined when there is no such secret. */
   describe(ref: string): Promise<SecretDescription | undefined>;
   /** Creates `name` holding `payload`; throws `SecretExistsError` when the name is taken. */

@@ -37,6 +37,8 @@ describe("Fake: Secret Manager v1 against Google's API description and client", 
   it.each([
     ['CreateSecret', 'POST /v1/{parent=projects/*}/secrets'],
     ['GetSecret', 'GET /v1/{name=projects/*/secrets/*}'],
+    ['UpdateSecret', 'PATCH /v1/{secret.name=projects/*/secrets/*}'],
+    ['ListSecretVersions', 'GET /v1/{parent=projects/*/secrets/*}/versions'],
     ['AddSecretVersion', 'POST /v1/{parent=projects/*/secrets/*}:addVersion'],
     ['GetSecretVersion', 'GET /v1/{name=projects/*/secrets/*/versions/*}'],
     ['AccessSecretVersion', 'GET /v1/{name=projects/*/secrets/*/versions/*}:access'],
@@ -48,7 +50,7 @@ describe("Fake: Secret Manager v1 against Google's API description and client", 
     const published = httpBindings().get(rpc);
     const token = fake.issue('user:fidelity');
     const path = String(published?.template)
-      .replace(/\{\w+=([^}]+)\}/, (_all, pattern: string) => pattern.replace(/\*/g, 'x'))
+      .replace(/\{[\w.]+=([^}]+)\}/, (_all, pattern: string) => pattern.replace(/\*/g, 'x'))
       .replace('projects/x/secrets', 'projects/fidelity/secrets');
 
     // Act
@@ -62,6 +64,47 @@ describe("Fake: Secret Manager v1 against Google's API description and client", 
     // Assess
     expect(`${published?.method} ${published?.template}`).toBe(binding);
     expect(String(body.error?.message ?? '')).not.toMatch(/requested URL/);
+  });
+
+  it("keeps what Google's client patches (ttl, labels) and lists versions as its client reads them", async () => {
+    // Prepare
+    const auth = new OAuth2Client({ transporterOptions: { fetchImplementation: fetch } });
+    auth.setCredentials({ access_token: fake.issue('user:fidelity'), expiry_date: Date.now() + 3_600_000 });
+    const google = new SecretManagerServiceClient({
+      fallback: true,
+      protocol: 'http',
+      apiEndpoint: '127.0.0.1',
+      port: Number(new URL(fake.url).port),
+      authClient: auth,
+    });
+    const [secret] = await google.createSecret({
+      parent: 'projects/fidelity',
+      secretId: 'patched',
+      secret: { replication: { automatic: {} }, labels: { team: 'gen3' } },
+    });
+    for (const data of ['{"v":"1"}', '{"v":"2"}']) {
+      await google.addSecretVersion({ parent: String(secret.name), payload: { data: Buffer.from(data) } });
+    }
+    const before = Date.now();
+
+    // Act
+    const [patched] = await google.updateSecret({
+      secret: { name: secret.name, ttl: { seconds: 86_400 } },
+      updateMask: { paths: ['ttl'] },
+    });
+    const [versions] = await google.listSecretVersions({ parent: String(secret.name) });
+    const [read] = await google.getSecret({ name: String(secret.name) });
+    await google.close();
+
+    // Assess
+    const expires = Number(patched.expireTime?.seconds) * 1000;
+    expect(expires).toBeGreaterThanOrEqual(before + 86_400_000 - 1000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 86_400_000 + 1000);
+    expect(read.labels).toEqual({ team: 'gen3' });
+    expect(versions.map((version) => [version.name, version.state])).toEqual([
+      [`${secret.name}/versions/2`, 'ENABLED'],
+      [`${secret.name}/versions/1`, 'ENABLED'],
+    ]);
   });
 
   it("answers in Google's error shape, which Google's client reads as the real service's", async () => {

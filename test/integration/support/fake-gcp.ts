@@ -12,9 +12,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 /**
  * A small, faithful fake of the Google endpoints the broker calls, on 127.0.0.1:
  *
- * - Secret Manager v1 (REST, as `service.proto`'s HTTP bindings publish it): create a secret,
- *   get it, add a version, get and access a version (`N` or `latest`), disable, enable and
- *   destroy a version; errors in Google's shape `{"error": {"code", "message", "status"}}`;
+ * - Secret Manager v1 (REST, as `service.proto`'s HTTP bindings publish it): create a secret
+ *   (replication, labels, annotations, rotation, `ttl`/`expireTime`), get it, patch it (fields
+ *   named by `updateMask`), add a version, list versions (newest first, paged), get and access
+ *   a version (`N` or `latest`), disable, enable and destroy a version; a secret past its
+ *   `expireTime` is deleted, as Secret Manager deletes it; errors in Google's shape
+ *   `{"error": {"code", "message", "status"}}`;
  * - the OAuth token endpoint for service-account keys (JWT bearer grant: the JWT's signature
  *   is checked against the key's public half);
  * - Google STS token exchange for AWS workload identity federation: the subject token must be a
@@ -40,7 +43,7 @@ export class FakeGoogleCloud {
   private readonly gcsBuckets = new Map<string, Set<string>>();
   /** GCS objects: `bucket/name` → content. */
   private readonly gcsObjects = new Map<string, Buffer>();
-  private readonly secrets = new Map<string, { created: string; versions: FakeVersion[] }>();
+  private readonly secrets = new Map<string, FakeSecret>();
   /** Who may act as a service account through generateAccessToken: email → principals. */
   private readonly impersonators = new Map<string, Set<string>>();
   /** Workload identity pool audience the STS accepts. */
@@ -135,6 +138,36 @@ export class FakeGoogleCloud {
     const token = `ya29.fake-${crypto.randomUUID()}`;
     this.tokens.set(token, principal);
     return token;
+  }
+
+  /** A secret's resource as `GET` answers it (undefined when there is none), for assertions. */
+  secretResource(name: string) {
+    const secret = this.liveSecret(name);
+    return secret === undefined ? undefined : secretResource(name, secret);
+  }
+
+  /** The state of each version of a secret, by number. */
+  versionStates(name: string): Record<string, string> {
+    return Object.fromEntries(
+      (this.liveSecret(name)?.versions ?? []).map((version) => [String(version.number), version.state]),
+    );
+  }
+
+  /** Sets fields of a secret as an operator would (`rotation`, `labels`, …). */
+  updateSecret(name: string, fields: Partial<Pick<FakeSecret, 'rotation' | 'labels' | 'annotations'>>): void {
+    const secret = this.liveSecret(name);
+    if (secret === undefined) throw new Error(`no secret ${name}`);
+    Object.assign(secret, fields);
+  }
+
+  /** The secret, unless it expired: Secret Manager deletes a secret at its `expireTime`. */
+  private liveSecret(name: string): FakeSecret | undefined {
+    const secret = this.secrets.get(name);
+    if (secret?.expireTime !== undefined && Date.parse(secret.expireTime) <= Date.now()) {
+      this.secrets.delete(name);
+      return undefined;
+    }
+    return secret;
   }
 
   close(): Promise<void> {
@@ -263,26 +296,81 @@ export class FakeGoogleCloud {
     const path = url.pathname;
     const create = /^\/v1\/(projects\/[^/]+)\/secrets$/.exec(path);
     if (method === 'POST' && create !== null) {
-      const name = `${create[1]}/secrets/${url.searchParams.get('secretId')}`;
-      if (this.secrets.has(name))
+      const secretId = url.searchParams.get('secretId') ?? '';
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(secretId)) {
+        return googleError(response, 400, 'INVALID_ARGUMENT', `Invalid secret id [${secretId}].`);
+      }
+      const name = `${create[1]}/secrets/${secretId}`;
+      if (this.liveSecret(name) !== undefined)
         return googleError(response, 409, 'ALREADY_EXISTS', `Secret [${name}] already exists.`);
-      const created = new Date().toISOString();
-      this.secrets.set(name, { created, versions: [] });
+      const resource = JSON.parse(body || '{}');
+      const invalid = invalidLabels(resource.labels);
+      if (invalid !== undefined) return googleError(response, 400, 'INVALID_ARGUMENT', invalid);
+      const secret: FakeSecret = {
+        created: new Date().toISOString(),
+        versions: [],
+        replication: resource.replication ?? {},
+        labels: resource.labels ?? {},
+        annotations: resource.annotations ?? {},
+        ...(resource.rotation === undefined ? {} : { rotation: resource.rotation }),
+        ...expiryOf(resource),
+      };
+      this.secrets.set(name, secret);
+      return send(response, 200, secretResource(name, secret));
+    }
+    const versionList = /^\/v1\/(projects\/[^/]+\/secrets\/[^/:]+)\/versions$/.exec(path);
+    if (method === 'GET' && versionList !== null) {
+      const name = versionList[1] ?? '';
+      const secret = this.liveSecret(name);
+      if (secret === undefined) return googleError(response, 404, 'NOT_FOUND', `Secret [${name}] not found.`);
+      if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
+      const pageSize = Math.min(Number(url.searchParams.get('pageSize') ?? '') || 25, 25_000);
+      const offset = Number(url.searchParams.get('pageToken') ?? '0') || 0;
+      const newestFirst = [...secret.versions].reverse();
+      const page = newestFirst.slice(offset, offset + pageSize);
+      // As Google answers: empty lists and the last page's token are left out.
       return send(response, 200, {
-        name,
-        replication: JSON.parse(body || '{}').replication ?? {},
-        createTime: created,
+        ...(page.length === 0 ? {} : { versions: page.map((version) => versionResource(name, version)) }),
+        ...(offset + pageSize < newestFirst.length ? { nextPageToken: String(offset + pageSize) } : {}),
+        totalSize: newestFirst.length,
       });
     }
     const secretPath = /^\/v1\/(projects\/[^/]+\/secrets\/[^/:]+)(?::addVersion)?$/.exec(path);
     if (secretPath !== null) {
       const name = secretPath[1] ?? '';
-      const secret = this.secrets.get(name);
+      const secret = this.liveSecret(name);
       if (secret === undefined)
         return googleError(response, 404, 'NOT_FOUND', `Secret [${name}] not found or has no versions.`);
       if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
       if (method === 'GET' && !path.endsWith(':addVersion'))
-        return send(response, 200, { name, createTime: secret.created });
+        return send(response, 200, secretResource(name, secret));
+      if (method === 'PATCH' && !path.endsWith(':addVersion')) {
+        const mask = (url.searchParams.get('updateMask') ?? '').split(',').filter((field) => field !== '');
+        const patch = JSON.parse(body || '{}');
+        const known = ['labels', 'annotations', 'rotation', 'ttl', 'expireTime', 'expire_time'];
+        const unknown = mask.find((field) => !known.includes(field));
+        if (mask.length === 0 || unknown !== undefined) {
+          return googleError(
+            response,
+            400,
+            'INVALID_ARGUMENT',
+            `updateMask ${unknown === undefined ? 'is required' : `names ${unknown}, which cannot be updated`}.`,
+          );
+        }
+        for (const field of mask) {
+          if (field === 'ttl' || field === 'expireTime' || field === 'expire_time') {
+            const expiry = expiryOf(patch);
+            if (expiry.expireTime === undefined) delete secret.expireTime;
+            else secret.expireTime = expiry.expireTime;
+          } else if (field === 'rotation') {
+            if (patch.rotation === undefined) delete secret.rotation;
+            else secret.rotation = patch.rotation;
+          } else {
+            secret[field as 'labels' | 'annotations'] = patch[field] ?? {};
+          }
+        }
+        return send(response, 200, secretResource(name, secret));
+      }
       if (method === 'POST' && path.endsWith(':addVersion')) {
         const data = String(JSON.parse(body || '{}')?.payload?.data ?? '');
         const version: FakeVersion = {
@@ -301,7 +389,7 @@ export class FakeGoogleCloud {
       );
     if (versionPath !== null) {
       const [, name = '', id = '', action] = versionPath;
-      const secret = this.secrets.get(name);
+      const secret = this.liveSecret(name);
       const version =
         id === 'latest' ? secret?.versions.at(-1) : secret?.versions.find((v) => String(v.number) === id);
       if (secret === undefined || version === undefined) {
@@ -395,6 +483,52 @@ export class FakeGoogleCloud {
       `Permission 'secretmanager.versions.access' denied for resource '${name}' (or it may not exist).`,
     );
   }
+}
+
+interface FakeSecret {
+  created: string;
+  versions: FakeVersion[];
+  replication: unknown;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  rotation?: { nextRotationTime?: string; rotationPeriod?: string };
+  expireTime?: string;
+}
+
+function secretResource(name: string, secret: FakeSecret) {
+  return {
+    name,
+    replication: secret.replication,
+    createTime: secret.created,
+    ...(Object.keys(secret.labels).length === 0 ? {} : { labels: secret.labels }),
+    ...(Object.keys(secret.annotations).length === 0 ? {} : { annotations: secret.annotations }),
+    ...(secret.rotation === undefined ? {} : { rotation: secret.rotation }),
+    ...(secret.expireTime === undefined ? {} : { expireTime: secret.expireTime }),
+    etag: `"${createHash('sha1').update(JSON.stringify(secret.versions.length)).digest('hex').slice(0, 12)}"`,
+  };
+}
+
+/** `ttl` (a Duration, `"86400s"`, input only) or `expireTime` of a Secret, as an expireTime. */
+function expiryOf(resource: { ttl?: string; expireTime?: string; expire_time?: string }): {
+  expireTime?: string;
+} {
+  if (typeof resource.ttl === 'string') {
+    const seconds = Number.parseFloat(resource.ttl);
+    return { expireTime: new Date(Date.now() + seconds * 1000).toISOString() };
+  }
+  const at = resource.expireTime ?? resource.expire_time;
+  return typeof at === 'string' ? { expireTime: at } : {};
+}
+
+/** Secret Manager's label rules: keys start with a lowercase letter; keys and values ≤ 63 of [a-z0-9_-]. */
+function invalidLabels(labels: unknown): string | undefined {
+  if (labels === undefined) return undefined;
+  for (const [key, value] of Object.entries(labels as Record<string, unknown>)) {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(key)) return `Invalid label key [${key}].`;
+    if (typeof value !== 'string' || !/^[a-z0-9_-]{0,63}$/.test(value))
+      return `Invalid label value for [${key}].`;
+  }
+  return undefined;
 }
 
 interface FakeVersion {
