@@ -28,6 +28,7 @@ import {
 } from './drift-results';
 import type { KmsKeys } from './kms-keys';
 import { isMinioRotated, type MinioAdminAccess, MinioRotationDrift } from './minio-rotation-drift';
+import { memoizedBackend, memoizedKmsKeys, memoizedResourcePolicies } from './run-memo';
 import type { SecretResourcePolicies } from './secret-resource-policies';
 import { accountOfArn, resourcePolicyFindings } from './secret-resource-policy';
 
@@ -156,15 +157,26 @@ export class DriftCheck {
     };
   }
 
-  /** What one run shares between its buckets: the proof, AssumeRole's cache, MinIO listings. */
+  /**
+   * What one run shares between its buckets: the proof, AssumeRole's cache, MinIO listings, and
+   * one answer per secret and KMS key (records share them: 400 buckets under 40 secrets cost 40
+   * descriptions, not 400).
+   */
   private runContext(records: readonly BucketRecord[], options: DriftRunOptions) {
     const timeoutMs = options.checkTimeoutMs;
     const probe =
       this.deps.probe ??
       ((record: BucketRecord, credentials: ProbeCredentials, ms: number) =>
         probeBucketAccess(record, credentials, { timeoutMs: ms }));
+    const backends: BucketProofDependencies['backends'] = {};
+    for (const [name, backend] of Object.entries(this.deps.backends) as [
+      SecretsBackend,
+      AdminSecretsBackend,
+    ][]) {
+      backends[name] = memoizedBackend(backend);
+    }
     const proofDeps: BucketProofDependencies = {
-      backends: this.deps.backends,
+      backends,
       roles: this.deps.roles(),
       secretsPrefix: this.deps.secretsPrefix,
       probe: (record, credentials) => probe(record, credentials, timeoutMs),
@@ -185,7 +197,16 @@ export class DriftCheck {
             clock: this.clock,
             timeoutMs,
           });
-    return { proof: new BucketProof(proofDeps), minio, timeoutMs };
+    return {
+      proof: new BucketProof(proofDeps),
+      minio,
+      timeoutMs,
+      kms: this.deps.kms === undefined ? undefined : memoizedKmsKeys(this.deps.kms),
+      policies:
+        this.deps.resourcePolicies === undefined
+          ? undefined
+          : memoizedResourcePolicies(this.deps.resourcePolicies),
+    };
   }
 
   private async checkBucket(
@@ -223,9 +244,9 @@ export class DriftCheck {
     const { description, backend } = secret;
     const ref = description.ref;
     if (record.secrets_backend === 'aws_sm') {
-      const kms = this.deps.kms;
+      const kms = run.kms;
       if (kms !== undefined) await check('kms_key', () => checkKmsKey(kms, record, description));
-      const policies = this.deps.resourcePolicies;
+      const policies = run.policies;
       if (policies !== undefined) {
         await check('resource_policy', async () => {
           const account = accountOfArn(ref);
