@@ -171,6 +171,17 @@ export class FenceBucketBrokerStack extends Stack {
       rotationFunction: this.rotation?.function,
       alarmEmails: props.alarmEmails,
     });
+    if (secretsAccess.environment.GOOGLE_APPLICATION_CREDENTIALS !== undefined) {
+      const federated = [this.presignApi.function, this.adminApi?.function, this.driftCheck.function];
+      new CfnOutput(this, 'GoogleFederatedRoleArns', {
+        value: Fn.join(
+          ',',
+          federated.flatMap((fn) => (fn?.role === undefined ? [] : [fn.role.roleArn])),
+        ),
+        description:
+          'Execution roles that sign in to Google through the external-account configuration: the AWS principals the workload identity pool must allow',
+      });
+    }
     new CfnOutput(this, 'DriftReportBucketName', {
       value: this.driftCheck.reports.bucketName,
       description: 'S3 bucket of the drift reports (fence-buckets drift-check --last --report-bucket …)',
