@@ -1,6 +1,7 @@
 import { App, type AppProps, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { SECRETS_BACKENDS, type SecretsBackend } from '../functions/shared/registry/bucket-record';
 import { FenceBucketBrokerStack, type RegistrySyncSettings } from './stacks/fence-bucket-broker-stack';
 
 /**
@@ -23,6 +24,11 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
     assumableRoleArns: list(context('assumableRoleArns')),
     secretsPrefix:
       typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,
+    lambdaSecrets: {
+      backends: secretsBackends(context('secretsBackends')),
+      gcpExternalAccountFile: optionalText(context('gcpExternalAccountFile')),
+      gcpSecretManagerProject: optionalText(context('gcpSecretManagerProject')),
+    },
     minioAdminSecretArns: list(context('minioAdminSecretArns')),
     rotatedMinioSecrets: list(context('rotatedMinioSecrets')),
     rotationInterval: optionalDuration(count('rotationDays', context('rotationDays'), 1), Duration.days),
@@ -120,6 +126,23 @@ function list(value: unknown): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** `secretsBackends`: names from SECRETS_BACKENDS (which of them a Lambda can use, the stack checks). */
+function secretsBackends(value: unknown): SecretsBackend[] {
+  const names = list(value);
+  const unknown = names.find((name) => !(SECRETS_BACKENDS as readonly string[]).includes(name));
+  if (unknown !== undefined) {
+    throw new Error(
+      `context secretsBackends: ${JSON.stringify(unknown)} is not a secrets backend (${SECRETS_BACKENDS.join(', ')})`,
+    );
+  }
+  return names as SecretsBackend[];
+}
+
+/** A context string, or undefined when unset or empty. */
+function optionalText(value: unknown): string | undefined {
+  return value === undefined || value === '' ? undefined : String(value);
 }
 
 /** An EventBridge schedule from context: `cron(…)` (six fields) or `rate(N minute(s)|hour(s)|day(s))`. */

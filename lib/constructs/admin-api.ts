@@ -11,6 +11,7 @@ import { addMatrixRules } from '../iam/matrix-statement';
 import { routeAccessStatements } from '../iam/route-access';
 import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
+import type { LambdaSecretsAccess } from './lambda-secrets-access';
 
 /** Fence DB, the registry of record: its connection secret and the network that reaches it. */
 export interface FenceDbAccess {
@@ -32,6 +33,8 @@ export interface AdminApiProps {
   readonly adminPrincipalArns: string[];
   /** Secrets are created and read under this prefix only. @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
+  /** Secrets backends and Google identity of the function. @default aws_sm only */
+  readonly secretsAccess?: LambdaSecretsAccess;
   /** Role ARNs that role-mode buckets name; registrations are proven by assuming them. @default none */
   readonly assumableRoleArns?: string[];
   /**
@@ -63,6 +66,8 @@ export class AdminApi extends Construct {
       environment: {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
+        ...props.secretsAccess?.environment,
+        GCP_SECRET_MANAGER_PROJECT: props.secretsAccess?.gcpSecretManagerProject,
         FENCE_SECRETS_PREFIX: prefix,
         ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),
         ...(props.fenceDb === undefined
@@ -76,6 +81,7 @@ export class AdminApi extends Construct {
             vpcSubnets: props.fenceDb.vpcSubnets,
             securityGroups: props.fenceDb.securityGroups,
           }),
+      bundledFiles: props.secretsAccess?.bundledFiles,
       // A registration proves credentials on the bucket (AssumeRole, a store round trip): seconds, not ms.
       timeout: Duration.seconds(29),
     });

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type * as z from 'zod/mini';
+import { readEnvironment } from '../../functions/shared/config/environment';
 import { BROKER_FUNCTION_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 
@@ -35,8 +36,8 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
   /** Path to the function's `handler.ts`, which exports `handler`. */
   readonly entry: string;
   /**
-   * The function's environment schema, shared with its runtime. Only used for typing
-   * `environment`, so a variable the runtime needs cannot be left out.
+   * The function's environment schema, shared with its runtime. It types `environment`, so a
+   * variable the runtime needs cannot be left out, and checks its values at synth.
    */
   readonly environmentSchema: S;
   /** The function's environment, typed by `environmentSchema`. */
@@ -62,6 +63,11 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
    * cost no bundle size and no start-up time. @default none: everything is bundled
    */
   readonly runtimeProvidedModules?: string[];
+  /**
+   * Files copied into the bundle next to the handler (`/var/task/<name>`): name in the bundle →
+   * path at synth. For configuration the code reads as a file, never for secrets. @default none
+   */
+  readonly bundledFiles?: Record<string, string>;
 }
 
 /**
@@ -84,6 +90,13 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
     const environment = Object.fromEntries(
       Object.entries(props.environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
+    // The runtime's own check, at synth: a value its cold start would refuse never deploys.
+    try {
+      readEnvironment(props.environmentSchema, environment);
+    } catch (error) {
+      throw new Error(`${id}: ${(error as Error).message}`, { cause: error });
+    }
+    const bundledFiles = Object.entries(props.bundledFiles ?? {});
     super(scope, id, {
       entry: props.entry,
       handler: 'handler',
@@ -117,6 +130,18 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
         // The SDK is bundled (pinned versions) except what the function only loads lazily.
         externalModules: props.runtimeProvidedModules ?? [],
         banner: BUNDLE_SETTINGS.banner,
+        ...(bundledFiles.length === 0
+          ? {}
+          : {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_input: string, outputDir: string) =>
+                  bundledFiles.map(
+                    ([name, source]) => `cp ${shellQuoted(source)} ${shellQuoted(`${outputDir}/${name}`)}`,
+                  ),
+              },
+            }),
       },
     });
     const policy = role.node.tryFindChild('DefaultPolicy');
@@ -135,6 +160,11 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       });
     }
   }
+}
+
+/** A word for the bundling shell, whatever characters the path holds. */
+function shellQuoted(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /**

@@ -12,6 +12,7 @@ import { addMatrixRules } from '../iam/matrix-statement';
 import { routeAccessStatements } from '../iam/route-access';
 import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
+import type { LambdaSecretsAccess } from './lambda-secrets-access';
 
 export interface PresignApiProps {
   readonly registry: BucketRegistryTable;
@@ -22,6 +23,8 @@ export interface PresignApiProps {
   readonly invokerPrincipalArns: string[];
   /** Secret names under this prefix are readable by the runtime role. @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
+  /** Secrets backends and Google identity of the function. @default aws_sm only */
+  readonly secretsAccess?: LambdaSecretsAccess;
   /** Role ARNs that role-mode buckets name; the runtime role may assume only these. @default none */
   readonly assumableRoleArns?: string[];
   /** Steady-state requests per second the stage admits (all methods). @default 500 */
@@ -74,8 +77,10 @@ export class PresignApi extends Construct {
       environment: {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
+        ...props.secretsAccess?.environment,
         FENCE_SECRETS_PREFIX: prefix,
       },
+      bundledFiles: props.secretsAccess?.bundledFiles,
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,
       // The time budgets of every outbound call are held inside this (functions/presign/budgets.ts).
       timeout: Duration.seconds(PRESIGN_FUNCTION_TIMEOUT_SECONDS),

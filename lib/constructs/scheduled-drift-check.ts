@@ -11,6 +11,7 @@ import { addMatrixRules } from '../iam/matrix-statement';
 import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import { DriftReportBucket } from './drift-report-bucket';
+import type { LambdaSecretsAccess } from './lambda-secrets-access';
 
 /**
  * SDK clients the drift check takes from the Lambda runtime's own AWS SDK v3 (as the presign
@@ -34,6 +35,8 @@ export interface ScheduledDriftCheckProps {
   readonly registry: BucketRegistryTable;
   /** Secrets are read under this prefix only. @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
+  /** Secrets backends and Google identity of the function. @default aws_sm only */
+  readonly secretsAccess?: LambdaSecretsAccess;
   /** Role ARNs that role-mode buckets name; each run assumes them. @default none */
   readonly assumableRoleArns?: string[];
   /** MinIO admin credential secrets (the rotation function's), read to list a parent's keys. @default none */
@@ -71,6 +74,7 @@ export class ScheduledDriftCheck extends Construct {
       environment: {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
+        ...props.secretsAccess?.environment,
         FENCE_SECRETS_PREFIX: prefix,
         DRIFT_REPORT_BUCKET: this.reports.bucketName,
         DRIFT_CONCURRENCY: String(props.concurrency ?? 16),
@@ -82,6 +86,7 @@ export class ScheduledDriftCheck extends Construct {
       timeout: Duration.minutes(10),
       // No reserved concurrency: a reservation fails deploys in accounts still at Lambda's
       // starting limit, and a nightly run of minutes cannot overlap the next.
+      bundledFiles: props.secretsAccess?.bundledFiles,
       runtimeProvidedModules: DRIFT_RUNTIME_PROVIDED_MODULES,
     });
     const role = this.function.role as iam.Role;

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
 import { BrokerMonitoring } from '../constructs/broker-monitoring';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
+import { type LambdaSecretsSettings, lambdaSecretsAccess } from '../constructs/lambda-secrets-access';
 import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
 import { RegistrySync } from '../constructs/registry-sync';
@@ -26,6 +27,11 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly assumableRoleArns?: string[];
   /** @default 'gen3/fence/' */
   readonly secretsPrefix?: string;
+  /**
+   * Secrets backends and Google identity of the presign, admin and drift-check functions.
+   * @default aws_sm only, no Google identity
+   */
+  readonly lambdaSecrets?: LambdaSecretsSettings;
   /**
    * MinIO admin credential secrets, the only ones rotation may read; each under `<prefix>admin/`
    * or outside the prefix. The rotation function is deployed only when this is non-empty.
@@ -84,12 +90,14 @@ export class FenceBucketBrokerStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
+    const secretsAccess = lambdaSecretsAccess(props.lambdaSecrets);
     this.registry = new BucketRegistryTable(this, 'Registry', props.registry);
     this.presignApi = new PresignApi(this, 'Presign', {
       registry: this.registry,
       invokerPrincipalArns: props.fenceRoleArns,
       assumableRoleArns: props.assumableRoleArns,
       secretsPrefix: props.secretsPrefix,
+      secretsAccess,
       throttlingRateLimit: props.presignThrottle?.rateLimit,
       throttlingBurstLimit: props.presignThrottle?.burstLimit,
       reservedConcurrency: props.presignReservedConcurrency,
@@ -103,6 +111,7 @@ export class FenceBucketBrokerStack extends Stack {
         adminPrincipalArns: props.adminRoleArns ?? [],
         assumableRoleArns: props.assumableRoleArns,
         secretsPrefix: props.secretsPrefix,
+        secretsAccess,
         ...(fenceDb === undefined ? {} : { fenceDb }),
       });
     }
@@ -150,6 +159,7 @@ export class FenceBucketBrokerStack extends Stack {
     this.driftCheck = new ScheduledDriftCheck(this, 'DriftCheck', {
       registry: this.registry,
       secretsPrefix: props.secretsPrefix,
+      secretsAccess,
       assumableRoleArns: props.assumableRoleArns,
       adminSecretArns,
       schedule: props.driftSchedule,
@@ -161,6 +171,17 @@ export class FenceBucketBrokerStack extends Stack {
       rotationFunction: this.rotation?.function,
       alarmEmails: props.alarmEmails,
     });
+    if (secretsAccess.environment.GOOGLE_APPLICATION_CREDENTIALS !== undefined) {
+      const federated = [this.presignApi.function, this.adminApi?.function, this.driftCheck.function];
+      new CfnOutput(this, 'GoogleFederatedRoleArns', {
+        value: Fn.join(
+          ',',
+          federated.flatMap((fn) => (fn?.role === undefined ? [] : [fn.role.roleArn])),
+        ),
+        description:
+          'Execution roles that sign in to Google through the external-account configuration: the AWS principals the workload identity pool must allow',
+      });
+    }
     new CfnOutput(this, 'DriftReportBucketName', {
       value: this.driftCheck.reports.bucketName,
       description: 'S3 bucket of the drift reports (fence-buckets drift-check --last --report-bucket …)',
