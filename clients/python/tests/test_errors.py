@@ -40,8 +40,8 @@ REQUEST_ID = re.compile(r"^[0-9a-f-]{36}$")
 def error_codes_of_the_broker() -> dict[str, int]:
     """The stable codes of `functions/shared/errors.ts`, each with the status its class answers."""
     source = (REPO / "functions/shared/errors.ts").read_text()
-    union = source.split("export type ErrorCode =", 1)[1].split(";", 1)[0]
-    codes = re.findall(r"'([a-z_]+)'", union)
+    listed = source.split("export const ERROR_CODES = [", 1)[1].split("]", 1)[0]
+    codes = re.findall(r"'([a-z_]+)'", listed)
     statuses = dict(
         re.findall(r"readonly code(?:: ErrorCode)? = '([a-z_]+)';\s*readonly status = (\d+);", source)
     )
