@@ -468,7 +468,7 @@ describe('fence-buckets migrate (emulated Secrets Manager, DynamoDB, STS and S3;
     // Prepare: a secret of the migration's name with other keys; a bucket already registered as a role bucket.
     const bed = await migrationBed();
     const outputs: string[] = [];
-    const other = { access_key_id: 'AKIAOTHERKEY00000001', secret_access_key: 'canary-other-secret-value-1' };
+    const other = { access_key_id: 'AKIAOTHERKEY0000001', secret_access_key: 'canary-other-secret-value-1' };
     await sm.send(
       new CreateSecretCommand({
         Name: `${bed.prefix}fence-config/CRED-PARTNER`,

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynam
 import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+import { writeSelfSignedCertificate } from '../services/certificates';
 import { type MinioServer, startMinio } from '../services/minio';
 import { createRegistryTable, dynamoDb, minioRootClient, secretsManager, uniqueName } from '../support/aws';
 
@@ -42,27 +42,7 @@ describe('Static mode with a private CA (MinIO over TLS)', () => {
 
   beforeAll(async () => {
     const certsDir = mkdtempSync(join(tmpdir(), 'fbb-certs-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(certsDir, 'private.key'),
-        '-out',
-        join(certsDir, 'public.crt'),
-      ],
-      { stdio: 'ignore' },
-    );
+    writeSelfSignedCertificate(join(certsDir, 'private.key'), join(certsDir, 'public.crt'));
     caPem = readFileSync(join(certsDir, 'public.crt'), 'utf8');
     minio = await startMinio({ certsDir, caPem });
   }, 60_000);
