@@ -4,6 +4,9 @@
  * AWS's semantics; LocalStack refuses RotateSecret without the rotation Lambda and overwrites a
  * used token's value where AWS refuses (localstack-semantics.localstack.test.ts).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -28,6 +31,7 @@ import {
 } from '../../../functions/shared/rotation/managed-key-tag';
 import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
 import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { writeSelfSignedCertificate } from '../services/certificates';
 import { readEndpoints } from '../services/endpoints';
 import { minioRootClient, secretsManager, uniqueName } from '../support/aws';
 import { createRotatingMinioSecret, type RotatingMinioSecret } from '../support/rotating-minio-secret';
@@ -231,11 +235,15 @@ describe('Class: MinioKeyRotation (real MinIO, Secrets Manager with AWS rotation
 
   it('carries every field of AWSCURRENT into the new version (client certificates, unknown fields); only the key pair changes', async () => {
     // Prepare
+    // A real client certificate and key, made for this test (none is committed).
+    const dir = mkdtempSync(join(tmpdir(), 'fbb-client-cert-'));
+    writeSelfSignedCertificate(join(dir, 'client.key'), join(dir, 'client.pem'));
     const fields = {
-      client_cert_pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
-      client_key_pem: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----',
+      client_cert_pem: readFileSync(join(dir, 'client.pem'), 'utf8'),
+      client_key_pem: readFileSync(join(dir, 'client.key'), 'utf8'),
       operator_note: 'kept as is',
     };
+    rmSync(dir, { recursive: true, force: true });
     const secret = await rotatingMinioSecret({ fields });
     const before = await keyAt(sm, secret.name, 'AWSCURRENT');
 

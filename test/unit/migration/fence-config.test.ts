@@ -22,6 +22,13 @@ function keysOf(source: string): string[] {
   ]);
 }
 
+/** The fixture's access key id of `credential`, read from the fixture (it is the one place that holds it). */
+function fixtureKeyId(credential: string): string {
+  const credentials = (parse(FIXTURE) as { AWS_CREDENTIALS: Record<string, Record<string, string>> })
+    .AWS_CREDENTIALS;
+  return String(credentials[credential]?.aws_access_key_id);
+}
+
 function movesFor(
   source: string,
   names?: string[],
@@ -45,11 +52,11 @@ describe('Function: readFenceConfig', () => {
     // Assess
     expect([...config.credentials.keys()]).toEqual(['CRED-DATA', 'CRED-ROLE', 'CRED-MINIO', 'CRED-PARTNER']);
     expect(config.credentials.get('CRED-DATA')).toMatchObject({
-      keys: { access_key_id: 'AKIAFIXTUREDATA00001' },
+      keys: { access_key_id: fixtureKeyId('CRED-DATA') },
       otherUses: ['PUSH_AUDIT_LOGS_CONFIG.aws_sqs_config.aws_cred'],
       problem: undefined,
     });
-    expect(config.credentials.get('CRED-PARTNER')?.keys?.access_key_id).toBe('AKIAFIXTUREPART00003');
+    expect(config.credentials.get('CRED-PARTNER')?.keys?.access_key_id).toBe(fixtureKeyId('CRED-PARTNER'));
     expect(config.buckets).toEqual([
       expect.objectContaining({ name: 'gen3-fixture-data-main', cred: 'CRED-DATA', upload: true }),
       expect.objectContaining({ name: 'gen3-fixture-data-archive', cred: 'CRED-DATA', upload: false }),
@@ -173,7 +180,7 @@ describe('Function: rewriteCredentials', () => {
     });
 
     // Assess
-    expect(rewrite.text).toContain('AKIAFIXTUREDATA00001');
+    expect(rewrite.text).toContain(fixtureKeyId('CRED-DATA'));
     expect(rewrite.text).not.toContain('MINIOFIXTUREACCESSKEY');
     expect(rewrite.hunks.map((hunk) => hunk.credential)).toEqual(['CRED-MINIO']);
   });
@@ -191,7 +198,7 @@ describe('Function: rewriteCredentials', () => {
 
     // Assess
     expect(rewrite.text.replaceAll('\r\n', '')).not.toContain('\n');
-    expect(rewrite.text).not.toContain('AKIAFIXTUREDATA00001');
+    expect(rewrite.text).not.toContain(fixtureKeyId('CRED-DATA'));
   });
 
   it('refuses an entry whose keys carry an anchor, or a flow mapping with other settings, and changes nothing there', () => {
