@@ -28,6 +28,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       backends: secretsBackends(context('secretsBackends')),
       gcpExternalAccountFile: optionalText(context('gcpExternalAccountFile')),
       gcpSecretManagerProject: optionalText(context('gcpSecretManagerProject')),
+      gcpRequesterPaysProject: optionalText(context('gcpRequesterPaysProject')),
     },
     minioAdminSecretArns: list(context('minioAdminSecretArns')),
     rotatedMinioSecrets: list(context('rotatedMinioSecrets')),

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { positiveInteger, seconds } from '../shared/config/environment';
 import { SecretsEnvironmentSchema } from '../shared/config/secrets-environment';
+import { GCP_PROJECT_ID_PATTERN } from '../shared/gcp/service-account-project';
 
 /** The presign function's environment; the CDK construct is typed by the same schema. */
 export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
@@ -21,5 +22,12 @@ export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
     10,
   ),
   REGISTRY_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 10_000),
+  /**
+   * The project (id) billed when a request to a GCS bucket asks for requester pays. Without it,
+   * the signing service account's own project is billed.
+   */
+  GCP_REQUESTER_PAYS_PROJECT: z.optional(
+    z.string().check(z.regex(GCP_PROJECT_ID_PATTERN, 'must be a GCP project id')),
+  ),
 });
 export type PresignEnvironment = z.output<typeof PresignEnvironmentSchema>;

@@ -67,6 +67,9 @@ export function wirePresignService(
     ),
     presigner: new SigV4Presigner(),
     multipart: new S3MultipartClient(PRESIGN_CALL_BUDGETS_MS.store),
+    ...(environment.GCP_REQUESTER_PAYS_PROJECT === undefined
+      ? {}
+      : { gcsRequesterPaysProject: environment.GCP_REQUESTER_PAYS_PROJECT }),
   });
   return { service, lookup, secrets, roles };
 }

@@ -18,6 +18,11 @@ export interface LambdaSecretsSettings {
   readonly gcpExternalAccountFile?: string;
   /** Project where the admin API creates `gcp_sm` secrets. @default none: existing secrets only */
   readonly gcpSecretManagerProject?: string;
+  /**
+   * Project billed for requester-pays access to GCS buckets (`GCP_REQUESTER_PAYS_PROJECT` of the
+   * presign function). @default none: the project of the service account that signs
+   */
+  readonly gcpRequesterPaysProject?: string;
 }
 
 /** What the presign, admin and drift-check functions are given, checked at synth. */
@@ -28,6 +33,8 @@ export interface LambdaSecretsAccess {
   readonly bundledFiles: Record<string, string>;
   /** For the admin function only (`GCP_SECRET_MANAGER_PROJECT`). */
   readonly gcpSecretManagerProject?: string;
+  /** For the presign function only (`GCP_REQUESTER_PAYS_PROJECT`). */
+  readonly gcpRequesterPaysProject?: string;
 }
 
 /**
@@ -74,6 +81,9 @@ export function lambdaSecretsAccess(settings: LambdaSecretsSettings = {}): Lambd
     ...(settings.gcpSecretManagerProject === undefined
       ? {}
       : { gcpSecretManagerProject: settings.gcpSecretManagerProject }),
+    ...(settings.gcpRequesterPaysProject === undefined
+      ? {}
+      : { gcpRequesterPaysProject: settings.gcpRequesterPaysProject }),
   };
 }
 

@@ -78,6 +78,7 @@ export class PresignApi extends Construct {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
         ...props.secretsAccess?.environment,
+        GCP_REQUESTER_PAYS_PROJECT: props.secretsAccess?.gcpRequesterPaysProject,
         FENCE_SECRETS_PREFIX: prefix,
       },
       bundledFiles: props.secretsAccess?.bundledFiles,

@@ -1,4 +1,5 @@
 import { BucketMisconfiguredError } from '../errors';
+import { projectOfServiceAccount } from '../gcp/service-account-project';
 import { type GcsSigner, ServiceAccountKeySigner } from '../presign/gcs-v4-presigner';
 import type { SigningCredentials } from '../presign/sigv4-presigner';
 import type { BucketOperation, BucketRecord } from '../registry/bucket-record';
@@ -18,6 +19,12 @@ export interface S3SigningCredentials {
 /** What signs a GCS bucket's URLs: a service account's key, held or reached through IAM. */
 export interface GcsSigningCredentials {
   gcs: GcsSigner;
+  /**
+   * The signing account's project (the key's `project_id`, or the project its email names),
+   * billed for requester-pays access unless the deployment names another; undefined when
+   * neither says it.
+   */
+  project?: string;
   expiresAt?: undefined;
 }
 
@@ -78,7 +85,12 @@ export class BucketCredentialsService {
           .get(record.secret_ref, record.secret_version, { deadline: needs.deadline });
         let signing = this.fromPayload.get(payload);
         if (signing === undefined && record.provider === 'gcp') {
-          signing = { gcs: new ServiceAccountKeySigner(serviceAccountKeyFrom(record.secret_ref, payload)) };
+          const key = serviceAccountKeyFrom(record.secret_ref, payload);
+          const project = key.project_id ?? projectOfServiceAccount(key.client_email);
+          signing = {
+            gcs: new ServiceAccountKeySigner(key),
+            ...(project === undefined ? {} : { project }),
+          };
           this.fromPayload.set(payload, signing);
         }
         if (signing === undefined) {
@@ -104,7 +116,11 @@ export class BucketCredentialsService {
         if (record.gcp_service_account === null) {
           throw new BucketMisconfiguredError(`bucket ${record.bucket_name} has no gcp_service_account`);
         }
-        return { gcs: this.workloadIdentity.signerFor(record.gcp_service_account) };
+        const project = projectOfServiceAccount(record.gcp_service_account);
+        return {
+          gcs: this.workloadIdentity.signerFor(record.gcp_service_account),
+          ...(project === undefined ? {} : { project }),
+        };
       }
     }
   }

@@ -1,13 +1,16 @@
 import type { BucketRecord } from '../registry/bucket-record';
 import { encodeS3Path } from './sigv4-presigner';
 
-/** Where an object lives, in the parts a SigV4 signer needs. */
+/** Where an object lives, in the parts a SigV4 or GCS V4 signer needs. */
 export interface ObjectLocation {
   protocol: 'https:' | 'http:';
   host: string;
   /** URI-encoded path, starting with `/`. */
   path: string;
   region: string;
+  /** The bucket, and the object name URI-encoded with `/` kept: a GCS V4 signature's resource. */
+  bucket: string;
+  encodedKey: string;
 }
 
 const DEFAULT_REGION = 'us-east-1';
@@ -20,6 +23,7 @@ const DEFAULT_REGION = 'us-east-1';
 export function objectLocation(record: BucketRecord, key: string): ObjectLocation {
   const region = record.region ?? DEFAULT_REGION;
   const encodedKey = encodeS3Path(key);
+  const names = { bucket: record.bucket_name, encodedKey };
   if (record.endpoint !== null) {
     const endpoint = parsedEndpoint(record.endpoint);
     return {
@@ -27,6 +31,7 @@ export function objectLocation(record: BucketRecord, key: string): ObjectLocatio
       host: endpoint.host,
       path: `${endpoint.prefix}/${record.bucket_name}/${encodedKey}`,
       region,
+      ...names,
     };
   }
   if (record.provider === 'gcp') {
@@ -35,6 +40,7 @@ export function objectLocation(record: BucketRecord, key: string): ObjectLocatio
       host: 'storage.googleapis.com',
       path: `/${record.bucket_name}/${encodedKey}`,
       region: 'auto',
+      ...names,
     };
   }
   if (record.bucket_name.includes('.')) {
@@ -43,6 +49,7 @@ export function objectLocation(record: BucketRecord, key: string): ObjectLocatio
       host: `s3.${region}.amazonaws.com`,
       path: `/${record.bucket_name}/${encodedKey}`,
       region,
+      ...names,
     };
   }
   return {
@@ -50,6 +57,7 @@ export function objectLocation(record: BucketRecord, key: string): ObjectLocatio
     host: `${record.bucket_name}.s3.${region}.amazonaws.com`,
     path: `/${encodedKey}`,
     region,
+    ...names,
   };
 }
 

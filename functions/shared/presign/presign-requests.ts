@@ -125,6 +125,11 @@ export const UploadIdSchema = z
     z.maxLength(1024),
     z.regex(new RegExp(UPLOAD_ID_PATTERN), 'must be printable ASCII without spaces'),
   );
+/** Requester pays: the caller's side is billed, not the bucket owner's. */
+export const RequesterPaysSchema = documented(z.boolean(), {
+  description:
+    "Requester pays. S3: signs x-amz-request-payer=requester (sent as a header on the broker's own multipart calls). GCS: signs userProject=<project>, the project the deployment bills (GCP_REQUESTER_PAYS_PROJECT, or the signing service account's project).",
+});
 const PartNumberSchema = z.int({ error: integerError }).check(z.minimum(1), z.maximum(10_000));
 
 export const PRESIGN_METHODS = ['GET', 'PUT', 'HEAD'] as const;
@@ -142,7 +147,7 @@ export const PresignRequestSchema = z.strictObject({
   method: z.enum(PRESIGN_METHODS),
   expires_in: z.optional(ExpiresInSchema),
   content_type: z.optional(ContentTypeSchema),
-  requester_pays: z.optional(z.boolean()),
+  requester_pays: z.optional(RequesterPaysSchema),
   audit: z.optional(AuditSchema),
   purpose: z.optional(shortText(64)),
 });
@@ -164,6 +169,7 @@ export const MultipartInitRequestSchema = z.lazy(() =>
   z.strictObject({
     key: ObjectKeySchema,
     content_type: z.optional(ContentTypeSchema),
+    requester_pays: z.optional(RequesterPaysSchema),
   }),
 );
 export type MultipartInitRequest = z.infer<typeof MultipartInitRequestSchema>;
@@ -181,6 +187,7 @@ export const MultipartPartsRequestSchema = z.lazy(() =>
       { uniqueItems: true },
     ),
     expires_in: z.optional(ExpiresInSchema),
+    requester_pays: z.optional(RequesterPaysSchema),
   }),
 );
 export type MultipartPartsRequest = z.infer<typeof MultipartPartsRequestSchema>;
@@ -220,6 +227,7 @@ export const MultipartCompleteRequestSchema = z.lazy(() =>
         'x-ascending-by': 'part_number',
       },
     ),
+    requester_pays: z.optional(RequesterPaysSchema),
   }),
 );
 export type MultipartCompleteRequest = z.infer<typeof MultipartCompleteRequestSchema>;
@@ -227,6 +235,7 @@ export type MultipartCompleteRequest = z.infer<typeof MultipartCompleteRequestSc
 export const MultipartAbortRequestSchema = z.strictObject({
   key: ObjectKeySchema,
   upload_id: UploadIdSchema,
+  requester_pays: z.optional(RequesterPaysSchema),
 });
 export type MultipartAbortRequest = z.infer<typeof MultipartAbortRequestSchema>;
 

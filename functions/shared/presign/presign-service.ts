@@ -23,8 +23,8 @@ import type {
   PresignMethod,
   PresignRequest,
 } from './presign-requests';
-import type { S3MultipartClient } from './s3-multipart-client';
-import { encodeS3Path, type SigV4Presigner } from './sigv4-presigner';
+import type { S3MultipartClient, StoreAccess } from './s3-multipart-client';
+import type { SigV4Presigner } from './sigv4-presigner';
 
 /** Per-request facts the service needs besides the body. */
 export interface PresignContext {
@@ -49,6 +49,11 @@ export interface PresignServiceDependencies {
   multipart: S3MultipartClient;
   /** Signs GCS V4 URLs (provider gcp). @default a new GcsV4Presigner */
   gcsPresigner?: GcsV4Presigner;
+  /**
+   * The project billed (`userProject`) when a request to a GCS bucket asks for requester pays
+   * (`GCP_REQUESTER_PAYS_PROJECT`). @default the signing service account's project
+   */
+  gcsRequesterPaysProject?: string;
   /** @default Date.now */
   clock?: () => number;
 }
@@ -122,24 +127,17 @@ export class PresignService {
         : undefined;
     if (signing !== undefined && 'gcs' in signing) {
       // Each GCS signature may be a signBlob call: a few at a time, each item's outcome its own.
-      const results: BatchResult[] = new Array(items.length);
-      let next = 0;
-      const worker = async () => {
-        for (let index = next++; index < items.length; index = next++) {
-          const item = items[index];
-          try {
-            if (item === undefined || item instanceof BrokerError) throw item;
-            this.checkOperation(record, OPERATION_OF[item.method]);
-            const lifetime = this.requestedLifetime(record, item.expires_in);
-            results[index] = await this.signGcs(record, signing, item, lifetime, context.deadline);
-          } catch (error) {
-            if (!(error instanceof BrokerError)) throw error;
-            results[index] = { error: { code: error.code, message: error.message } };
-          }
+      return mapConcurrently(items, GCS_BATCH_CONCURRENCY, async (item): Promise<BatchResult> => {
+        try {
+          if (item instanceof BrokerError) throw item;
+          this.checkOperation(record, OPERATION_OF[item.method]);
+          const lifetime = this.requestedLifetime(record, item.expires_in);
+          return await this.signGcs(record, signing, item, lifetime, context.deadline);
+        } catch (error) {
+          if (!(error instanceof BrokerError)) throw error;
+          return { error: { code: error.code, message: error.message } };
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(GCS_BATCH_CONCURRENCY, items.length) }, worker));
-      return results;
+      });
     }
     return items.map((item) => {
       try {
@@ -160,10 +158,10 @@ export class PresignService {
     context: PresignContext,
     audit: PresignAudit = {},
   ) {
-    const { record, signing } = await this.multipartAccess(bucketName, context, audit);
+    const { record, access } = await this.multipartAccess(bucketName, request, context, audit);
     const uploadId = await this.deps.multipart.initiate(
       objectLocation(record, request.key),
-      signing,
+      access,
       request.content_type,
       context,
     );
@@ -177,19 +175,33 @@ export class PresignService {
     audit: PresignAudit = {},
   ) {
     const record = await this.activeRecord(bucketName, ['multipart'], audit, context);
-    refuseGcsMultipart(record);
     const lifetime = this.requestedLifetime(record, request.expires_in);
-    const signing = (await this.deps.credentials.credentialsFor(record, {
+    const signing = await this.deps.credentials.credentialsFor(record, {
       lifetimeMs: lifetime * 1000,
       requestId: context.requestId,
       deadline: context.deadline,
-    })) as S3SigningCredentials;
+    });
+    const part = {
+      key: request.key,
+      method: 'PUT' as const,
+      ...(request.requester_pays === undefined ? {} : { requester_pays: request.requester_pays }),
+    };
+    const query = (partNumber: number) => ({ partNumber: String(partNumber), uploadId: request.upload_id });
+    if ('gcs' in signing) {
+      // As in a batch: each part's URL may be a signBlob call.
+      const parts = await mapConcurrently(
+        request.part_numbers,
+        GCS_BATCH_CONCURRENCY,
+        async (partNumber) => ({
+          part_number: partNumber,
+          url: (await this.signGcs(record, signing, part, lifetime, context.deadline, query(partNumber))).url,
+        }),
+      );
+      return { parts };
+    }
     const parts = request.part_numbers.map((partNumber) => ({
       part_number: partNumber,
-      url: this.sign(record, signing, { key: request.key, method: 'PUT' }, lifetime, {
-        partNumber: String(partNumber),
-        uploadId: request.upload_id,
-      }).url,
+      url: this.sign(record, signing, part, lifetime, query(partNumber)).url,
     }));
     return { parts };
   }
@@ -200,10 +212,10 @@ export class PresignService {
     context: PresignContext,
     audit: PresignAudit = {},
   ) {
-    const { record, signing } = await this.multipartAccess(bucketName, context, audit);
+    const { record, access } = await this.multipartAccess(bucketName, request, context, audit);
     const etag = await this.deps.multipart.complete(
       objectLocation(record, request.key),
-      signing,
+      access,
       request.upload_id,
       request.parts,
       context,
@@ -217,20 +229,34 @@ export class PresignService {
     context: PresignContext,
     audit: PresignAudit = {},
   ) {
-    const { record, signing } = await this.multipartAccess(bucketName, context, audit);
-    await this.deps.multipart.abort(objectLocation(record, request.key), signing, request.upload_id, context);
+    const { record, access } = await this.multipartAccess(bucketName, request, context, audit);
+    await this.deps.multipart.abort(objectLocation(record, request.key), access, request.upload_id, context);
   }
 
-  private async multipartAccess(bucketName: string, context: PresignContext, audit: PresignAudit) {
+  /** The record, and how the broker's own multipart calls to its store are authorized. */
+  private async multipartAccess(
+    bucketName: string,
+    request: { requester_pays?: boolean | undefined },
+    context: PresignContext,
+    audit: PresignAudit,
+  ): Promise<{ record: BucketRecord; access: StoreAccess }> {
     const record = await this.activeRecord(bucketName, ['multipart'], audit, context);
-    refuseGcsMultipart(record);
     // Server-side calls happen now: a minute of credential life is plenty.
-    const signing = (await this.deps.credentials.credentialsFor(record, {
+    const signing = await this.deps.credentials.credentialsFor(record, {
       lifetimeMs: 60_000,
       requestId: context.requestId,
       deadline: context.deadline,
-    })) as S3SigningCredentials;
-    return { record, signing };
+    });
+    if ('gcs' in signing) {
+      return {
+        record,
+        access: {
+          gcs: signing.gcs,
+          ...(request.requester_pays ? { userProject: this.billedProject(record, signing) } : {}),
+        },
+      };
+    }
+    return { record, access: request.requester_pays ? { ...signing, requesterPays: true } : signing };
   }
 
   private async activeRecord(
@@ -267,17 +293,16 @@ export class PresignService {
     request: Pick<PresignRequest, 'key' | 'method' | 'content_type' | 'requester_pays' | 'audit'>,
     lifetime: number,
     deadline: number | undefined,
+    extraQuery?: Record<string, string>,
   ): Promise<PresignedUrl> {
-    if (request.requester_pays) {
-      throw new InvalidRequestError('requester_pays is not available for GCS buckets yet', 'requester_pays');
-    }
     const now = Math.floor(this.clock() / 1000) * 1000;
     const location = objectLocation(record, request.key);
-    const query: Record<string, string> = {};
+    const query: Record<string, string> = { ...extraQuery };
     if (request.method !== 'HEAD' && request.audit !== undefined) {
       for (const [field, value] of Object.entries(request.audit))
         if (value !== undefined) query[field] = value;
     }
+    if (request.requester_pays) query.userProject = this.billedProject(record, signing);
     const headers: Record<string, string> = {};
     if (request.method === 'PUT' && request.content_type !== undefined)
       headers['content-type'] = request.content_type;
@@ -285,8 +310,8 @@ export class PresignService {
       method: request.method,
       protocol: location.protocol,
       host: location.host,
-      bucket: record.bucket_name,
-      encodedKey: encodeS3Path(request.key),
+      bucket: location.bucket,
+      encodedKey: location.encodedKey,
       query,
       headers,
       expiresIn: lifetime,
@@ -299,6 +324,22 @@ export class PresignService {
       headers,
       expires_at: new Date(now + lifetime * 1000).toISOString(),
     };
+  }
+
+  /**
+   * The project a requester-pays request to a GCS bucket bills (`userProject`): the deployment's
+   * choice, else the signing account's own project. Neither is a 400 naming `requester_pays`,
+   * not a 5xx: the same request without requester pays may still be served.
+   */
+  private billedProject(record: BucketRecord, signing: GcsSigningCredentials): string {
+    const project = this.deps.gcsRequesterPaysProject ?? signing.project;
+    if (project === undefined) {
+      throw new InvalidRequestError(
+        `requester_pays on GCS bucket "${record.bucket_name}" needs a project to bill, and the signing account ${signing.gcs.email} names none: the deployment must set GCP_REQUESTER_PAYS_PROJECT`,
+        'requester_pays',
+      );
+    }
+    return project;
   }
 
   private sign(
@@ -344,11 +385,19 @@ export class PresignService {
   }
 }
 
-/** GCS speaks XML multipart only with OAuth on the server side, which the broker does not make yet. */
-function refuseGcsMultipart(record: BucketRecord): void {
-  if (record.provider === 'gcp') {
-    throw new OperationNotAllowedError(
-      `multipart uploads are not available for GCS bucket "${record.bucket_name}" yet: upload with one presigned PUT (up to 5 TiB)`,
-    );
-  }
+/** Runs `task` on each item, at most `limit` at a time; the results keep the items' order. */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) {
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

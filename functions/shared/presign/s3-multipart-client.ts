@@ -5,14 +5,30 @@ import {
   ThrottledError,
 } from '../errors';
 import { ExchangeTimeoutError, exchange, type HttpAnswer } from '../http/http-exchange';
+import { type GcsSigner, GcsV4Presigner } from './gcs-v4-presigner';
 import type { ObjectLocation } from './object-location';
 import { type SigningCredentials, SigV4Presigner } from './sigv4-presigner';
 
-export interface StoreAccess {
+/** An S3-compatible store (S3, MinIO): each call is signed with SigV4 headers. */
+export interface S3StoreAccess {
   credentials: SigningCredentials;
   caBundlePem?: string;
+  /** Sends `x-amz-request-payer: requester`: the caller's account pays (S3 Requester Pays). */
   requesterPays?: boolean;
 }
+
+/**
+ * GCS's XML API: each call is sent to a V4-signed URL made for it, signed as the bucket's
+ * service account (locally or through signBlob), so the broker needs no OAuth token for GCS.
+ */
+export interface GcsStoreAccess {
+  gcs: GcsSigner;
+  /** The project billed on a requester-pays bucket, signed into the URL as `userProject`. */
+  userProject?: string;
+}
+
+/** How the broker's own calls to a bucket's store are authorized. */
+export type StoreAccess = S3StoreAccess | GcsStoreAccess;
 
 /** Per-call limits on top of the client's own budget. */
 export interface StoreCallOptions {
@@ -21,14 +37,23 @@ export interface StoreCallOptions {
 }
 
 /**
- * The three multipart calls that cannot be presigned for the client: create, complete and abort.
- * Requests are signed with the broker's SigV4 signer and sent over `node:https`, which honours a
- * store's private CA bundle. Each call takes at most `budgetMs` (and never runs past the
- * caller's deadline): a store that does not answer in time is 503 `store_unavailable` with
- * Retry-After, answered while the function still can.
+ * How long the URL of one of the broker's own GCS calls is valid: it is sent at once, so a
+ * minute covers the call and some clock skew, and a leaked URL is soon worthless.
+ */
+const SIGNED_CALL_LIFETIME_SECONDS = 60;
+
+/**
+ * The three multipart calls that cannot be presigned for the client: create, complete and abort,
+ * in the S3 multipart protocol, which S3, MinIO and GCS's XML API all speak. Two ways to
+ * authorize a call (`StoreAccess`): SigV4 headers from the broker's own signer (S3, MinIO), or a
+ * V4-signed URL (GCS). Requests go over `node:https`, which honours a store's private CA
+ * bundle. Each call takes at most `budgetMs` (and never runs past the caller's deadline) once it
+ * is signed: a store that does not answer in time is 503 `store_unavailable` with Retry-After,
+ * answered while the function still can. (Signing through signBlob has its own budget.)
  */
 export class S3MultipartClient {
   private readonly signer = new SigV4Presigner();
+  private readonly gcsPresigner = new GcsV4Presigner();
 
   /** @param budgetMs the most one call may take. */
   constructor(private readonly budgetMs = 3000) {}
@@ -88,26 +113,45 @@ export class S3MultipartClient {
   ): Promise<HttpAnswer> {
     const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (contentType !== undefined) headers['content-type'] = contentType;
-    if (access.requesterPays) headers['x-amz-request-payer'] = 'requester';
-    const signed = this.signer.signHeaders(access.credentials, {
-      method,
-      host: location.host,
-      path: location.path,
-      query,
-      headers,
-      body,
-      region: location.region,
-      now: new Date(),
-    });
-    const search = new URLSearchParams(query).toString().replace(/=(&|$)/g, '$1');
-    const url = `${location.protocol}//${location.host}${location.path}?${search}`;
+    let url: string;
+    let sent = headers;
+    let ca: string | undefined;
+    if ('gcs' in access) {
+      url = await this.gcsPresigner.presign(access.gcs, {
+        method,
+        protocol: location.protocol,
+        host: location.host,
+        bucket: location.bucket,
+        encodedKey: location.encodedKey,
+        query: access.userProject === undefined ? query : { ...query, userProject: access.userProject },
+        headers: contentType === undefined ? {} : { 'content-type': contentType },
+        expiresIn: SIGNED_CALL_LIFETIME_SECONDS,
+        now: new Date(),
+        ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+      });
+    } else {
+      if (access.requesterPays) headers['x-amz-request-payer'] = 'requester';
+      sent = this.signer.signHeaders(access.credentials, {
+        method,
+        host: location.host,
+        path: location.path,
+        query,
+        headers,
+        body,
+        region: location.region,
+        now: new Date(),
+      });
+      const search = new URLSearchParams(query).toString().replace(/=(&|$)/g, '$1');
+      url = `${location.protocol}//${location.host}${location.path}?${search}`;
+      ca = access.caBundlePem;
+    }
     const timeoutMs = Math.min(this.budgetMs, (options.deadline ?? Number.POSITIVE_INFINITY) - Date.now());
     const answer = await exchange(url, {
       method,
-      headers: signed,
+      headers: sent,
       body,
       timeoutMs,
-      ...(access.caBundlePem === undefined ? {} : { ca: access.caBundlePem }),
+      ...(ca === undefined ? {} : { ca }),
     }).catch((error: unknown) => {
       throw new StoreUnavailableError(
         error instanceof ExchangeTimeoutError
@@ -137,7 +181,13 @@ const CLIENT_MISTAKES = new Set([
   'InvalidArgument',
 ]);
 
-function storeError(code: string | undefined, status: number): Error {
+/**
+ * A store's error answer as the broker's error: refused credentials are 502, the caller's
+ * mistakes 400 naming the field to fix, throttling 429, anything else 503. S3 and GCS's XML API
+ * share these codes; GCS adds `UserProjectMissing` (a requester-pays bucket, asked without
+ * `requester_pays`) and throttles with 429.
+ */
+export function storeError(code: string | undefined, status: number): Error {
   if (code !== undefined && REJECTED.has(code))
     return new CredentialsRejectedError(`the store refused the credentials (${code})`);
   if (code !== undefined && CLIENT_MISTAKES.has(code)) {
@@ -146,7 +196,13 @@ function storeError(code: string | undefined, status: number): Error {
       code === 'NoSuchUpload' ? 'upload_id' : 'parts',
     );
   }
-  if (code === 'SlowDown' || status === 503)
+  if (code === 'UserProjectMissing') {
+    return new InvalidRequestError(
+      'the bucket is a requester-pays bucket: ask with requester_pays: true (the store answered UserProjectMissing)',
+      'requester_pays',
+    );
+  }
+  if (code === 'SlowDown' || status === 503 || status === 429)
     return new ThrottledError('the store throttled the request', { retryAfterSeconds: 1 });
   return new StoreUnavailableError(`the store failed the request (${code ?? `HTTP ${status}`})`);
 }

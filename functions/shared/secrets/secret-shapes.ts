@@ -61,7 +61,7 @@ export function staticCredentialsFrom(ref: string, payload: SecretPayload): S3St
 export function serviceAccountKeyFrom(
   ref: string,
   payload: SecretPayload,
-): { client_email: string; private_key: string } {
+): { client_email: string; private_key: string; project_id?: string } {
   const { service_account_key_json: json } = readSecretShape(GcpServiceAccountSecretSchema, ref, payload);
   let key: unknown;
   try {
@@ -69,7 +69,11 @@ export function serviceAccountKeyFrom(
   } catch {
     throw new SecretShapeError(ref, 'service_account_key_json', 'is not valid JSON');
   }
-  const { client_email: email, private_key: privateKey } = (key ?? {}) as Record<string, unknown>;
+  const {
+    client_email: email,
+    private_key: privateKey,
+    project_id: project,
+  } = (key ?? {}) as Record<string, unknown>;
   if (typeof email !== 'string' || typeof privateKey !== 'string' || !privateKey.includes('PRIVATE KEY')) {
     throw new SecretShapeError(
       ref,
@@ -77,5 +81,9 @@ export function serviceAccountKeyFrom(
       'must be a service-account key with client_email and private_key',
     );
   }
-  return { client_email: email, private_key: privateKey };
+  return {
+    client_email: email,
+    private_key: privateKey,
+    ...(typeof project === 'string' && project !== '' ? { project_id: project } : {}),
+  };
 }

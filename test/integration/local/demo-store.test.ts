@@ -732,6 +732,8 @@ describe('Function: startDemoStore', () => {
       host: new URL(store.endpoint).host,
       path: `/${BUCKET}/${encodeS3Path(key)}`,
       region: REGION,
+      bucket: BUCKET,
+      encodedKey: encodeS3Path(key),
     };
     const parts = [randomBytes(5 * MiB), randomBytes(1024)];
     const partUrl = (partNumber: number, uploadId: string) =>

@@ -115,7 +115,7 @@ describe('Class: PresignService (GCS V4 URLs for provider gcp)', () => {
     expect(calls.filter((call) => call.endsWith(':generateAccessToken'))).toHaveLength(1);
   }, 60_000);
 
-  it('signs locally with a service_account_key_json secret (static mode), calling no Google endpoint', async () => {
+  it('signs locally with a service_account_key_json secret (static mode), multipart part URLs included, calling no Google endpoint', async () => {
     // Prepare
     const bucket = uniqueName('gcs-static');
     const key = fake.serviceAccountKey(`${bucket}@gen3-project.iam.gserviceaccount.com`);
@@ -140,8 +140,10 @@ describe('Class: PresignService (GCS V4 URLs for provider gcp)', () => {
       { key: 'data/file.csv', method: 'GET', expires_in: 600 },
       { requestId: 'r' },
     );
-    const multipart = await failure(
-      service.initiateMultipart(bucket, { key: 'big.bin' }, { requestId: 'r' }),
+    const { parts } = await service.presignParts(
+      bucket,
+      { key: 'big.bin', upload_id: 'upload-1', part_numbers: [1, 2] },
+      { requestId: 'r' },
     );
 
     // Assess
@@ -152,7 +154,13 @@ describe('Class: PresignService (GCS V4 URLs for provider gcp)', () => {
     expect(get.url).toContain('X-Goog-Expires=600&');
     expect(fake.calls.length).toBe(callsBefore);
     expect(get.url).not.toContain('PRIVATE');
-    expect(multipart).toMatchObject({ code: 'operation_not_allowed', status: 403 });
+    // Multipart part URLs too: signed locally, partNumber and uploadId in the signed query.
+    expect(parts.map((part) => part.part_number)).toEqual([1, 2]);
+    for (const part of parts) {
+      expect(verifyGcsV4Url(part.url, 'PUT', {}, createPublicKey(key.private_key)).valid).toBe(true);
+      expect(new URL(part.url).searchParams.get('uploadId')).toBe('upload-1');
+      expect(new URL(part.url).searchParams.get('partNumber')).toBe(String(part.part_number));
+    }
   });
 
   it("answers 502 credentials_rejected when the broker may not sign as the bucket's account", async () => {

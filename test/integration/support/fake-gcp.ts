@@ -4,6 +4,7 @@ import {
   createVerify,
   generateKeyPairSync,
   type KeyObject,
+  randomBytes,
   sign,
   verify,
 } from 'node:crypto';
@@ -24,8 +25,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  *   GetCallerIdentity request signed for the configured audience; it is sent on to the AWS STS
  *   it names (moto here), and the caller's ARN becomes the federated principal;
  * - IAM Credentials `generateAccessToken` (impersonation) and `signBlob` (with keys only it holds);
- * - GCS's XML API for V4 signed URLs: GET, HEAD and PUT of objects, each URL's signature checked
- *   as GCS checks it (`verifyGcsV4Url`), then expiry, the bucket and the account's access.
+ * - GCS's XML API for V4 signed URLs: GET, HEAD, PUT and DELETE of objects, and XML API
+ *   multipart uploads (initiate, upload a part, complete, abort), each URL's signature checked as
+ *   GCS checks it (`verifyGcsV4Url`), then expiry, the bucket, the account's access and, on a
+ *   requester-pays bucket, the billed project (`userProject`); errors as GCS's XML API answers
+ *   them (`<Error><Code>…</Code><Message>…</Message></Error>`).
  *
  * Every Secret Manager call needs a bearer token this fake issued and has not revoked (401
  * `UNAUTHENTICATED` otherwise); `allow` decides which principal may read which secret (403).
@@ -39,10 +43,18 @@ export class FakeGoogleCloud {
   private readonly accounts = new Map<string, KeyObject>();
   /** Keys Google holds for accounts (signBlob signs with them): email → private key. */
   private readonly googleHeldKeys = new Map<string, KeyObject>();
-  /** GCS buckets: name → the service accounts that may read and write them. */
-  private readonly gcsBuckets = new Map<string, Set<string>>();
-  /** GCS objects: `bucket/name` → content. */
-  private readonly gcsObjects = new Map<string, Buffer>();
+  /** GCS buckets: name → the service accounts that may read and write them, and whether the requester pays. */
+  private readonly gcsBuckets = new Map<string, { accounts: Set<string>; requesterPays: boolean }>();
+  /** GCS objects: `bucket/name` → content and content type. */
+  private readonly gcsObjects = new Map<string, { data: Buffer; contentType?: string }>();
+  /** XML API multipart uploads in progress: upload id → the object and its parts. */
+  private readonly gcsUploads = new Map<string, GcsUpload>();
+  /**
+   * GCS requests that passed the signature check, `METHOD /bucket/object` with their query
+   * parameters other than the signature's own (`X-Goog-*`), for assertions on what was sent and
+   * which project was billed (`userProject`).
+   */
+  readonly gcsRequests: { method: string; path: string; query: Record<string, string> }[] = [];
   private readonly secrets = new Map<string, FakeSecret>();
   /** Who may act as a service account through generateAccessToken: email → principals. */
   private readonly impersonators = new Map<string, Set<string>>();
@@ -95,9 +107,20 @@ export class FakeGoogleCloud {
     return publicKey;
   }
 
-  /** A GCS bucket that `accounts` (emails) may read and write through V4 signed URLs. */
-  createGcsBucket(name: string, accounts: string[]): void {
-    this.gcsBuckets.set(name, new Set(accounts));
+  /**
+   * A GCS bucket that `accounts` (emails) may read and write through V4 signed URLs. With
+   * `requesterPays`, every request must name the project to bill (`userProject`), as on a
+   * bucket with Requester Pays enabled.
+   */
+  createGcsBucket(name: string, accounts: string[], options: { requesterPays?: boolean } = {}): void {
+    this.gcsBuckets.set(name, { accounts: new Set(accounts), requesterPays: options.requesterPays === true });
+  }
+
+  /** The multipart uploads in progress on `bucket` (their object names), as listing uploads would show. */
+  gcsUploadsOf(bucket: string): string[] {
+    return [...this.gcsUploads.values()]
+      .filter((upload) => upload.bucket === bucket)
+      .map((upload) => upload.object);
   }
 
   /** Lets `principal` impersonate `email` (roles/iam.serviceAccountTokenCreator). */
@@ -177,8 +200,9 @@ export class FakeGoogleCloud {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<undefined> {
     const url = new URL(request.url ?? '/', this.url);
-    const body = await readBody(request);
-    if (url.searchParams.has('X-Goog-Signature')) return this.gcsXml(request, url, body, response);
+    const bytes = await readBody(request);
+    if (url.searchParams.has('X-Goog-Signature')) return this.gcsXml(request, url, bytes, response);
+    const body = bytes.toString('utf8');
     this.calls.push(`${request.method} ${url.pathname}`);
     if (request.method === 'POST' && url.pathname === '/token') return this.oauthToken(body, response);
     if (request.method === 'POST' && url.pathname === '/v1/token') return this.stsToken(body, response);
@@ -431,14 +455,10 @@ export class FakeGoogleCloud {
 
   /**
    * GCS's XML API for V4 signed URLs, checked as GCS checks them: the signature against the
-   * signing account's public key, expiry, then the bucket and the account's access to it.
+   * signing account's public key, expiry, then the bucket, the account's access to it and, on a
+   * requester-pays bucket, the project to bill; then the object or multipart operation.
    */
-  private gcsXml(request: IncomingMessage, url: URL, body: string, response: ServerResponse): undefined {
-    const xml = (status: number, code: string) => {
-      response.writeHead(status, { 'content-type': 'application/xml; charset=UTF-8' });
-      response.end(`<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code></Error>`);
-      return undefined;
-    };
+  private gcsXml(request: IncomingMessage, url: URL, body: Buffer, response: ServerResponse): undefined {
     const method = request.method ?? 'GET';
     const email = decodeURIComponent(url.searchParams.get('X-Goog-Credential') ?? '').split('/')[0] ?? '';
     const held = this.googleHeldKeys.get(email);
@@ -450,29 +470,133 @@ export class FakeGoogleCloud {
       key === undefined
         ? undefined
         : verifyGcsV4Url(`http://${request.headers.host}${request.url}`, method, headers, key);
-    if (signed?.valid !== true) return xml(403, 'SignatureDoesNotMatch');
+    if (signed?.valid !== true) return xmlError(response, 403, 'SignatureDoesNotMatch');
     const date = url.searchParams.get('X-Goog-Date') ?? '';
     const issued = Date.parse(
       `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
     );
     if (Date.now() > issued + Number(url.searchParams.get('X-Goog-Expires')) * 1000)
-      return xml(400, 'ExpiredToken');
+      return xmlError(response, 400, 'ExpiredToken');
     const [, bucket = '', ...rest] = url.pathname.split('/');
-    const allowed = this.gcsBuckets.get(bucket);
-    if (allowed === undefined) return xml(404, 'NoSuchBucket');
-    if (!allowed.has(email)) return xml(403, 'AccessDenied');
-    const object = `${bucket}/${rest.map(decodeURIComponent).join('/')}`;
+    const object = rest.map(decodeURIComponent).join('/');
+    const query = Object.fromEntries([...url.searchParams].filter(([name]) => !name.startsWith('X-Goog-')));
+    this.gcsRequests.push({ method, path: `/${bucket}/${object}`, query });
+    const target = this.gcsBuckets.get(bucket);
+    if (target === undefined) return xmlError(response, 404, 'NoSuchBucket');
+    if (!target.accounts.has(email)) return xmlError(response, 403, 'AccessDenied');
+    if (target.requesterPays && !query.userProject) return xmlError(response, 400, 'UserProjectMissing');
+    if ('uploads' in query || 'uploadId' in query || 'partNumber' in query) {
+      return this.gcsMultipart(method, bucket, object, query, body, contentType, response);
+    }
+    const path = `${bucket}/${object}`;
     if (method === 'PUT') {
-      this.gcsObjects.set(object, Buffer.from(body, 'utf8'));
-      response.writeHead(200).end();
+      this.gcsObjects.set(path, { data: body, ...(contentType === undefined ? {} : { contentType }) });
+      response.writeHead(200, { etag: `"${createHash('md5').update(body).digest('hex')}"` }).end();
       return undefined;
     }
-    const content = this.gcsObjects.get(object);
-    if (content === undefined) return xml(404, 'NoSuchKey');
+    if (method === 'POST') return xmlError(response, 400, 'InvalidArgument');
+    const stored = this.gcsObjects.get(path);
+    if (stored === undefined) return xmlError(response, 404, 'NoSuchKey');
+    if (method === 'DELETE') {
+      this.gcsObjects.delete(path);
+      response.writeHead(204).end();
+      return undefined;
+    }
     response
-      .writeHead(200, { 'content-length': String(content.length) })
-      .end(method === 'HEAD' ? undefined : content);
+      .writeHead(200, {
+        'content-length': String(stored.data.length),
+        ...(stored.contentType === undefined ? {} : { 'content-type': stored.contentType }),
+      })
+      .end(method === 'HEAD' ? undefined : stored.data);
     return undefined;
+  }
+
+  /**
+   * XML API multipart uploads, as GCS runs them: `POST ?uploads` starts one, `PUT
+   * ?partNumber&uploadId` stores a part (its ETag is the quoted MD5 of its bytes), `POST
+   * ?uploadId` with a CompleteMultipartUpload body assembles the listed parts (ascending, each
+   * ETag matching, each but the last at least 5 MiB) into the object, `DELETE ?uploadId` drops
+   * the upload. An upload id belongs to one object: another object's URL gets NoSuchUpload.
+   */
+  private gcsMultipart(
+    method: string,
+    bucket: string,
+    object: string,
+    query: Record<string, string>,
+    body: Buffer,
+    contentType: string | undefined,
+    response: ServerResponse,
+  ): undefined {
+    if (method === 'POST' && 'uploads' in query && !('uploadId' in query)) {
+      const uploadId = randomBytes(48).toString('base64url');
+      this.gcsUploads.set(uploadId, {
+        bucket,
+        object,
+        parts: new Map(),
+        ...(contentType === undefined ? {} : { contentType }),
+      });
+      return xmlAnswer(
+        response,
+        200,
+        `<InitiateMultipartUploadResult xmlns='http://s3.amazonaws.com/doc/2006-03-01/'><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(object)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+      );
+    }
+    const upload = this.gcsUploads.get(query.uploadId ?? '');
+    if (upload === undefined || upload.bucket !== bucket || upload.object !== object)
+      return xmlError(response, 404, 'NoSuchUpload');
+    if (method === 'PUT') {
+      const partNumber = Number(query.partNumber);
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000)
+        return xmlError(response, 400, 'InvalidArgument');
+      const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+      upload.parts.set(partNumber, { etag, data: body });
+      response.writeHead(200, { etag }).end();
+      return undefined;
+    }
+    if (method === 'DELETE') {
+      this.gcsUploads.delete(query.uploadId ?? '');
+      response.writeHead(204).end();
+      return undefined;
+    }
+    if (method !== 'POST') return xmlError(response, 400, 'InvalidArgument');
+    const xml = body.toString('utf8');
+    const listed = [
+      ...xml.matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]*)<\/ETag>\s*<\/Part>/g),
+    ].map(([, number, etag]) => ({ number: Number(number), etag: unescapeXml(etag ?? '') }));
+    if (
+      !/^\s*<CompleteMultipartUpload>[\s\S]*<\/CompleteMultipartUpload>\s*$/.test(xml) ||
+      listed.length === 0
+    )
+      return xmlError(response, 400, 'MalformedXML');
+    if (listed.some((part, index) => index > 0 && part.number <= (listed[index - 1]?.number ?? 0)))
+      return xmlError(response, 400, 'InvalidPartOrder');
+    const unquoted = (etag: string) => etag.replace(/^"|"$/g, '');
+    const parts = listed.map((part) => ({ listed: part, stored: upload.parts.get(part.number) }));
+    if (
+      parts.some(
+        ({ listed, stored }) => stored === undefined || unquoted(stored.etag) !== unquoted(listed.etag),
+      )
+    )
+      return xmlError(response, 400, 'InvalidPart');
+    if (
+      parts.some(
+        ({ stored }, index) => index < parts.length - 1 && (stored?.data.length ?? 0) < 5 * 1024 * 1024,
+      )
+    )
+      return xmlError(response, 400, 'EntityTooSmall');
+    const data = Buffer.concat(parts.map(({ stored }) => stored?.data ?? Buffer.alloc(0)));
+    this.gcsObjects.set(`${bucket}/${object}`, {
+      data,
+      ...(upload.contentType === undefined ? {} : { contentType: upload.contentType }),
+    });
+    this.gcsUploads.delete(query.uploadId ?? '');
+    // GCS's ETag for an object made this way is opaque, not an MD5 of the bytes.
+    const etag = `"${createHash('sha256').update(data).digest('base64url').slice(0, 24)}"`;
+    return xmlAnswer(
+      response,
+      200,
+      `<CompleteMultipartUploadResult xmlns='http://s3.amazonaws.com/doc/2006-03-01/'><Location>${escapeXml(`${this.url}/${bucket}/${object}`)}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(object)}</Key><ETag>${escapeXml(etag)}</ETag></CompleteMultipartUploadResult>`,
+    );
   }
 
   private denied(response: ServerResponse, name: string): undefined {
@@ -483,6 +607,60 @@ export class FakeGoogleCloud {
       `Permission 'secretmanager.versions.access' denied for resource '${name}' (or it may not exist).`,
     );
   }
+}
+
+/** An XML API multipart upload in progress. */
+interface GcsUpload {
+  bucket: string;
+  object: string;
+  contentType?: string;
+  parts: Map<number, { etag: string; data: Buffer }>;
+}
+
+/** GCS XML API error messages, for the codes this fake answers. */
+const GCS_ERROR_MESSAGES: Record<string, string> = {
+  SignatureDoesNotMatch:
+    'The request signature we calculated does not match the signature you provided. Check your Google secret key and signing method.',
+  ExpiredToken: 'The provided token has expired. Request signature expired.',
+  NoSuchBucket: 'The specified bucket does not exist.',
+  NoSuchKey: 'The specified key does not exist.',
+  AccessDenied: 'Access denied.',
+  UserProjectMissing: 'Bucket is a requester pays bucket but no user project provided.',
+  NoSuchUpload: 'The requested upload was not found.',
+  InvalidArgument: 'Invalid argument.',
+  MalformedXML: 'The XML you provided was not well-formed or did not validate against our published schema.',
+  InvalidPartOrder:
+    'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+  InvalidPart:
+    "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+  EntityTooSmall: 'Your proposed upload is smaller than the minimum allowed object size.',
+};
+
+/** An XML API error answer: `<Error><Code>…</Code><Message>…</Message></Error>`. */
+function xmlError(response: ServerResponse, status: number, code: string): undefined {
+  return xmlAnswer(
+    response,
+    status,
+    `<Error><Code>${code}</Code><Message>${escapeXml(GCS_ERROR_MESSAGES[code] ?? code)}</Message></Error>`,
+  );
+}
+
+function xmlAnswer(response: ServerResponse, status: number, document: string): undefined {
+  response.writeHead(status, { 'content-type': 'application/xml; charset=UTF-8' });
+  response.end(`<?xml version='1.0' encoding='UTF-8'?>${document}`);
+  return undefined;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function unescapeXml(text: string): string {
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 interface FakeSecret {
@@ -557,11 +735,11 @@ function send(response: ServerResponse, status: number, body: unknown): undefine
   return undefined;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }

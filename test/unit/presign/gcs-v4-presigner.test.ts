@@ -33,12 +33,31 @@ describe('Class: GcsV4Presigner', () => {
     maxLength: 16,
   });
 
-  it('makes URLs byte-identical to @google-cloud/storage getSignedUrl v4 for the same inputs and key (property)', async () => {
+  /**
+   * The query a multipart URL carries besides the audit fields: a part's `partNumber` and
+   * `uploadId` (upload ids are printable ASCII without spaces, as the API accepts them), or the
+   * initiate call's empty `uploads`; and a requester-pays `userProject`.
+   */
+  const multipartQuery = fc.oneof(
+    fc.constant({}),
+    fc.constant({ uploads: '' }),
+    fc.record({
+      partNumber: fc.integer({ min: 1, max: 10_000 }).map(String),
+      uploadId: fc.string({
+        unit: fc.constantFrom(...Array.from({ length: 94 }, (_, index) => String.fromCharCode(33 + index))),
+        minLength: 1,
+        maxLength: 40,
+      }),
+    }),
+  );
+  const userProject = fc.option(fc.constantFrom('gen3-billing', 'my-project-123456'), { nil: undefined });
+
+  it('makes URLs byte-identical to @google-cloud/storage getSignedUrl v4 for the same inputs and key, multipart and requester-pays query included (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('gen3-data', 'dataset.with.dots', 'a-b_c'),
         objectKey,
-        fc.constantFrom('GET' as const, 'PUT' as const),
+        fc.constantFrom('GET' as const, 'PUT' as const, 'DELETE' as const),
         fc.integer({ min: 1, max: 604_800 }),
         fc.option(fc.constantFrom('text/plain', 'application/json; charset=utf-8', 'image/png'), {
           nil: undefined,
@@ -46,11 +65,18 @@ describe('Class: GcsV4Presigner', () => {
         fc.option(fc.record({ user_id: auditValue, username: auditValue, client_id: auditValue }), {
           nil: undefined,
         }),
-        async (bucket, name, method, expiresIn, contentType, audit) => {
-          // Prepare
+        multipartQuery,
+        userProject,
+        async (bucket, name, method, expiresIn, contentType, audit, multipart, project) => {
+          // Prepare: the query in the order the service builds it (multipart, audit, userProject).
           const now = new Date(Math.floor(Date.now() / 1000) * 1000);
           const headers: Record<string, string> =
             method === 'PUT' && contentType ? { 'content-type': contentType } : {};
+          const query: Record<string, string> = {
+            ...multipart,
+            ...audit,
+            ...(project === undefined ? {} : { userProject: project }),
+          };
 
           // Act
           const ours = await presigner.presign(signer, {
@@ -58,7 +84,7 @@ describe('Class: GcsV4Presigner', () => {
             bucket,
             encodedKey: encodeS3Path(name),
             headers,
-            ...(audit === undefined ? {} : { query: audit }),
+            query,
             expiresIn,
             now,
           });
@@ -67,11 +93,11 @@ describe('Class: GcsV4Presigner', () => {
             .file(name)
             .getSignedUrl({
               version: 'v4',
-              action: method === 'GET' ? 'read' : 'write',
+              action: ({ GET: 'read', PUT: 'write', DELETE: 'delete' } as const)[method],
               accessibleAt: now,
               expires: now.getTime() + expiresIn * 1000,
               ...(headers['content-type'] === undefined ? {} : { contentType: headers['content-type'] }),
-              ...(audit === undefined ? {} : { queryParams: audit }),
+              queryParams: query,
             });
 
           // Assess
