@@ -1,3 +1,9 @@
+/**
+ * @sts-on-moto Vault resolves the bound role to its unique id through IAM, which only moto serves
+ * here, and checks it against what STS says signed the login, in the account its own STS call
+ * names: LocalStack's STS answers for another account (000000000000) and its own assumed-role
+ * ids, so OpenBao refuses to even create the role.
+ */
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { SecretsEnvironmentSchema } from '../../../functions/shared/config/secrets-environment';
 import { SecretBackendUnavailableError } from '../../../functions/shared/errors';
