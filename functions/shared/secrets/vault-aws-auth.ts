@@ -1,5 +1,4 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { VaultAnswer, VaultAuth, VaultLogin } from './vault-client';
 import { loginFrom, VaultLoginError } from './vault-client';
@@ -28,20 +27,17 @@ const GET_CALLER_IDENTITY = 'Action=GetCallerIdentity&Version=2011-06-15';
  */
 export class AwsIamVaultAuth implements VaultAuth {
   readonly method = 'aws';
-  private readonly credentials: AwsIdentitySource;
 
   constructor(
     private readonly settings: Extract<VaultAuthSettings, { method: 'aws' }>,
     /** @default the SDK's default provider chain (the environment's credentials in a Lambda) */
-    credentials?: AwsIdentitySource,
-  ) {
-    this.credentials = credentials ?? defaultProvider();
-  }
+    private credentials?: AwsIdentitySource,
+  ) {}
 
   async login(post: (path: string, body: unknown) => Promise<VaultAnswer>): Promise<VaultLogin> {
     let identity: AwsIdentity;
     try {
-      identity = await this.credentials();
+      identity = await this.identity();
     } catch (error) {
       throw new VaultLoginError(this.method, undefined, {
         cause: error,
@@ -57,6 +53,19 @@ export class AwsIamVaultAuth implements VaultAuth {
     );
   }
 
+  /**
+   * The SDK's chain is imported at the first login, not with this module: the presign bundle
+   * leaves it to the Lambda runtime, and a static import of a module left out of the bundle is
+   * loaded at every cold start, Vault or not.
+   */
+  private async identity(): Promise<AwsIdentity> {
+    if (this.credentials === undefined) {
+      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+      this.credentials = defaultProvider();
+    }
+    return this.credentials();
+  }
+
   /** The login's `iam_*` fields: a GetCallerIdentity POST signed (SigV4, service `sts`) by `identity`. */
   private async signedCallerIdentityRequest(identity: AwsIdentity) {
     const url = new URL(this.settings.stsUrl);
@@ -64,7 +73,8 @@ export class AwsIamVaultAuth implements VaultAuth {
       service: 'sts',
       region: this.settings.stsRegion,
       credentials: identity,
-      sha256: Sha256,
+      // node:crypto's SHA-256, already in the runtime (a JavaScript one would only add weight).
+      sha256: Hash.bind(null, 'sha256'),
     });
     const signed = await signer.sign({
       method: 'POST',
