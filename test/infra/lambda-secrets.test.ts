@@ -5,12 +5,26 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildApp } from '../../lib/app';
-import { GOOGLE_CREDENTIALS_BUNDLE_NAME } from '../../lib/constructs/lambda-secrets-access';
+import {
+  GOOGLE_CREDENTIALS_BUNDLE_NAME,
+  VAULT_CA_BUNDLE_NAME,
+} from '../../lib/constructs/lambda-secrets-access';
 import type { FenceBucketBrokerStack } from '../../lib/stacks/fence-bucket-broker-stack';
 import { FENCE_ROLE, outdir } from './synthesized-stack';
 
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/broker-admin';
 const EXTERNAL_ACCOUNT = join(__dirname, 'fixtures/gcp-external-account.json');
+const VAULT_CA = join(__dirname, 'fixtures/vault-ca.pem');
+const VAULT_CONTEXT = {
+  secretsBackends: 'aws_sm,vault',
+  vaultAddr: 'https://vault.example.org:8200',
+  vaultAwsAuthRole: 'fence-bucket-broker',
+  vaultAwsAuthMount: 'aws-lambda',
+  vaultIamServerId: 'vault.example.org',
+  vaultNamespace: 'gen3',
+  vaultKvMount: 'kv',
+  vaultCaCertFile: VAULT_CA,
+};
 const GCP_CONTEXT = {
   secretsBackends: 'aws_sm,gcp_sm',
   gcpExternalAccountFile: EXTERNAL_ACCOUNT,
@@ -114,11 +128,74 @@ describe('Stack: secrets backends of the Lambdas', () => {
     expect(() => build({ gcpExternalAccountFile: file })).toThrow(message);
   });
 
-  it('refuses k8s and vault, which a Lambda cannot use, and gcp_sm without a Google identity', () => {
-    expect(() => build({ secretsBackends: 'aws_sm,k8s' })).toThrow(/k8s reads secrets from mounted files/);
-    expect(() => build({ secretsBackends: 'vault' })).toThrow(
-      /vault cannot be deployed to Lambda in this release.*AWS IAM auth method is future work/,
+  it('with vault, logs the functions in by Vault AWS auth: the settings in each environment, the CA in each bundle, the roles to bind as an output, cdk-nag passing', () => {
+    // Act
+    const { app, stack } = build(VAULT_CONTEXT);
+    const assembly = app.synth();
+    const template = Template.fromStack(stack);
+
+    // Assess
+    for (const fn of secretsFunctions(stack)) {
+      const environment = environmentOf(template, fn);
+      expect(environment).toMatchObject({
+        FENCE_SECRETS_BACKEND: 'aws_sm,vault',
+        VAULT_ADDR: 'https://vault.example.org:8200',
+        VAULT_AUTH_METHOD: 'aws',
+        VAULT_ROLE: 'fence-bucket-broker',
+        VAULT_AUTH_MOUNT: 'aws-lambda',
+        VAULT_AWS_IAM_SERVER_ID: 'vault.example.org',
+        VAULT_NAMESPACE: 'gen3',
+        VAULT_KV_MOUNT: 'kv',
+        VAULT_CACERT: `/var/task/${VAULT_CA_BUNDLE_NAME}`,
+      });
+      expect(environment.VAULT_AWS_STS_REGION).toBeUndefined();
+      const id = Stack.of(fn).getLogicalId(fn.node.defaultChild as never);
+      const key = String((template.toJSON().Resources[id].Properties.Code as { S3Key: string }).S3Key);
+      const shipped = readFileSync(
+        join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`, VAULT_CA_BUNDLE_NAME),
+        'utf8',
+      );
+      expect(shipped).toBe(readFileSync(VAULT_CA, 'utf8'));
+    }
+    const output = template.findOutputs('VaultBoundRoleArns').VaultBoundRoleArns;
+    const roles = JSON.stringify(output?.Value);
+    for (const fn of secretsFunctions(stack)) {
+      const roleId = Stack.of(fn).getLogicalId(fn.role?.node.defaultChild as never);
+      expect(roles).toContain(roleId);
+    }
+    expect(template.findOutputs('GoogleFederatedRoleArns')).toEqual({});
+  });
+
+  it('refuses vault without its address or role, over plain http, with a CA file holding a key, and Vault settings without vault', () => {
+    // Prepare
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'fbb-ca-')), 'ca.pem');
+    writeFileSync(
+      keyFile,
+      `${readFileSync(VAULT_CA, 'utf8')}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`,
     );
+
+    // Act / Assess
+    expect(() => build({ secretsBackends: 'vault' })).toThrow(
+      /secretsBackends vault needs -c vaultAddr=… and -c vaultAwsAuthRole=…/,
+    );
+    expect(() => build({ secretsBackends: 'vault', vaultAddr: 'https://vault.example.org' })).toThrow(
+      /needs -c vaultAwsAuthRole=…/,
+    );
+    expect(() => build({ ...VAULT_CONTEXT, vaultAddr: 'http://vault.example.org:8200' })).toThrow(
+      /vaultAddr must be an https:\/\/ address/,
+    );
+    expect(() => build({ ...VAULT_CONTEXT, vaultCaCertFile: keyFile })).toThrow(/holds a private key/);
+    expect(() => build({ ...VAULT_CONTEXT, vaultCaCertFile: EXTERNAL_ACCOUNT })).toThrow(
+      /holds no PEM certificate/,
+    );
+    expect(() => build({ vaultAddr: 'https://vault.example.org', vaultAwsAuthRole: 'r' })).toThrow(
+      /vaultAddr, vaultAwsAuthRole need vault in secretsBackends/,
+    );
+    expect(() => build({ ...VAULT_CONTEXT, vaultStsRegion: 'Frankfurt' })).toThrow(/VAULT_AWS_STS_REGION/);
+  });
+
+  it('refuses k8s, which a Lambda cannot use, and gcp_sm without a Google identity', () => {
+    expect(() => build({ secretsBackends: 'aws_sm,k8s' })).toThrow(/k8s reads secrets from mounted files/);
     expect(() => build({ secretsBackends: 'gcp_sm' })).toThrow(/gcpExternalAccountFile/);
     expect(() => build({ secretsBackends: 'aws_sm,s3' })).toThrow(/"s3" is not a secrets backend/);
   });

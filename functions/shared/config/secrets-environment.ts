@@ -3,7 +3,7 @@ import { SECRETS_BACKENDS } from '../registry/bucket-record';
 import { commaList, positiveInteger, seconds } from './environment';
 
 /** How the broker can log in to Vault. */
-export const VAULT_AUTH_METHODS = ['kubernetes', 'approle', 'token'] as const;
+export const VAULT_AUTH_METHODS = ['kubernetes', 'approle', 'aws', 'token'] as const;
 export type VaultAuthMethodName = (typeof VAULT_AUTH_METHODS)[number];
 
 const nonEmpty = () => z.string().check(z.minLength(1));
@@ -31,12 +31,29 @@ export const SecretsEnvironmentSchema = z.object({
   VAULT_CACERT: z.optional(nonEmpty()),
   /** How the broker logs in to Vault; required for the `vault` backend. */
   VAULT_AUTH_METHOD: z.optional(z.enum(VAULT_AUTH_METHODS)),
-  /** Where the auth method is mounted. @default the method's name (`kubernetes`, `approle`) */
+  /** Where the auth method is mounted. @default the method's name (`kubernetes`, `approle`, `aws`) */
   VAULT_AUTH_MOUNT: z.optional(nonEmpty()),
-  /** Kubernetes auth: the Vault role to log in as. */
+  /** Kubernetes and AWS auth: the Vault role to log in as. */
   VAULT_ROLE: z.optional(nonEmpty()),
   /** Kubernetes auth: the projected service-account token. @default /var/run/secrets/kubernetes.io/serviceaccount/token */
   VAULT_K8S_TOKEN_FILE: z.optional(nonEmpty()),
+  /**
+   * AWS auth: the value Vault's `iam_server_id_header_value` requires, sent signed as
+   * `X-Vault-AWS-IAM-Server-ID` so a request signed for this Vault cannot be replayed to another.
+   */
+  VAULT_AWS_IAM_SERVER_ID: z.optional(nonEmpty()),
+  /**
+   * AWS auth: the region of the STS endpoint Vault forwards the signed request to (its
+   * `sts_endpoint` and `sts_region`). @default none: the global endpoint, signed for us-east-1
+   */
+  VAULT_AWS_STS_REGION: z.optional(
+    z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1')),
+  ),
+  /**
+   * AWS auth: the STS URL the request is signed for, when it is not AWS's own for the region
+   * (a VPC endpoint's name, an emulator). @default https://sts.amazonaws.com, or https://sts.<region>.amazonaws.com
+   */
+  VAULT_AWS_STS_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
   /** AppRole auth: the role id, or a file holding it. */
   VAULT_ROLE_ID: z.optional(nonEmpty()),
   VAULT_ROLE_ID_FILE: z.optional(nonEmpty()),

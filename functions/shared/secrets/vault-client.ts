@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { exchange } from '../http/http-exchange';
+import { AwsIamVaultAuth, type AwsIdentitySource } from './vault-aws-auth';
 import type { VaultAuthSettings, VaultCredentialSource, VaultSettings } from './vault-settings';
 
 /** A parsed Vault answer: the status and the JSON body (`{}` when empty or not JSON). */
@@ -31,12 +32,14 @@ export class VaultLoginError extends Error {
   constructor(
     readonly method: string,
     readonly status: number | undefined,
-    options: { cause?: unknown; file?: string } = {},
+    options: { cause?: unknown; file?: string; problem?: string } = {},
   ) {
     super(
-      options.file === undefined
-        ? `Vault refused the broker's ${method} login${status === undefined ? '' : ` (${status})`}`
-        : `the broker's ${method} login to Vault could not read ${options.file}`,
+      options.file !== undefined
+        ? `the broker's ${method} login to Vault could not read ${options.file}`
+        : options.problem !== undefined
+          ? `the broker's ${method} login to Vault ${options.problem}`
+          : `Vault refused the broker's ${method} login${status === undefined ? '' : ` (${status})`}`,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
   }
@@ -65,7 +68,8 @@ async function readSource(source: VaultCredentialSource, method: string): Promis
   }
 }
 
-function loginFrom(method: string, answer: VaultAnswer): VaultLogin {
+/** The token of a login answer, or a `VaultLoginError` naming the method and status only. */
+export function loginFrom(method: string, answer: VaultAnswer): VaultLogin {
   const auth = answer.body?.auth;
   if (answer.status !== 200 || typeof auth?.client_token !== 'string') {
     throw new VaultLoginError(method, answer.status);
@@ -119,12 +123,15 @@ export class StaticTokenVaultAuth implements VaultAuth {
   }
 }
 
-export function vaultAuthFrom(settings: VaultAuthSettings): VaultAuth {
+/** The auth method of the settings; `awsCredentials` replaces the SDK's chain (tests). */
+export function vaultAuthFrom(settings: VaultAuthSettings, awsCredentials?: AwsIdentitySource): VaultAuth {
   switch (settings.method) {
     case 'kubernetes':
       return new KubernetesVaultAuth(settings);
     case 'approle':
       return new AppRoleVaultAuth(settings);
+    case 'aws':
+      return new AwsIamVaultAuth(settings, awsCredentials);
     case 'token':
       return new StaticTokenVaultAuth(settings.token);
   }
@@ -188,16 +195,17 @@ export class VaultClient {
   /** A client from the deployment's settings (reads the CA file once, here). */
   static fromSettings(
     settings: VaultSettings,
-    options: Pick<VaultClientOptions, 'budgetMs' | 'clock'> = {},
+    options: Pick<VaultClientOptions, 'budgetMs' | 'clock'> & { awsCredentials?: AwsIdentitySource } = {},
   ): VaultClient {
+    const { awsCredentials, ...clientOptions } = options;
     return new VaultClient({
       address: settings.address,
       ...(settings.namespace === undefined ? {} : { namespace: settings.namespace }),
       ...(settings.caCertFile === undefined
         ? {}
         : { caBundlePem: readFileSync(settings.caCertFile, 'utf8') }),
-      auth: vaultAuthFrom(settings.auth),
-      ...options,
+      auth: vaultAuthFrom(settings.auth, awsCredentials),
+      ...clientOptions,
     });
   }
 

@@ -16,13 +16,7 @@ import {
   type SecretResolver,
   type SecretVersionId,
 } from './secret-resolver';
-import {
-  type VaultAnswer,
-  VaultApiError,
-  VaultClient,
-  type VaultClientOptions,
-  VaultLoginError,
-} from './vault-client';
+import { type VaultAnswer, VaultApiError, VaultClient, VaultLoginError } from './vault-client';
 import type { VaultSettings } from './vault-settings';
 
 /** A ref's mount and path, URL-encoded segment by segment for the API path. */
@@ -51,7 +45,7 @@ export class VaultResolver implements SecretResolver {
 
   static fromSettings(
     settings: VaultSettings,
-    options: Pick<VaultClientOptions, 'budgetMs' | 'clock'> = {},
+    options: Parameters<typeof VaultClient.fromSettings>[1] = {},
   ): VaultResolver {
     return new VaultResolver(VaultClient.fromSettings(settings, options));
   }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   freePort,
@@ -28,6 +28,25 @@ export function openBaoBinary(): string {
   return binary;
 }
 
+/**
+ * The directory holding the `aws` auth plugin (Vault's AWS auth method, which OpenBao no longer
+ * builds in) that scripts/install-test-services.sh builds; `bao server -dev` registers it.
+ */
+export function openBaoPluginDirectory(): string {
+  const directory =
+    process.env.BAO_PLUGIN_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'fence-bucket-broker', 'openbao-plugins');
+  if (!existsSync(join(directory, 'aws'))) {
+    throw new ServiceStartError(
+      'OpenBao',
+      `has no AWS auth plugin at ${join(directory, 'aws')}`,
+      '',
+      'run `npm run services:install` (it builds scripts/openbao-aws-auth-plugin)',
+    );
+  }
+  return directory;
+}
+
 export interface OpenBaoServer {
   process: ServiceProcess;
   /** `http://127.0.0.1:PORT` (`https://` with `tls`). */
@@ -38,11 +57,12 @@ export interface OpenBaoServer {
 }
 
 /**
- * `bao server -dev` on a free loopback port: in memory, unsealed, KV v2 at `secret/`, with a
- * random root token. `tls` runs it with the dev CA and certificate OpenBao generates.
+ * `bao server -dev` on a free loopback port: in memory, unsealed, KV v2 at `secret/`, the `aws`
+ * auth plugin registered, with a random root token. `tls` runs it with the dev CA and certificate OpenBao generates.
  */
 export async function startOpenBao(options: { tls?: boolean } = {}): Promise<OpenBaoServer> {
   const binary = openBaoBinary();
+  const pluginDirectory = openBaoPluginDirectory();
   const port = await freePort();
   const rootToken = `root-${crypto.randomUUID()}`;
   const certDir = options.tls ? mkdtempSync(join(tmpdir(), 'fbb-bao-tls-')) : undefined;
@@ -55,6 +75,7 @@ export async function startOpenBao(options: { tls?: boolean } = {}): Promise<Ope
       `-dev-root-token-id=${rootToken}`,
       `-dev-listen-address=127.0.0.1:${port}`,
       '-dev-no-store-token',
+      `-dev-plugin-dir=${pluginDirectory}`,
       ...(certDir === undefined ? [] : ['-dev-tls', `-dev-tls-cert-dir=${certDir}`]),
     ],
     // HOME keeps bao from writing a token helper file into the real home directory.

@@ -46,7 +46,7 @@ export class VaultRoot {
   }
 
   /** Enables an auth method at a mount of its own (each test file its own, so none collide). */
-  async enableAuth(type: 'approle' | 'kubernetes'): Promise<string> {
+  async enableAuth(type: 'approle' | 'aws' | 'kubernetes'): Promise<string> {
     const mount = uniqueName(type);
     await this.call('POST', `sys/auth/${mount}`, { type });
     return mount;

@@ -87,8 +87,60 @@ describe('Function: readVaultSettings', () => {
     expect(attempts.both).toThrow(/either VAULT_TOKEN or VAULT_TOKEN_FILE/);
     for (const attempt of Object.values(attempts)) expect(attempt).toThrow(ConfigurationError);
     expect(() => settingsOf({ VAULT_ADDR: 'vault:8200', VAULT_AUTH_METHOD: 'token' })).toThrow(/VAULT_ADDR/);
-    expect(() => settingsOf({ VAULT_ADDR: 'https://v', VAULT_AUTH_METHOD: 'aws' })).toThrow(
+    expect(() => settingsOf({ VAULT_ADDR: 'https://v', VAULT_AUTH_METHOD: 'gcp' })).toThrow(
       /VAULT_AUTH_METHOD/,
     );
+    expect(() => settingsOf({ VAULT_ADDR: 'https://v', VAULT_AUTH_METHOD: 'aws' })).toThrow(/VAULT_ROLE/);
+    expect(() =>
+      settingsOf({
+        VAULT_ADDR: 'https://v',
+        VAULT_AUTH_METHOD: 'aws',
+        VAULT_ROLE: 'r',
+        VAULT_AWS_STS_REGION: 'Frankfurt',
+      }),
+    ).toThrow(/VAULT_AWS_STS_REGION/);
+  });
+
+  it("reads AWS auth, signed for the STS endpoint Vault sends to: global by default, the region's when named", () => {
+    // Act
+    const aws = (variables: Record<string, string>) =>
+      settingsOf({
+        VAULT_ADDR: 'https://vault:8200',
+        VAULT_AUTH_METHOD: 'aws',
+        VAULT_ROLE: 'fbb',
+        ...variables,
+      }).auth;
+
+    // Assess
+    expect(aws({})).toEqual({
+      method: 'aws',
+      mount: 'aws',
+      role: 'fbb',
+      stsUrl: 'https://sts.amazonaws.com',
+      stsRegion: 'us-east-1',
+    });
+    expect(
+      aws({ VAULT_AUTH_MOUNT: 'aws-lambda', VAULT_AWS_IAM_SERVER_ID: 'vault.example.org' }),
+    ).toMatchObject({
+      mount: 'aws-lambda',
+      serverId: 'vault.example.org',
+    });
+    expect(aws({ VAULT_AWS_STS_REGION: 'eu-west-1' })).toMatchObject({
+      stsUrl: 'https://sts.eu-west-1.amazonaws.com',
+      stsRegion: 'eu-west-1',
+    });
+    expect(aws({ VAULT_AWS_STS_REGION: 'cn-north-1' })).toMatchObject({
+      stsUrl: 'https://sts.cn-north-1.amazonaws.com.cn',
+    });
+    expect(aws({ VAULT_AWS_STS_ENDPOINT: 'https://sts.us-west-2.amazonaws.com/' })).toMatchObject({
+      stsUrl: 'https://sts.us-west-2.amazonaws.com',
+      stsRegion: 'us-west-2',
+    });
+    expect(
+      aws({
+        VAULT_AWS_STS_ENDPOINT: 'https://vpce-1.sts.eu-west-1.vpce.amazonaws.com',
+        VAULT_AWS_STS_REGION: 'eu-west-1',
+      }),
+    ).toMatchObject({ stsUrl: 'https://vpce-1.sts.eu-west-1.vpce.amazonaws.com', stsRegion: 'eu-west-1' });
   });
 });

@@ -1,0 +1,110 @@
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { VaultAnswer, VaultAuth, VaultLogin } from './vault-client';
+import { loginFrom, VaultLoginError } from './vault-client';
+import type { VaultAuthSettings } from './vault-settings';
+
+/** AWS credentials as the SDK's providers give them. */
+export interface AwsIdentity {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Where the login's credentials come from, asked at every login. */
+export type AwsIdentitySource = () => Promise<AwsIdentity>;
+
+/** The one call Vault's IAM login accepts (its body may hold `Action` and `Version`, nothing else). */
+const GET_CALLER_IDENTITY = 'Action=GetCallerIdentity&Version=2011-06-15';
+
+/**
+ * Vault's AWS auth method, IAM type: the broker signs an `sts:GetCallerIdentity` request with its
+ * own AWS credentials (a Lambda's execution role) and hands it to Vault, which sends it to STS
+ * and logs in whoever STS says signed it. Nothing secret is configured: the signature proves the
+ * role. The credentials are asked for at every login, because they rotate (the SDK's chain
+ * caches them until shortly before they expire). The signed request carries the session token,
+ * so it is only ever sent to Vault, never logged, and a refusal names the status alone.
+ */
+export class AwsIamVaultAuth implements VaultAuth {
+  readonly method = 'aws';
+
+  constructor(
+    private readonly settings: Extract<VaultAuthSettings, { method: 'aws' }>,
+    /** @default the SDK's default provider chain (the environment's credentials in a Lambda) */
+    private credentials?: AwsIdentitySource,
+  ) {}
+
+  async login(post: (path: string, body: unknown) => Promise<VaultAnswer>): Promise<VaultLogin> {
+    let identity: AwsIdentity;
+    try {
+      identity = await this.identity();
+    } catch (error) {
+      throw new VaultLoginError(this.method, undefined, {
+        cause: error,
+        problem: 'found no AWS credentials',
+      });
+    }
+    return loginFrom(
+      this.method,
+      await post(`auth/${this.settings.mount}/login`, {
+        role: this.settings.role,
+        ...(await this.signedCallerIdentityRequest(identity)),
+      }),
+    );
+  }
+
+  /**
+   * The SDK's chain is imported at the first login, not with this module: the presign bundle
+   * leaves it to the Lambda runtime, and a static import of a module left out of the bundle is
+   * loaded at every cold start, Vault or not.
+   */
+  private async identity(): Promise<AwsIdentity> {
+    if (this.credentials === undefined) {
+      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+      this.credentials = defaultProvider();
+    }
+    return this.credentials();
+  }
+
+  /** The login's `iam_*` fields: a GetCallerIdentity POST signed (SigV4, service `sts`) by `identity`. */
+  private async signedCallerIdentityRequest(identity: AwsIdentity) {
+    const url = new URL(this.settings.stsUrl);
+    const signer = new SignatureV4({
+      service: 'sts',
+      region: this.settings.stsRegion,
+      credentials: identity,
+      // node:crypto's SHA-256, already in the runtime (a JavaScript one would only add weight).
+      sha256: Hash.bind(null, 'sha256'),
+    });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port === '' ? {} : { port: Number(url.port) }),
+      path: url.pathname === '' ? '/' : url.pathname,
+      query: {},
+      headers: {
+        // Vault rebuilds the request for its own STS endpoint with this Host, so it must be signed.
+        host: url.host,
+        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        ...(this.settings.serverId === undefined
+          ? {}
+          : { 'x-vault-aws-iam-server-id': this.settings.serverId }),
+      },
+      body: GET_CALLER_IDENTITY,
+    });
+    const headers = Object.fromEntries(
+      Object.entries(signed.headers).map(([name, value]) => [name, [String(value)]]),
+    );
+    return {
+      iam_http_request_method: 'POST',
+      iam_request_url: base64(`${url.origin}${url.pathname === '' ? '/' : url.pathname}`),
+      iam_request_body: base64(GET_CALLER_IDENTITY),
+      iam_request_headers: base64(JSON.stringify(headers)),
+    };
+  }
+}
+
+function base64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
