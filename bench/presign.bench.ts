@@ -158,7 +158,7 @@ async function wholeHandler(): Promise<void> {
   });
   const handler = createPresignHandler({
     wiring: wirePresignService(environment, { registry }),
-    logger: new Logger({ serviceName: 'bench' }),
+    logger: async () => new Logger({ serviceName: 'bench' }),
     metrics: async () => new Metrics({ namespace: 'Bench', serviceName: 'bench' }),
     auditSampleRate: environment.AUDIT_SAMPLE_RATE,
     metricsIntervalMs: environment.METRICS_PUBLISH_INTERVAL_SECONDS * 1000,

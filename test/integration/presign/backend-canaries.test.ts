@@ -100,7 +100,7 @@ describe('Handler: presign over the vault and gcp_sm backends (canaries)', () =>
     });
     const handler = createPresignHandler({
       wiring: wirePresignService(environment, { registry }),
-      logger: new Logger({ serviceName: 'canaries' }),
+      logger: async () => new Logger({ serviceName: 'canaries' }),
       metrics: async () => new Metrics({ namespace: 'FenceBucketBrokerTest', serviceName: 'canaries' }),
       auditSampleRate: 1,
     });
