@@ -37,6 +37,12 @@ function emit(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** One module load in a fresh process: wall time and CPU time, in ms. */
+interface Load {
+  wall: number;
+  cpu: number;
+}
+
 interface Measured {
   ops: number;
   ops_per_s: number;
@@ -256,40 +262,48 @@ async function coldStart(): Promise<void> {
     PRESIGN_RUNTIME_PROVIDED_MODULES,
   );
   // A fresh process per load: module load is what a cold start pays before the first request.
-  const loadOnce = (file: string) =>
-    Number(
-      execFileSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
-        ],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            REGISTRY_TABLE_NAME: 'registry',
-            AWS_REGION: 'us-east-1',
-            AWS_LAMBDA_FUNCTION_NAME: 'bench',
-          },
+  // Each load reports its wall time and the CPU time the process spent on it (all threads). On a
+  // machine other work keeps busy, wall time mostly measures waiting for a CPU; CPU time does not.
+  const loadOnce = (file: string): Load => {
+    const [wall = Number.NaN, cpu = Number.NaN] = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(file)}); const u = process.cpuUsage(c); console.log(performance.now() - t, (u.user + u.system) / 1000);`,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          REGISTRY_TABLE_NAME: 'registry',
+          AWS_REGION: 'us-east-1',
+          AWS_LAMBDA_FUNCTION_NAME: 'bench',
         },
-      ).trim(),
-    );
+      },
+    )
+      .trim()
+      .split(' ')
+      .map(Number);
+    return { wall, cpu };
+  };
   // What the gcp_sm backend would add with Google's npm client instead of its REST surface. The
   // client reads its proto files from its package at load, so it cannot be bundled into one file:
   // it loads from node_modules, as it would from a layer.
-  const loadGcpClient = () =>
-    Number(
-      execFileSync(
-        process.execPath,
-        [
-          '-e',
-          "const t = performance.now(); const { SecretManagerServiceClient } = require('@google-cloud/secret-manager'); new SecretManagerServiceClient({ fallback: true }); console.log(performance.now() - t);",
-        ],
-        { encoding: 'utf8', cwd: join(__dirname, '..'), env: { ...process.env, NODE_NO_WARNINGS: '1' } },
-      ).trim(),
-    );
+  const loadGcpClient = (): Load => {
+    const [wall = Number.NaN, cpu = Number.NaN] = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "const c = process.cpuUsage(); const t = performance.now(); const { SecretManagerServiceClient } = require('@google-cloud/secret-manager'); new SecretManagerServiceClient({ fallback: true }); const u = process.cpuUsage(c); console.log(performance.now() - t, (u.user + u.system) / 1000);",
+      ],
+      { encoding: 'utf8', cwd: join(__dirname, '..'), env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+    )
+      .trim()
+      .split(' ')
+      .map(Number);
+    return { wall, cpu };
+  };
   // Each round loads every bundle once in a fresh process, in an order that reverses every
   // other round, so drift in machine load falls on all of them alike; ratios are taken within
   // a round (ours ÷ the reference next to it) and summarized over rounds.
@@ -302,49 +316,57 @@ async function coldStart(): Promise<void> {
   };
   type Loaded = keyof typeof loads;
   const names = Object.keys(loads) as Loaded[];
-  const times = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Loaded, number[]>;
+  const times = Object.fromEntries(names.map((name) => [name, [] as Load[]])) as Record<Loaded, Load[]>;
   for (const name of names) loads[name]();
   for (let run = 0; run < runs; run++) {
     for (const name of run % 2 === 0 ? names : [...names].reverse()) times[name].push(loads[name]());
   }
   const quantile = (values: number[], q: number) =>
-    Number(([...values].sort((a, b) => a - b)[Math.round(q * (values.length - 1))] ?? 0).toFixed(3));
-  const median = (values: number[]) => Number(quantile(values, 0.5).toFixed(1));
+    [...values].sort((a, b) => a - b)[Math.round(q * (values.length - 1))] ?? Number.NaN;
+  const median = (name: Loaded, clock: keyof Load = 'wall') =>
+    Number(
+      quantile(
+        times[name].map((load) => load[clock]),
+        0.5,
+      ).toFixed(1),
+    );
   /** Median and p90 over rounds of `name`'s time ÷ `base`'s time in the same round. */
-  const ratio = (name: Loaded, base: Loaded) => {
-    const perRound = times[name].map((time, run) => time / (times[base][run] ?? Number.NaN));
+  const ratio = (name: Loaded, base: Loaded, clock: keyof Load = 'wall') => {
+    const perRound = times[name].map((load, run) => load[clock] / (times[base][run]?.[clock] ?? Number.NaN));
     return {
       median: Number(quantile(perRound, 0.5).toFixed(2)),
       p90: Number(quantile(perRound, 0.9).toFixed(2)),
     };
   };
-  const referenceMs = median(times.reference);
-  const oursMs = median(times.ours);
   const oursRatio = ratio('ours', 'reference');
+  const oursCpuRatio = ratio('ours', 'reference', 'cpu');
   emit({
     bench: 'cold-start',
     impl: 'eager Secrets Manager + STS + DynamoDB clients',
     reference: true,
     runs,
     bundle_kb: Math.round(statSync(reference).size / 1024),
-    module_load_ms: referenceMs,
+    module_load_ms: median('reference'),
+    module_load_cpu_ms: median('reference', 'cpu'),
   });
   emit({
     bench: 'cold-start',
     impl: 'presign Lambda bundle',
     runs,
     bundle_kb: Math.round(statSync(ours).size / 1024),
-    module_load_ms: oursMs,
+    module_load_ms: median('ours'),
+    module_load_cpu_ms: median('ours', 'cpu'),
     load_ratio_vs_reference: oursRatio.median,
     load_ratio_vs_reference_p90: oursRatio.p90,
+    cpu_ratio_vs_reference: oursCpuRatio.median,
+    cpu_ratio_vs_reference_p90: oursCpuRatio.p90,
     target_bundle_kb: 600,
     target_load_ratio: 0.67,
   });
-  const gcpClientMs = median(times.gcpClient);
   emit({
     bench: 'cold-start',
     impl: '@google-cloud/secret-manager client (fallback: true), loaded from node_modules and built',
-    module_load_ms: gcpClientMs,
+    module_load_ms: median('gcpClient'),
     load_ratio_vs_reference: ratio('gcpClient', 'reference').median,
     load_ratio_vs_presign_bundle: ratio('gcpClient', 'ours').median,
   });
@@ -353,9 +375,10 @@ async function coldStart(): Promise<void> {
     bench: 'cold-start',
     impl: 'presign Lambda bundle + Powertools Tracer (not deployed: README, "Tracing")',
     bundle_kb: Math.round(statSync(traced).size / 1024),
-    module_load_ms: median(times.traced),
+    module_load_ms: median('traced'),
     load_ratio_vs_reference: tracedRatio.median,
     load_ratio_vs_reference_p90: tracedRatio.p90,
+    cpu_ratio_vs_reference: ratio('traced', 'reference', 'cpu').median,
     load_ratio_vs_presign: ratio('traced', 'ours').median,
     target_bundle_kb: 600,
     target_load_ratio: 0.67,
