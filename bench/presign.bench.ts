@@ -37,6 +37,12 @@ function emit(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** One module load in a fresh process: wall time and CPU time, in ms. */
+interface Load {
+  wall: number;
+  cpu: number;
+}
+
 interface Measured {
   ops: number;
   ops_per_s: number;
@@ -134,7 +140,7 @@ async function presignCore(): Promise<void> {
   });
 }
 
-/** The Lambda's own middy + Powertools chain over a file registry and file secrets: no network. */
+/** The Lambda's own handler over a file registry and file secrets: no network. */
 async function wholeHandler(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fbb-bench-'));
   const registry = new FileBucketRegistry(join(dir, 'registry.json'));
@@ -158,7 +164,7 @@ async function wholeHandler(): Promise<void> {
   });
   const handler = createPresignHandler({
     wiring: wirePresignService(environment, { registry }),
-    logger: new Logger({ serviceName: 'bench' }),
+    logger: async () => new Logger({ serviceName: 'bench' }),
     metrics: async () => new Metrics({ namespace: 'Bench', serviceName: 'bench' }),
     auditSampleRate: environment.AUDIT_SAMPLE_RATE,
     metricsIntervalMs: environment.METRICS_PUBLISH_INTERVAL_SECONDS * 1000,
@@ -208,7 +214,7 @@ async function wholeHandler(): Promise<void> {
   }
   emit({
     bench: 'handler-in-process',
-    impl: 'presign Lambda handler (middy + Powertools, audit line per request, EMF metrics, default settings, warm caches)',
+    impl: 'presign Lambda handler (audit line per request, EMF metrics, default settings, warm caches)',
     ...single,
     throughput_ratio_vs_getSignedUrl: Number((single.ops_per_s / referenceOpsPerSecond).toFixed(1)),
     target_ratio: 10,
@@ -255,92 +261,125 @@ async function coldStart(): Promise<void> {
     'presign-traced',
     PRESIGN_RUNTIME_PROVIDED_MODULES,
   );
-  // Fresh processes, alternating between the two bundles so machine noise hits both alike.
-  const loadOnce = (file: string) =>
-    Number(
-      execFileSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
-        ],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            REGISTRY_TABLE_NAME: 'registry',
-            AWS_REGION: 'us-east-1',
-            AWS_LAMBDA_FUNCTION_NAME: 'bench',
-          },
+  // A fresh process per load: module load is what a cold start pays before the first request.
+  // Each load reports its wall time and the CPU time the process spent on it (all threads). On a
+  // machine other work keeps busy, wall time mostly measures waiting for a CPU; CPU time does not.
+  const loadOnce = (file: string): Load => {
+    const [wall = Number.NaN, cpu = Number.NaN] = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(file)}); const u = process.cpuUsage(c); console.log(performance.now() - t, (u.user + u.system) / 1000);`,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          REGISTRY_TABLE_NAME: 'registry',
+          AWS_REGION: 'us-east-1',
+          AWS_LAMBDA_FUNCTION_NAME: 'bench',
         },
-      ).trim(),
-    );
+      },
+    )
+      .trim()
+      .split(' ')
+      .map(Number);
+    return { wall, cpu };
+  };
   // What the gcp_sm backend would add with Google's npm client instead of its REST surface. The
   // client reads its proto files from its package at load, so it cannot be bundled into one file:
   // it loads from node_modules, as it would from a layer.
-  const loadGcpClient = () =>
-    Number(
-      execFileSync(
-        process.execPath,
-        [
-          '-e',
-          "const t = performance.now(); const { SecretManagerServiceClient } = require('@google-cloud/secret-manager'); new SecretManagerServiceClient({ fallback: true }); console.log(performance.now() - t);",
-        ],
-        { encoding: 'utf8', cwd: join(__dirname, '..'), env: { ...process.env, NODE_NO_WARNINGS: '1' } },
-      ).trim(),
-    );
-  const runs = Number(process.env.BENCH_COLD_RUNS ?? 21);
-  const referenceTimes: number[] = [];
-  const ourTimes: number[] = [];
-  const gcpClientTimes: number[] = [];
-  const tracedTimes: number[] = [];
-  loadOnce(reference);
-  loadOnce(ours);
-  loadOnce(traced);
-  loadGcpClient();
+  const loadGcpClient = (): Load => {
+    const [wall = Number.NaN, cpu = Number.NaN] = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "const c = process.cpuUsage(); const t = performance.now(); const { SecretManagerServiceClient } = require('@google-cloud/secret-manager'); new SecretManagerServiceClient({ fallback: true }); const u = process.cpuUsage(c); console.log(performance.now() - t, (u.user + u.system) / 1000);",
+      ],
+      { encoding: 'utf8', cwd: join(__dirname, '..'), env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+    )
+      .trim()
+      .split(' ')
+      .map(Number);
+    return { wall, cpu };
+  };
+  // Each round loads every bundle once in a fresh process, in an order that reverses every
+  // other round, so drift in machine load falls on all of them alike; ratios are taken within
+  // a round (ours ÷ the reference next to it) and summarized over rounds.
+  const runs = Number(process.env.BENCH_COLD_RUNS ?? 41);
+  const loads = {
+    reference: () => loadOnce(reference),
+    ours: () => loadOnce(ours),
+    traced: () => loadOnce(traced),
+    gcpClient: loadGcpClient,
+  };
+  type Loaded = keyof typeof loads;
+  const names = Object.keys(loads) as Loaded[];
+  const times = Object.fromEntries(names.map((name) => [name, [] as Load[]])) as Record<Loaded, Load[]>;
+  for (const name of names) loads[name]();
   for (let run = 0; run < runs; run++) {
-    referenceTimes.push(loadOnce(reference));
-    ourTimes.push(loadOnce(ours));
-    tracedTimes.push(loadOnce(traced));
-    gcpClientTimes.push(loadGcpClient());
+    for (const name of run % 2 === 0 ? names : [...names].reverse()) times[name].push(loads[name]());
   }
-  const median = (times: number[]) =>
-    Number((times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0).toFixed(1));
-  const referenceMs = median(referenceTimes);
-  const oursMs = median(ourTimes);
+  const quantile = (values: number[], q: number) =>
+    [...values].sort((a, b) => a - b)[Math.round(q * (values.length - 1))] ?? Number.NaN;
+  const median = (name: Loaded, clock: keyof Load = 'wall') =>
+    Number(
+      quantile(
+        times[name].map((load) => load[clock]),
+        0.5,
+      ).toFixed(1),
+    );
+  /** Median and p90 over rounds of `name`'s time ÷ `base`'s time in the same round. */
+  const ratio = (name: Loaded, base: Loaded, clock: keyof Load = 'wall') => {
+    const perRound = times[name].map((load, run) => load[clock] / (times[base][run]?.[clock] ?? Number.NaN));
+    return {
+      median: Number(quantile(perRound, 0.5).toFixed(2)),
+      p90: Number(quantile(perRound, 0.9).toFixed(2)),
+    };
+  };
+  const oursRatio = ratio('ours', 'reference');
+  const oursCpuRatio = ratio('ours', 'reference', 'cpu');
   emit({
     bench: 'cold-start',
     impl: 'eager Secrets Manager + STS + DynamoDB clients',
     reference: true,
+    runs,
     bundle_kb: Math.round(statSync(reference).size / 1024),
-    module_load_ms: referenceMs,
+    module_load_ms: median('reference'),
+    module_load_cpu_ms: median('reference', 'cpu'),
   });
   emit({
     bench: 'cold-start',
     impl: 'presign Lambda bundle',
+    runs,
     bundle_kb: Math.round(statSync(ours).size / 1024),
-    module_load_ms: oursMs,
-    load_ratio_vs_reference: Number((oursMs / referenceMs).toFixed(2)),
+    module_load_ms: median('ours'),
+    module_load_cpu_ms: median('ours', 'cpu'),
+    load_ratio_vs_reference: oursRatio.median,
+    load_ratio_vs_reference_p90: oursRatio.p90,
+    cpu_ratio_vs_reference: oursCpuRatio.median,
+    cpu_ratio_vs_reference_p90: oursCpuRatio.p90,
     target_bundle_kb: 600,
     target_load_ratio: 0.67,
   });
-  const gcpClientMs = median(gcpClientTimes);
   emit({
     bench: 'cold-start',
     impl: '@google-cloud/secret-manager client (fallback: true), loaded from node_modules and built',
-    module_load_ms: gcpClientMs,
-    load_ratio_vs_reference: Number((gcpClientMs / referenceMs).toFixed(2)),
-    load_ratio_vs_presign_bundle: Number((gcpClientMs / oursMs).toFixed(2)),
+    module_load_ms: median('gcpClient'),
+    load_ratio_vs_reference: ratio('gcpClient', 'reference').median,
+    load_ratio_vs_presign_bundle: ratio('gcpClient', 'ours').median,
   });
-  const tracedMs = median(tracedTimes);
+  const tracedRatio = ratio('traced', 'reference');
   emit({
     bench: 'cold-start',
     impl: 'presign Lambda bundle + Powertools Tracer (not deployed: README, "Tracing")',
     bundle_kb: Math.round(statSync(traced).size / 1024),
-    module_load_ms: tracedMs,
-    load_ratio_vs_reference: Number((tracedMs / referenceMs).toFixed(2)),
-    load_ratio_vs_presign: Number((tracedMs / oursMs).toFixed(2)),
+    module_load_ms: median('traced'),
+    load_ratio_vs_reference: tracedRatio.median,
+    load_ratio_vs_reference_p90: tracedRatio.p90,
+    cpu_ratio_vs_reference: ratio('traced', 'reference', 'cpu').median,
+    load_ratio_vs_presign: ratio('traced', 'ours').median,
     target_bundle_kb: 600,
     target_load_ratio: 0.67,
   });

@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { readEnvironment } from '../shared/config/environment';
 import { PresignEnvironmentSchema } from './environment';
 import { createPresignHandler } from './presign-handler';
@@ -10,7 +9,7 @@ const environment = readEnvironment(PresignEnvironmentSchema);
 /** Lambda entry of the presign API. */
 export const handler = createPresignHandler({
   wiring: wirePresignService(environment),
-  logger: new Logger(),
+  logger: async () => new (await import('@aws-lambda-powertools/logger')).Logger(),
   metrics: async () => new (await import('@aws-lambda-powertools/metrics')).Metrics(),
   auditSampleRate: environment.AUDIT_SAMPLE_RATE,
   metricsIntervalMs: environment.METRICS_PUBLISH_INTERVAL_SECONDS * 1000,

@@ -23,7 +23,8 @@ const MAX_LATENCY_VALUES = 99;
  * published: an EMF blob costs ~25 µs, more than a whole presign.
  */
 export function presignTelemetry(options: {
-  logger: Logger;
+  /** Receives errors that are not ours; nothing else is logged through it. */
+  logger: Pick<Logger, 'error'>;
   audit: Pick<AuditLog, 'record'>;
   /**
    * Where metrics go. A factory, so Powertools Metrics is loaded at the first publish rather

@@ -38,7 +38,7 @@ function lambdaEntry(tableName: string) {
         FENCE_SECRETS_BACKEND: 'aws_sm',
       }),
     ),
-    logger: new Logger({ serviceName: 'deadline-test', logLevel: 'SILENT' }),
+    logger: async () => new Logger({ serviceName: 'deadline-test', logLevel: 'SILENT' }),
     metrics: async () => new Metrics({ namespace: 'DeadlineTest', serviceName: 'deadline-test' }),
     auditSampleRate: 1,
     metricsIntervalMs: 3_600_000,
