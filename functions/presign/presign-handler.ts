@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { AuditLog } from './audit-log';
 import { presignDeadline } from './budgets';
@@ -8,12 +9,8 @@ import type { PresignWiring } from './presign-wiring';
 import { presignTelemetry } from './telemetry';
 
 /**
- * The presign Lambda's handler around `handlePresignApi`. The Lambda entry builds it from its
- * environment; benchmarks and tests build the same handler over other wiring. It is a plain
- * function, not a middy chain: with the logger built on demand no middleware is left, and
- * `@middy/core` alone costs ~2 ms of cold start (it loads `node:stream/web` and friends for
- * response streaming, which this API does not use). Each outbound call keeps its own budget
- * inside the Lambda's remaining time (`budgets.ts`), which middy's early timeout only backed up.
+ * The presign Lambda's middleware chain around `handlePresignApi`. The Lambda entry builds it
+ * from its environment; benchmarks and tests build the same chain over other wiring.
  */
 export function createPresignHandler(options: {
   wiring: PresignWiring;
@@ -42,21 +39,23 @@ export function createPresignHandler(options: {
     sampleRate: options.auditSampleRate,
     metricsIntervalMs: options.metricsIntervalMs,
   });
-  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    errorLog.startInvocation(context);
-    audit.startInvocation(context.awsRequestId, process.env._X_AMZN_TRACE_ID);
-    const invocation = {
-      requestId: context.awsRequestId,
-      deadline: presignDeadline(context.getRemainingTimeInMillis?.()),
-    };
-    const response = await handlePresignApi(event, invocation, {
-      service: wiring.service,
-      record: telemetry.record,
-      unexpected: telemetry.unexpected,
-    });
-    await Promise.all([errorLog.flush(), telemetry.endInvocation()]);
-    return response;
-  };
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>().handler(
+    async (event, context) => {
+      errorLog.startInvocation(context);
+      audit.startInvocation(context.awsRequestId, process.env._X_AMZN_TRACE_ID);
+      const invocation = {
+        requestId: context.awsRequestId,
+        deadline: presignDeadline(context.getRemainingTimeInMillis?.()),
+      };
+      const response = await handlePresignApi(event, invocation, {
+        service: wiring.service,
+        record: telemetry.record,
+        unexpected: telemetry.unexpected,
+      });
+      await Promise.all([errorLog.flush(), telemetry.endInvocation()]);
+      return response;
+    },
+  );
 }
 
 /**

@@ -22,7 +22,7 @@ import { FakeGoogleCloud } from '../support/fake-gcp';
 import { VaultRoot } from '../support/vault';
 
 /**
- * The presign Lambda's own handler (audit lines, Powertools metrics) over buckets whose keys live
+ * The presign Lambda's own handler (middy, Powertools, audit lines) over buckets whose keys live
  * in Vault and in GCP Secret Manager: the MinIO secret keys are canaries, and neither they nor
  * the Google key may appear in any answer or log line, on success or failure.
  */

@@ -311,8 +311,8 @@ describe('Function: handlePresignApi (MinIO + AWS emulators)', () => {
   );
 });
 
-describe('Handler: presign Lambda entry', () => {
-  it('wires the handler at module load with its environment and answers an API Gateway event', async () => {
+describe('Handler: presign Lambda entry (middy, Powertools)', () => {
+  it('runs the middy chain at module load with its environment and answers an API Gateway event', async () => {
     // Prepare
     const bed = await presignBed();
     process.env.REGISTRY_TABLE_NAME = bed.tableName;

@@ -7,7 +7,7 @@ import { readEnvironment } from '../../../functions/shared/config/environment';
 import { UnknownBucketError } from '../../../functions/shared/errors';
 
 /**
- * The handler builds Powertools Logger only for an unexpected error, and still gives each such
+ * The chain builds Powertools Logger only for an unexpected error, and still gives each such
  * line the invocation's Lambda context, as `injectLambdaContext` did.
  */
 describe('Function: createPresignHandler (error logger)', () => {
