@@ -14,7 +14,6 @@ describe('Module: functions/presign/handler (cold start imports)', () => {
     '@aws-sdk/credential-provider-node',
     '@aws-lambda-powertools/logger',
     '@aws-lambda-powertools/metrics',
-    '@middy/core',
     '../../../functions/shared/secrets/vault-resolver',
     '../../../functions/shared/secrets/vault-client',
     '../../../functions/shared/secrets/gcp-secret-manager-resolver',
