@@ -1,5 +1,4 @@
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { credentialsFromEnvironment } from '../aws/aws-json-client';
 import type { VaultAnswer, VaultAuth, VaultLogin } from './vault-client';
 import { loginFrom, VaultLoginError } from './vault-client';
 import type { VaultAuthSettings } from './vault-settings';
@@ -21,23 +20,28 @@ const GET_CALLER_IDENTITY = 'Action=GetCallerIdentity&Version=2011-06-15';
  * Vault's AWS auth method, IAM type: the broker signs an `sts:GetCallerIdentity` request with its
  * own AWS credentials (a Lambda's execution role) and hands it to Vault, which sends it to STS
  * and logs in whoever STS says signed it. Nothing secret is configured: the signature proves the
- * role. The credentials are asked for at every login, because they rotate (the SDK's chain
- * caches them until shortly before they expire). The signed request carries the session token,
- * so it is only ever sent to Vault, never logged, and a refusal names the status alone.
+ * role. The credentials are asked for at every login, because they rotate; the SDK's chain is
+ * imported only when the environment has none (the presign bundle leaves it to the Lambda
+ * runtime, and a static import of it would load it at every cold start, Vault or not). The
+ * signed request carries the session token, so it is only ever sent to Vault, never logged, and
+ * a refusal names the status alone.
  */
 export class AwsIamVaultAuth implements VaultAuth {
   readonly method = 'aws';
 
   constructor(
     private readonly settings: Extract<VaultAuthSettings, { method: 'aws' }>,
-    /** @default the SDK's default provider chain (the environment's credentials in a Lambda) */
-    private credentials?: AwsIdentitySource,
+    /**
+     * @default the environment's credentials, read at each login (a Lambda's execution role),
+     * else the SDK's default provider chain
+     */
+    private readonly credentials: AwsIdentitySource = credentialsFromEnvironment,
   ) {}
 
   async login(post: (path: string, body: unknown) => Promise<VaultAnswer>): Promise<VaultLogin> {
     let identity: AwsIdentity;
     try {
-      identity = await this.identity();
+      identity = await this.credentials();
     } catch (error) {
       throw new VaultLoginError(this.method, undefined, {
         cause: error,
@@ -53,21 +57,14 @@ export class AwsIamVaultAuth implements VaultAuth {
     );
   }
 
-  /**
-   * The SDK's chain is imported at the first login, not with this module: the presign bundle
-   * leaves it to the Lambda runtime, and a static import of a module left out of the bundle is
-   * loaded at every cold start, Vault or not.
-   */
-  private async identity(): Promise<AwsIdentity> {
-    if (this.credentials === undefined) {
-      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
-      this.credentials = defaultProvider();
-    }
-    return this.credentials();
-  }
-
   /** The login's `iam_*` fields: a GetCallerIdentity POST signed (SigV4, service `sts`) by `identity`. */
   private async signedCallerIdentityRequest(identity: AwsIdentity) {
+    // Imported here, not with the module: the presign bundle leaves the SDK's signer and hash to
+    // the Lambda runtime, so a deployment that never logs in to Vault never loads or parses them.
+    const [{ SignatureV4 }, { Hash }] = await Promise.all([
+      import('@smithy/signature-v4'),
+      import('@smithy/hash-node'),
+    ]);
     const url = new URL(this.settings.stsUrl);
     const signer = new SignatureV4({
       service: 'sts',

@@ -79,7 +79,7 @@ describe('Class: AwsIamVaultAuth (Vault AWS auth, IAM type, on a real OpenBao an
       (error: Error) => error,
     );
 
-  it("logs in with the function's own credentials (the SDK's default chain) and reads through the resolvers, never logging what it signed", async () => {
+  it("logs in with the function's own credentials (from the environment, as a Lambda has them) and reads through the resolvers, never logging what it signed", async () => {
     // Prepare: the assumed role's credentials where a Lambda has its execution role's.
     const identity = await assumeRole(brokerRoleArn, 'presign');
     const names = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
