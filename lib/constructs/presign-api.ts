@@ -50,9 +50,6 @@ export const PRESIGN_RUNTIME_PROVIDED_MODULES = [
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-sts',
   '@aws-sdk/credential-provider-node',
-  // The SDK's signer and hash, for the Vault backend's AWS auth login only (the hot path signs itself).
-  '@smithy/signature-v4',
-  '@smithy/hash-node',
 ];
 
 /**

@@ -145,7 +145,7 @@ describe('Method: SigV4Presigner.signHeaders', () => {
       fc.asyncProperty(
         credentialsArb,
         fc.record({
-          service: fc.constantFrom('s3', 'dynamodb', 'secretsmanager'),
+          service: fc.constantFrom('s3', 'dynamodb', 'secretsmanager', 'sts'),
           method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
           host: fc.constantFrom(
             'dynamodb.us-east-1.amazonaws.com',

@@ -1,3 +1,6 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsIamVaultAuth } from '../../../functions/shared/secrets/vault-aws-auth';
 import { VaultLoginError } from '../../../functions/shared/secrets/vault-client';
 
@@ -41,6 +44,52 @@ describe('Class: AwsIamVaultAuth', () => {
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/sts\/aws4_request, /,
     );
     expect(authorization).toMatch(/SignedHeaders=[^,]*x-vault-aws-iam-server-id/);
+  });
+
+  it("signs the request exactly as the SDK's SignatureV4 signs it (what STS will check; the emulators do not)", async () => {
+    // Prepare
+    let body: Record<string, unknown> = {};
+    const auth = new AwsIamVaultAuth(settings, async () => identity);
+
+    // Act
+    await auth.login(async (_path, posted) => {
+      body = posted as Record<string, unknown>;
+      return { status: 200, body: { auth: { client_token: 't', lease_duration: 60, renewable: false } } };
+    });
+
+    // Assess
+    const sent = Object.fromEntries(
+      Object.entries(JSON.parse(decode(body.iam_request_headers)) as Record<string, string[]>).map(
+        ([name, [value]]) => [name, String(value)],
+      ),
+    );
+    const amzDate = String(sent['x-amz-date']);
+    const signingDate = new Date(
+      `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+    );
+    const reference = await new SignatureV4({
+      service: 'sts',
+      region: 'eu-west-1',
+      credentials: identity,
+      sha256: Sha256,
+      // As the SDK's own STS client signs: no x-amz-content-sha256 outside S3.
+      applyChecksum: false,
+    }).sign(
+      new HttpRequest({
+        method: 'POST',
+        protocol: 'https:',
+        hostname: 'sts.eu-west-1.amazonaws.com',
+        path: '/',
+        headers: {
+          host: 'sts.eu-west-1.amazonaws.com',
+          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+          'x-vault-aws-iam-server-id': 'vault.example.org',
+        },
+        body: decode(body.iam_request_body),
+      }),
+      { signingDate },
+    );
+    expect(sent).toEqual(reference.headers);
   });
 
   it('asks for credentials at every login, and names a failure to find them without the cause in the message', async () => {
