@@ -1,8 +1,8 @@
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
 import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
+import { MultipartStoreClient } from '../shared/presign/multipart-store-client';
 import { PresignService } from '../shared/presign/presign-service';
-import { S3MultipartClient } from '../shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../shared/presign/sigv4-presigner';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
@@ -66,7 +66,7 @@ export function wirePresignService(
       workloadIdentitySigners(environment, PRESIGN_CALL_BUDGETS_MS.sts),
     ),
     presigner: new SigV4Presigner(),
-    multipart: new S3MultipartClient(PRESIGN_CALL_BUDGETS_MS.store),
+    multipart: new MultipartStoreClient(PRESIGN_CALL_BUDGETS_MS.store),
     ...(environment.GCP_REQUESTER_PAYS_PROJECT === undefined
       ? {}
       : { gcsRequesterPaysProject: environment.GCP_REQUESTER_PAYS_PROJECT }),

@@ -13,6 +13,7 @@ import {
 import { type BucketOperation, type BucketRecord, DEFAULT_MAX_EXPIRES_IN } from '../registry/bucket-record';
 import type { CachedBucketLookup } from '../registry/cached-bucket-lookup';
 import { GcsV4Presigner } from './gcs-v4-presigner';
+import type { MultipartStoreClient, StoreAccess } from './multipart-store-client';
 import { objectLocation } from './object-location';
 import type {
   MultipartAbortRequest,
@@ -23,7 +24,6 @@ import type {
   PresignMethod,
   PresignRequest,
 } from './presign-requests';
-import type { S3MultipartClient, StoreAccess } from './s3-multipart-client';
 import type { SigV4Presigner } from './sigv4-presigner';
 
 /** Per-request facts the service needs besides the body. */
@@ -46,7 +46,7 @@ export interface PresignServiceDependencies {
   buckets: Pick<CachedBucketLookup, 'getByName'>;
   credentials: Pick<BucketCredentialsService, 'credentialsFor'>;
   presigner: SigV4Presigner;
-  multipart: S3MultipartClient;
+  multipart: MultipartStoreClient;
   /** Signs GCS V4 URLs (provider gcp). @default a new GcsV4Presigner */
   gcsPresigner?: GcsV4Presigner;
   /**

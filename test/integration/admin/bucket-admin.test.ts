@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
@@ -28,7 +28,7 @@ function presignServiceOver(registry: ConstructorParameters<typeof CachedBucketL
     buckets: new CachedBucketLookup(registry, { ttlMs: 1 }),
     credentials: new BucketCredentialsService(secrets, new AssumedRoleCredentials()),
     presigner: new SigV4Presigner(),
-    multipart: new S3MultipartClient(),
+    multipart: new MultipartStoreClient(),
   });
 }
 

@@ -25,7 +25,7 @@ import {
   type DemoStoreCredentials,
   startDemoStore,
 } from '../../../functions/local/demo-store';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import {
   encodeS3Path,
   type SigningCredentials,
@@ -722,9 +722,9 @@ describe('Function: startDemoStore', () => {
     });
   });
 
-  it("serves the broker's multipart flow: S3MultipartClient calls and part URLs from SigV4Presigner", async () => {
+  it("serves the broker's multipart flow: MultipartStoreClient calls and part URLs from SigV4Presigner", async () => {
     // Prepare: as PresignService runs it against a bucket whose endpoint is the store.
-    const multipart = new S3MultipartClient();
+    const multipart = new MultipartStoreClient();
     const access = { credentials: CREDENTIALS };
     const key = `broker-multipart/${randomBytes(4).toString('hex')} ü.bin`;
     const location = {

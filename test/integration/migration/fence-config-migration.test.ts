@@ -20,8 +20,8 @@ import {
   type MigrationAuditLine,
   type MigrationReport,
 } from '../../../functions/shared/migration/fence-config-migration';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import type { BucketRecord } from '../../../functions/shared/registry/bucket-record';
 import type { BucketRegistry } from '../../../functions/shared/registry/bucket-registry';
@@ -121,7 +121,7 @@ function presignServiceOver(registry: BucketRegistry): PresignService {
     buckets: new CachedBucketLookup(registry, { ttlMs: 1 }),
     credentials: new BucketCredentialsService(secrets, new AssumedRoleCredentials()),
     presigner: new SigV4Presigner(),
-    multipart: new S3MultipartClient(),
+    multipart: new MultipartStoreClient(),
   });
 }
 

@@ -8,8 +8,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { StoreUnavailableError } from '../../../functions/shared/errors';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -89,7 +89,7 @@ describe('Static mode with a private CA (MinIO over TLS)', () => {
         new AssumedRoleCredentials(),
       ),
       presigner: new SigV4Presigner(),
-      multipart: new S3MultipartClient(),
+      multipart: new MultipartStoreClient(),
     });
     const context = { requestId: 'tls' };
 

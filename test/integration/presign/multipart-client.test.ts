@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ServiceAccountKeySigner } from '../../../functions/shared/presign/gcs-v4-presigner';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import type { ObjectLocation } from '../../../functions/shared/presign/object-location';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { verifyGcsV4Url } from '../support/fake-gcp';
 import { HungServer } from '../support/hung-server';
 
@@ -67,9 +67,9 @@ function locationAt(endpoint: string): ObjectLocation {
 
 /** The three calls of an upload: initiate (with a content type), complete, abort. */
 async function uploadCalls(
-  client: S3MultipartClient,
+  client: MultipartStoreClient,
   location: ObjectLocation,
-  access: Parameters<S3MultipartClient['abort']>[1],
+  access: Parameters<MultipartStoreClient['abort']>[1],
 ) {
   const uploadId = await client.initiate(location, access, 'application/x-parts');
   const etag = await client.complete(location, access, uploadId, [{ part_number: 1, etag: '"a"' }]);
@@ -77,8 +77,8 @@ async function uploadCalls(
   return { uploadId, etag };
 }
 
-describe('Class: S3MultipartClient (what reaches the store)', () => {
-  const client = new S3MultipartClient();
+describe('Class: MultipartStoreClient (what reaches the store)', () => {
+  const client = new MultipartStoreClient();
   const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example' };
   let store: Awaited<ReturnType<typeof recordingStore>>;
 
@@ -187,7 +187,7 @@ describe('Class: S3MultipartClient (what reaches the store)', () => {
     });
 
     // Act
-    const refused = await new S3MultipartClient(300).initiate(locationAt(hung.url), { gcs: signer }).then(
+    const refused = await new MultipartStoreClient(300).initiate(locationAt(hung.url), { gcs: signer }).then(
       () => undefined,
       (error: Error) => error,
     );

@@ -7,8 +7,8 @@ import {
   OperationNotAllowedError,
   UnknownBucketError,
 } from '../../../functions/shared/errors';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -269,7 +269,7 @@ describe('Class: PresignService (role mode, STS)', () => {
       buckets: new CachedBucketLookup(registry),
       credentials: new BucketCredentialsService(new SecretResolvers(new Map()), roles),
       presigner: new SigV4Presigner(),
-      multipart: new S3MultipartClient(),
+      multipart: new MultipartStoreClient(),
     });
 
     // Act

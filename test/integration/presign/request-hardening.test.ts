@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { handlePresignApi, PRESIGN_ROUTES } from '../../../functions/presign/presign-api';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -61,7 +61,7 @@ describe.each(signingStores())(
         buckets: new CachedBucketLookup(registry),
         credentials: new BucketCredentialsService(bed.secrets, bed.roles),
         presigner: new SigV4Presigner(),
-        multipart: new S3MultipartClient(),
+        multipart: new MultipartStoreClient(),
       });
     });
 

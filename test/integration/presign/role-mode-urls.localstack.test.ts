@@ -1,8 +1,8 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -41,7 +41,7 @@ describe('Class: PresignService (role mode: LocalStack STS credentials, URLs fet
       buckets: new CachedBucketLookup(registry),
       credentials: new BucketCredentialsService(new SecretResolvers(new Map()), roles),
       presigner: new SigV4Presigner(),
-      multipart: new S3MultipartClient(),
+      multipart: new MultipartStoreClient(),
     });
 
     // Act: URLs of ten minutes, well within the credentials' fifteen (one AssumeRole for all).

@@ -6,8 +6,8 @@
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -79,7 +79,7 @@ async function setUp(readers: Readers) {
       new AssumedRoleCredentials(),
     ),
     presigner: new SigV4Presigner(),
-    multipart: new S3MultipartClient(),
+    multipart: new MultipartStoreClient(),
   });
   const grace =
     readers.grace ??

@@ -2,8 +2,8 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
+import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { S3MultipartClient } from '../../../functions/shared/presign/s3-multipart-client';
 import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
@@ -48,7 +48,7 @@ export async function presignBed(options: { lookupTtlMs?: number; store?: Signin
     buckets: new CachedBucketLookup(registry, { ttlMs: options.lookupTtlMs ?? 10_000 }),
     credentials: new BucketCredentialsService(secrets, roles),
     presigner: new SigV4Presigner(),
-    multipart: new S3MultipartClient(),
+    multipart: new MultipartStoreClient(),
   });
   return { s3, store, bucketName, tableName, record, registry, roles, secrets, service, endpoints };
 }

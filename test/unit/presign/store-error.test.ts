@@ -4,7 +4,7 @@ import {
   StoreUnavailableError,
   ThrottledError,
 } from '../../../functions/shared/errors';
-import { storeError } from '../../../functions/shared/presign/s3-multipart-client';
+import { storeError } from '../../../functions/shared/presign/multipart-store-client';
 
 describe('Function: storeError (S3 and GCS XML API error answers)', () => {
   it.each([

@@ -51,7 +51,7 @@ const SIGNED_CALL_LIFETIME_SECONDS = 60;
  * is signed: a store that does not answer in time is 503 `store_unavailable` with Retry-After,
  * answered while the function still can. (Signing through signBlob has its own budget.)
  */
-export class S3MultipartClient {
+export class MultipartStoreClient {
   private readonly signer = new SigV4Presigner();
   private readonly gcsPresigner = new GcsV4Presigner();
 
