@@ -3,17 +3,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { readmeBlock } from '../integration/support/readme';
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../..');
-
-/** The first bash block after `marker` in the README, as shown. */
-function readmeBlock(marker: string): string {
-  const text = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = text.slice(text.indexOf(marker)).split('```bash\n')[1]?.split('\n```')[0];
-  if (block === undefined) throw new Error(`README has no bash block after "${marker}"`);
-  return block;
-}
 
 describe('README: deploying the sync from Fence DB', () => {
   it('synthesizes offline with the context shown, adding the sync function and its schedule', async () => {

@@ -3,18 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { readmeBlock } from '../integration/support/readme';
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../..');
 const VAULT_CA = join(__dirname, 'fixtures/vault-ca.pem');
-
-/** The first bash block after `marker` in the README, as shown. */
-function readmeBlock(marker: string): string {
-  const text = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = text.slice(text.indexOf(marker)).split('```bash\n')[1]?.split('\n```')[0];
-  if (block === undefined) throw new Error(`README has no bash block after "${marker}"`);
-  return block;
-}
 
 describe('README: Vault from Lambda', () => {
   it('synthesizes offline with the context shown: Vault AWS auth in the three functions, the CA in their bundles, the roles to bind as an output', async () => {
