@@ -3,13 +3,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
 import { handlePresignApi } from '../../../functions/presign/presign-api';
-import { wirePresignService } from '../../../functions/presign/presign-wiring';
-import { readEnvironment } from '../../../functions/shared/config/environment';
-import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
 import { uniqueName } from '../support/aws';
 import { FakeGoogleCloud } from '../support/fake-gcp';
+import { gcsPresignService } from '../support/gcs-presign-service';
 
 /** The error `call` fails with (undefined if it succeeds), caught at once. */
 const failure = (call: Promise<unknown>): Promise<Error | undefined> =>
@@ -72,29 +69,8 @@ describe('Class: PresignService (GCS XML API multipart uploads and requester pay
   }
 
   /** The presign service as the Lambda wires it, over a file registry holding `records`. */
-  async function serviceWith(records: Record<string, unknown>[], variables: Record<string, string> = {}) {
-    const registry = new FileBucketRegistry(join(directory, `${uniqueName('registry')}.json`));
-    for (const record of records) await registry.create(record as never);
-    const configFile = join(directory, `${uniqueName('wif')}.json`);
-    writeFileSync(
-      configFile,
-      JSON.stringify(
-        fake.externalAccountConfig({
-          awsStsUrl: `${process.env.AWS_ENDPOINT_URL}/`,
-          impersonate: brokerAccount,
-        }),
-      ),
-    );
-    const environment = readEnvironment(PresignEnvironmentSchema, {
-      REGISTRY_TABLE_NAME: 'unused',
-      FENCE_SECRETS_BACKEND: 'k8s',
-      FENCE_SECRETS_DIR: join(directory, 'secrets'),
-      GOOGLE_APPLICATION_CREDENTIALS: configFile,
-      GCP_IAM_CREDENTIALS_ENDPOINT: fake.url,
-      ...variables,
-    });
-    return wirePresignService(environment, { registry }).service;
-  }
+  const serviceWith = (records: Record<string, unknown>[], variables: Record<string, string> = {}) =>
+    gcsPresignService(fake, { directory, brokerAccount, records, variables });
 
   /** The broker's requests to the bucket since `from`, as `METHOD ?query names`. */
   const requestsTo = (bucket: string, from: number) =>

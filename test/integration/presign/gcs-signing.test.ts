@@ -2,12 +2,9 @@ import { createPublicKey } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
-import { wirePresignService } from '../../../functions/presign/presign-wiring';
-import { readEnvironment } from '../../../functions/shared/config/environment';
-import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
 import { uniqueName } from '../support/aws';
 import { FakeGoogleCloud, verifyGcsV4Url } from '../support/fake-gcp';
+import { gcsPresignService } from '../support/gcs-presign-service';
 
 /** The error `call` fails with (undefined if it succeeds), caught at once. */
 const failure = (call: Promise<unknown>): Promise<Error | undefined> =>
@@ -29,29 +26,8 @@ describe('Class: PresignService (GCS V4 URLs for provider gcp)', () => {
   afterAll(() => fake.close());
 
   /** The presign service as the Lambda wires it, over a file registry holding `records`. */
-  async function serviceWith(records: Record<string, unknown>[], variables: Record<string, string> = {}) {
-    const registry = new FileBucketRegistry(join(directory, `${uniqueName('registry')}.json`));
-    for (const record of records) await registry.create(record as never);
-    const configFile = join(directory, `${uniqueName('wif')}.json`);
-    writeFileSync(
-      configFile,
-      JSON.stringify(
-        fake.externalAccountConfig({
-          awsStsUrl: `${process.env.AWS_ENDPOINT_URL}/`,
-          impersonate: brokerAccount,
-        }),
-      ),
-    );
-    const environment = readEnvironment(PresignEnvironmentSchema, {
-      REGISTRY_TABLE_NAME: 'unused',
-      FENCE_SECRETS_BACKEND: 'k8s',
-      FENCE_SECRETS_DIR: join(directory, 'secrets'),
-      GOOGLE_APPLICATION_CREDENTIALS: configFile,
-      GCP_IAM_CREDENTIALS_ENDPOINT: fake.url,
-      ...variables,
-    });
-    return wirePresignService(environment, { registry }).service;
-  }
+  const serviceWith = (records: Record<string, unknown>[], variables: Record<string, string> = {}) =>
+    gcsPresignService(fake, { directory, brokerAccount, records, variables });
 
   it("signs GET, PUT and HEAD as the bucket's service account through signBlob (workload identity end to end), each URL verifying against Google's key", async () => {
     // Prepare: a bucket service account whose key only Google holds; the broker may sign as it.
