@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,7 +172,8 @@ describe('Stack: secrets backends of the Lambdas', () => {
     const keyFile = join(mkdtempSync(join(tmpdir(), 'fbb-ca-')), 'ca.pem');
     writeFileSync(
       keyFile,
-      `${readFileSync(VAULT_CA, 'utf8')}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`,
+      // A CA bundle with a private key pasted in by mistake: a real key, made for this test.
+      `${readFileSync(VAULT_CA, 'utf8')}${generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' })}`,
     );
 
     // Act / Assess
