@@ -8,8 +8,8 @@ import { AwsSecretResourcePolicies } from '../functions/shared/drift/secret-reso
 import { MinioAdminClient } from '../functions/shared/minio/minio-admin-client';
 import { probeBucketAccess } from '../functions/shared/probes/bucket-access-probe';
 import { DynamoDbBucketRegistry } from '../functions/shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerAdministration } from '../functions/shared/secrets/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerAdministration } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
+import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { startMinio } from '../test/integration/services/minio';
 import { startMoto } from '../test/integration/services/moto';
 import { createRegistryTable, dynamoDb } from '../test/integration/support/aws';

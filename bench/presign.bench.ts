@@ -21,9 +21,9 @@ import {
   MadminAlgorithm,
   type MadminAlgorithmId,
 } from '../functions/shared/minio/madmin-crypto';
-import { SigV4Presigner } from '../functions/shared/presign/sigv4-presigner';
+import { SigV4Presigner } from '../functions/shared/signing/sigv4-presigner';
 import { FileBucketRegistry } from '../functions/shared/registry/file-bucket-registry';
-import { FileSecretResolver } from '../functions/shared/secrets/file-secret-resolver';
+import { FileSecretResolver } from '../functions/shared/backends/kubernetes/file-secret-resolver';
 import { BUNDLE_SETTINGS } from '../lib/constructs/broker-function';
 import { PRESIGN_RUNTIME_PROVIDED_MODULES } from '../lib/constructs/presign-api';
 

@@ -3,7 +3,7 @@ import { MinioAdminClient } from '../functions/shared/minio/minio-admin-client';
 import { probeMinioBucket } from '../functions/shared/rotation/minio-bucket-probe';
 import { MinioKeyRotation } from '../functions/shared/rotation/minio-key-rotation';
 import { RotationStore } from '../functions/shared/rotation/rotation-store';
-import { AwsSecretsManagerResolver } from '../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { startMinio } from '../test/integration/services/minio';
 import { startMoto } from '../test/integration/services/moto';
 import { createRotatingMinioSecret } from '../test/integration/support/rotating-minio-secret';

@@ -1,26 +1,26 @@
 import type { PoolConfig } from 'pg';
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
-import type { SecretsEnvironment } from '../shared/config/secrets-environment';
+import type { SecretsEnvironment } from '../shared/backends/secrets-environment';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import type { WorkloadIdentitySigners } from '../shared/credentials/bucket-credentials';
 import { ConfigurationError } from '../shared/errors';
-import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
+import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
 import { DynamoDbRegistryMirror } from '../shared/registry/dynamodb-registry-mirror';
 import { PostgresBucketRegistry } from '../shared/registry/postgres-bucket-registry';
 import { WriteThroughBucketRegistry } from '../shared/registry/write-through-bucket-registry';
-import { AwsSecretsManagerAdministration } from '../shared/secrets/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
-import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
-import { GcpSecretManagerAdministration } from '../shared/secrets/gcp-secret-manager-administration';
-import { GcpSecretManagerResolver } from '../shared/secrets/gcp-secret-manager-resolver';
-import { readGcpSecretManagerSettings } from '../shared/secrets/gcp-settings';
-import { VaultAdministration } from '../shared/secrets/vault-administration';
-import { VaultClient } from '../shared/secrets/vault-client';
-import { VaultResolver } from '../shared/secrets/vault-resolver';
-import { readVaultSettings } from '../shared/secrets/vault-settings';
+import { AwsSecretsManagerAdministration } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { FileSecretResolver } from '../shared/backends/kubernetes/file-secret-resolver';
+import { GcpSecretManagerAdministration } from '../shared/backends/gcp/gcp-secret-manager-administration';
+import { GcpSecretManagerResolver } from '../shared/backends/gcp/gcp-secret-manager-resolver';
+import { readGcpSecretManagerSettings } from '../shared/backends/gcp/gcp-settings';
+import { VaultAdministration } from '../shared/backends/vault/vault-administration';
+import { VaultClient } from '../shared/backends/vault/vault-client';
+import { VaultResolver } from '../shared/backends/vault/vault-resolver';
+import { readVaultSettings } from '../shared/backends/vault/vault-settings';
 import type { AdminEnvironment } from './environment';
 
 /**

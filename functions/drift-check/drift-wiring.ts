@@ -5,12 +5,12 @@ import { DriftCheck, type DriftCheckDependencies } from '../shared/drift/drift-c
 import { DriftFinding } from '../shared/drift/drift-finding';
 import { AwsKmsKeys } from '../shared/drift/kms-keys';
 import { AwsSecretResourcePolicies } from '../shared/drift/secret-resource-policies';
-import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
+import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import { MinioAdminClient } from '../shared/minio/minio-admin-client';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import type { SecretPayload } from '../shared/secrets/secret-resolver';
 import type { DriftEnvironment } from './environment';
 

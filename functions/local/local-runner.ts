@@ -19,7 +19,7 @@ import { readEnvironment } from '../shared/config/environment';
 import { PayloadTooLargeError } from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
-import { FileSecretResolver } from '../shared/secrets/file-secret-resolver';
+import { FileSecretResolver } from '../shared/backends/kubernetes/file-secret-resolver';
 import { staticCredentialsFrom } from '../shared/secrets/secret-shapes';
 import { type DemoBackingStore, startDemoBackingStore } from './demo-backing-store';
 

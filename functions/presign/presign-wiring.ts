@@ -1,19 +1,19 @@
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
-import { workloadIdentitySigners } from '../shared/gcp/workload-identity-signers';
+import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import { MultipartStoreClient } from '../shared/presign/multipart-store-client';
 import { PresignService } from '../shared/presign/presign-service';
-import { SigV4Presigner } from '../shared/presign/sigv4-presigner';
+import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import {
   type BackendFactory,
   createSecretResolvers,
   type SecretResolvers,
-} from '../shared/secrets/secret-resolvers';
+} from '../shared/backends/backend-registry';
 import { PRESIGN_CALL_BUDGETS_MS } from './budgets';
 import type { PresignEnvironment } from './environment';
 

@@ -14,7 +14,7 @@ import { ReaderRetirementGrace } from '../shared/rotation/retirement-grace';
 import { RotationRetirementError } from '../shared/rotation/rotation-errors';
 import { RotationStore } from '../shared/rotation/rotation-store';
 import { DynamoDbSecretUrlLifetimes } from '../shared/rotation/secret-url-lifetimes';
-import { AwsSecretsManagerResolver } from '../shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { RotationEnvironmentSchema } from './environment';
 import { ROTATION_METRICS } from './rotation-metrics';
 

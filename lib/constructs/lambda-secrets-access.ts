@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { AwsExternalAccountConfig } from '../../functions/shared/gcp/google-credentials';
+import type { AwsExternalAccountConfig } from '../../functions/shared/backends/gcp/google-credentials';
 import type { SecretsBackend } from '../../functions/shared/registry/bucket-record';
 
 /** Where the external-account configuration lands in each function's bundle (`/var/task`). */

@@ -8,7 +8,7 @@ import {
   SecretShapeError,
   UnknownSecretError,
 } from '../errors';
-import { type GcsSigner, ServiceAccountKeySigner } from '../presign/gcs-v4-presigner';
+import { type GcsSigner, ServiceAccountKeySigner } from '../signing/gcs-v4-presigner';
 import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
 import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import type { BucketRecord, Provider, SecretsBackend } from '../registry/bucket-record';

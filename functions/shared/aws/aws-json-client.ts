@@ -1,5 +1,5 @@
 import { exchange } from '../http/http-exchange';
-import { SigV4Presigner } from '../presign/sigv4-presigner';
+import { SigV4Presigner } from '../signing/sigv4-presigner';
 
 /** Credentials to sign with; `expiration` lets a provider's credentials be refreshed. */
 export interface AwsCredentials {

@@ -5,7 +5,7 @@ import {
   SecretBackendUnavailableError,
   ThrottledError,
 } from '../errors';
-import type { SigningCredentials } from '../presign/sigv4-presigner';
+import type { SigningCredentials } from '../signing/sigv4-presigner';
 
 /** Credentials from AssumeRole, with the instant they stop working. */
 export interface ExpiringCredentials {

@@ -1,10 +1,10 @@
 import { BucketMisconfiguredError } from '../errors';
-import { projectOfServiceAccount } from '../gcp/service-account-project';
-import { type GcsSigner, ServiceAccountKeySigner } from '../presign/gcs-v4-presigner';
-import type { SigningCredentials } from '../presign/sigv4-presigner';
+import { projectOfServiceAccount } from '../backends/gcp/service-account-project';
+import { type GcsSigner, ServiceAccountKeySigner } from '../signing/gcs-v4-presigner';
+import type { SigningCredentials } from '../signing/sigv4-presigner';
 import type { BucketOperation, BucketRecord } from '../registry/bucket-record';
 import type { SecretPayload } from '../secrets/secret-resolver';
-import type { SecretResolvers } from '../secrets/secret-resolvers';
+import type { SecretResolvers } from '../backends/backend-registry';
 import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
 import type { AssumedRoleCredentials } from './assumed-role-credentials';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CredentialsRejectedError, StoreUnavailableError } from '../errors';
 import { exchange } from '../http/http-exchange';
-import { SigV4Presigner } from '../presign/sigv4-presigner';
+import { SigV4Presigner } from '../signing/sigv4-presigner';
 import { decryptMadmin, encryptMadmin, MadminAlgorithm, type MadminAlgorithmId } from './madmin-crypto';
 
 /** Where and as whom to call a MinIO server's admin API. */

@@ -5,9 +5,9 @@ import {
   ThrottledError,
 } from '../errors';
 import { ExchangeTimeoutError, exchange, type HttpAnswer } from '../http/http-exchange';
-import { type GcsSigner, GcsV4Presigner } from './gcs-v4-presigner';
+import { type GcsSigner, GcsV4Presigner } from '../signing/gcs-v4-presigner';
 import type { ObjectLocation } from './object-location';
-import { type SigningCredentials, SigV4Presigner } from './sigv4-presigner';
+import { type SigningCredentials, SigV4Presigner } from '../signing/sigv4-presigner';
 
 /** An S3-compatible store (S3, MinIO): each call is signed with SigV4 headers. */
 export interface S3StoreAccess {

@@ -1,5 +1,5 @@
 import type { BucketRecord } from '../registry/bucket-record';
-import { encodeS3Path } from './sigv4-presigner';
+import { encodeS3Path } from '../signing/sigv4-presigner';
 
 /** Where an object lives, in the parts a SigV4 or GCS V4 signer needs. */
 export interface ObjectLocation {

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Client } from 'minio';
 import { CredentialsRejectedError, StoreUnavailableError, ThrottledError } from '../errors';
-import type { SigningCredentials } from '../presign/sigv4-presigner';
+import type { SigningCredentials } from '../signing/sigv4-presigner';
 import type { BucketRecord } from '../registry/bucket-record';
 
 /** Credentials to prove on a bucket, with what a private or mutual-TLS store needs. */

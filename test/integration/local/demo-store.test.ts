@@ -30,7 +30,7 @@ import {
   encodeS3Path,
   type SigningCredentials,
   SigV4Presigner,
-} from '../../../functions/shared/presign/sigv4-presigner';
+} from '../../../functions/shared/signing/sigv4-presigner';
 import { readEndpoints } from '../services/endpoints';
 import { minioRootClient } from '../support/aws';
 

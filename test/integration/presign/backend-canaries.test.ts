@@ -12,9 +12,9 @@ import { readEnvironment } from '../../../functions/shared/config/environment';
 import {
   GoogleAccessTokens,
   ServiceAccountKeyExchange,
-} from '../../../functions/shared/gcp/google-credentials';
+} from '../../../functions/shared/backends/gcp/google-credentials';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
-import { GcpSecretManagerResolver } from '../../../functions/shared/secrets/gcp-secret-manager-resolver';
+import { GcpSecretManagerResolver } from '../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
 import { readEndpoints } from '../services/endpoints';
 import { minioBucketWithUser } from '../support/admin-bed';
 import { minioRootClient, uniqueName } from '../support/aws';

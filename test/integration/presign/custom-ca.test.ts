@@ -10,12 +10,12 @@ import { BucketCredentialsService } from '../../../functions/shared/credentials/
 import { StoreUnavailableError } from '../../../functions/shared/errors';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
-import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { writeSelfSignedCertificate } from '../services/certificates';
 import { type MinioServer, startMinio } from '../services/minio';
 import { createRegistryTable, dynamoDb, minioRootClient, secretsManager, uniqueName } from '../support/aws';

@@ -30,7 +30,7 @@ import {
   writeManagedKeyTag,
 } from '../../../functions/shared/rotation/managed-key-tag';
 import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { writeSelfSignedCertificate } from '../services/certificates';
 import { readEndpoints } from '../services/endpoints';
 import { minioRootClient, secretsManager, uniqueName } from '../support/aws';

@@ -8,7 +8,7 @@ import { BucketCredentialsService } from '../../../functions/shared/credentials/
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/presign/sigv4-presigner';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { readManagedKeyTag } from '../../../functions/shared/rotation/managed-key-tag';
@@ -17,9 +17,9 @@ import {
   type RetirementGrace,
 } from '../../../functions/shared/rotation/retirement-grace';
 import { DynamoDbSecretUrlLifetimes } from '../../../functions/shared/rotation/secret-url-lifetimes';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
-import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { readEndpoints } from '../services/endpoints';
 import { createRegistryTable, dynamoDb, secretsManager } from '../support/aws';
 import { createRotatingMinioSecret } from '../support/rotating-minio-secret';

@@ -4,8 +4,8 @@ import { type AdminAuditLine, BucketAdmin } from '../../../functions/shared/admi
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerAdministration } from '../../../functions/shared/secrets/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerAdministration } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { readEndpoints } from '../services/endpoints';
 import { createRegistryTable, dynamoDb, minioRootClient, uniqueName } from './aws';
 

@@ -8,7 +8,7 @@ import {
 } from '../../../functions/shared/rotation/minio-key-rotation';
 import type { RetirementGrace } from '../../../functions/shared/rotation/retirement-grace';
 import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/secrets/aws-secrets-manager-resolver';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { minioRootClient } from './aws';
 import type { MinioServerAccess } from './rotating-minio-secret';
 

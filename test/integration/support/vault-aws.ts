@@ -1,6 +1,6 @@
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import type { AwsIdentity } from '../../../functions/shared/secrets/vault-aws-auth';
+import type { AwsIdentity } from '../../../functions/shared/backends/vault/vault-aws-auth';
 import { uniqueName } from './aws';
 import type { VaultRoot } from './vault';
 

@@ -1,7 +1,7 @@
 import { readEnvironment } from '../../../functions/shared/config/environment';
-import { SecretsEnvironmentSchema } from '../../../functions/shared/config/secrets-environment';
+import { SecretsEnvironmentSchema } from '../../../functions/shared/backends/secrets-environment';
 import { BucketMisconfiguredError, ConfigurationError } from '../../../functions/shared/errors';
-import { createSecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+import { createSecretResolvers } from '../../../functions/shared/backends/backend-registry';
 
 describe('Schema: SecretsEnvironment', () => {
   it('defaults to AWS Secrets Manager under gen3/fence/ with the DESIGN.md cache settings', () => {

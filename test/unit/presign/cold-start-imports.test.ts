@@ -14,11 +14,11 @@ describe('Module: functions/presign/handler (cold start imports)', () => {
     '@aws-sdk/credential-provider-node',
     '@aws-lambda-powertools/logger',
     '@aws-lambda-powertools/metrics',
-    '../../../functions/shared/secrets/vault-resolver',
-    '../../../functions/shared/secrets/vault-client',
-    '../../../functions/shared/secrets/gcp-secret-manager-resolver',
-    '../../../functions/shared/gcp/google-credentials',
-    '../../../functions/shared/gcp/iam-sign-blob-signer',
+    '../../../functions/shared/backends/vault/vault-resolver',
+    '../../../functions/shared/backends/vault/vault-client',
+    '../../../functions/shared/backends/gcp/gcp-secret-manager-resolver',
+    '../../../functions/shared/backends/gcp/google-credentials',
+    '../../../functions/shared/backends/gcp/iam-sign-blob-signer',
   ];
   const saved = { ...process.env };
   afterEach(() => {

@@ -10,7 +10,7 @@ import { handlePresignApi } from '../../../functions/presign/presign-api';
 import { wirePresignService } from '../../../functions/presign/presign-wiring';
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
-import { FileSecretResolver } from '../../../functions/shared/secrets/file-secret-resolver';
+import { FileSecretResolver } from '../../../functions/shared/backends/kubernetes/file-secret-resolver';
 
 type JsonSchema = Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
 

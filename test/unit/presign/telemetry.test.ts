@@ -10,7 +10,7 @@ import {
 import { presignTelemetry } from '../../../functions/presign/telemetry';
 import * as errors from '../../../functions/shared/errors';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
-import { SecretResolvers } from '../../../functions/shared/secrets/secret-resolvers';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 
 const line = (overrides: Partial<PresignAuditLine> = {}): PresignAuditLine => ({
   request_id: 'r-1',

@@ -1,0 +1,122 @@
+import type { SecretsEnvironment, VaultAuthMethodName } from '../secrets-environment';
+import { ConfigurationError } from '../../errors';
+
+/** The default projected service-account token of a Kubernetes pod. */
+export const KUBERNETES_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** A value given directly or as a file to read (at each login, so a rotated file is picked up). */
+export type VaultCredentialSource = { value: string } | { file: string };
+
+export type VaultAuthSettings =
+  | { method: 'kubernetes'; mount: string; role: string; tokenFile: string }
+  | { method: 'approle'; mount: string; roleId: VaultCredentialSource; secretId: VaultCredentialSource }
+  | {
+      method: 'aws';
+      mount: string;
+      role: string;
+      /** Sent signed as `X-Vault-AWS-IAM-Server-ID` when Vault requires one. */
+      serverId?: string;
+      /** The STS URL the GetCallerIdentity request is signed for (Vault sends it to its own `sts_endpoint`). */
+      stsUrl: string;
+      /** The region the request is signed for. */
+      stsRegion: string;
+    }
+  | { method: 'token'; token: VaultCredentialSource };
+
+/** Everything the Vault backend needs, checked at cold start. */
+export interface VaultSettings {
+  address: string;
+  namespace?: string;
+  /** Path of a PEM bundle to trust instead of the system roots. */
+  caCertFile?: string;
+  auth: VaultAuthSettings;
+  /** KV v2 mount where admin flows create secrets. */
+  kvMount: string;
+}
+
+/**
+ * Reads the Vault settings of `environment`, or throws a `ConfigurationError` naming what is
+ * missing. Kept apart from the client so a deployment checks its settings at cold start while
+ * the client's code loads only when a record first names Vault.
+ */
+export function readVaultSettings(environment: SecretsEnvironment): VaultSettings {
+  const missing = (variable: string, why: string) =>
+    new ConfigurationError(`FENCE_SECRETS_BACKEND names vault, which needs ${variable} (${why})`);
+  if (environment.VAULT_ADDR === undefined) throw missing('VAULT_ADDR', 'the Vault address');
+  if (environment.VAULT_AUTH_METHOD === undefined) {
+    throw missing('VAULT_AUTH_METHOD', 'kubernetes, approle, aws or token');
+  }
+  return {
+    address: environment.VAULT_ADDR.replace(/\/+$/, ''),
+    ...(environment.VAULT_NAMESPACE === undefined ? {} : { namespace: environment.VAULT_NAMESPACE }),
+    ...(environment.VAULT_CACERT === undefined ? {} : { caCertFile: environment.VAULT_CACERT }),
+    auth: authSettings(environment.VAULT_AUTH_METHOD, environment, missing),
+    kvMount: environment.VAULT_KV_MOUNT ?? 'secret',
+  };
+}
+
+function authSettings(
+  method: VaultAuthMethodName,
+  environment: SecretsEnvironment,
+  missing: (variable: string, why: string) => Error,
+): VaultAuthSettings {
+  const source = (value: string | undefined, file: string | undefined, name: string) => {
+    if (value !== undefined && file !== undefined) {
+      throw new ConfigurationError(`give either ${name} or ${name}_FILE, not both`);
+    }
+    if (file !== undefined) return { file };
+    if (value !== undefined) return { value };
+    throw missing(`${name} or ${name}_FILE`, `for VAULT_AUTH_METHOD=${method}`);
+  };
+  switch (method) {
+    case 'kubernetes':
+      if (environment.VAULT_ROLE === undefined) throw missing('VAULT_ROLE', 'the Vault role to log in as');
+      return {
+        method,
+        mount: environment.VAULT_AUTH_MOUNT ?? 'kubernetes',
+        role: environment.VAULT_ROLE,
+        tokenFile: environment.VAULT_K8S_TOKEN_FILE ?? KUBERNETES_TOKEN_FILE,
+      };
+    case 'approle':
+      return {
+        method,
+        mount: environment.VAULT_AUTH_MOUNT ?? 'approle',
+        roleId: source(environment.VAULT_ROLE_ID, environment.VAULT_ROLE_ID_FILE, 'VAULT_ROLE_ID'),
+        secretId: source(environment.VAULT_SECRET_ID, environment.VAULT_SECRET_ID_FILE, 'VAULT_SECRET_ID'),
+      };
+    case 'aws':
+      if (environment.VAULT_ROLE === undefined) throw missing('VAULT_ROLE', 'the Vault role to log in as');
+      return {
+        method,
+        mount: environment.VAULT_AUTH_MOUNT ?? 'aws',
+        role: environment.VAULT_ROLE,
+        ...(environment.VAULT_AWS_IAM_SERVER_ID === undefined
+          ? {}
+          : { serverId: environment.VAULT_AWS_IAM_SERVER_ID }),
+        ...stsTarget(environment.VAULT_AWS_STS_REGION, environment.VAULT_AWS_STS_ENDPOINT),
+      };
+    case 'token':
+      return { method, token: source(environment.VAULT_TOKEN, environment.VAULT_TOKEN_FILE, 'VAULT_TOKEN') };
+  }
+}
+
+/**
+ * Where the login's GetCallerIdentity request is signed for. Vault does not send it to the URL
+ * the broker names: it sends it to its own `sts_endpoint` (default `https://sts.amazonaws.com`,
+ * the global endpoint, signed for us-east-1) with the broker's Host header, so the broker must
+ * sign for the endpoint and region Vault is configured with.
+ */
+function stsTarget(
+  region: string | undefined,
+  endpoint: string | undefined,
+): { stsUrl: string; stsRegion: string } {
+  if (endpoint !== undefined) {
+    const named = /^sts\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/.exec(
+      new URL(endpoint).hostname,
+    );
+    return { stsUrl: endpoint.replace(/\/+$/, ''), stsRegion: region ?? named?.[1] ?? 'us-east-1' };
+  }
+  if (region === undefined) return { stsUrl: 'https://sts.amazonaws.com', stsRegion: 'us-east-1' };
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return { stsUrl: `https://sts.${region}.${suffix}`, stsRegion: region };
+}

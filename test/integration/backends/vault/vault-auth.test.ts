@@ -1,0 +1,224 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readEnvironment } from '../../../../functions/shared/config/environment';
+import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
+import { BucketMisconfiguredError, SecretBackendUnavailableError } from '../../../../functions/shared/errors';
+import { createSecretResolvers } from '../../../../functions/shared/backends/backend-registry';
+import { VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
+import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
+import { readVaultSettings } from '../../../../functions/shared/backends/vault/vault-settings';
+import { ManualClock } from '../../support/counting-resolver';
+import {
+  configureKubernetesAuth,
+  createAppRole,
+  FakeTokenReview,
+  uniqueSecretPath,
+  VaultRoot,
+} from '../../support/vault';
+
+const CANARY = `canary-${crypto.randomUUID()}`;
+
+describe('Class: VaultClient (logins on a real OpenBao)', () => {
+  const root = VaultRoot.ofRun();
+  const directory = mkdtempSync(join(tmpdir(), 'fbb-vault-auth-'));
+  const file = (name: string, content: string) => {
+    const path = join(directory, `${name}-${crypto.randomUUID()}`);
+    writeFileSync(path, content, { mode: 0o600 });
+    return path;
+  };
+  let tokenReview: FakeTokenReview;
+  let kubernetesMount: string;
+  let approleMount: string;
+  let secretPath: string;
+  let policy: string;
+
+  beforeAll(async () => {
+    tokenReview = await FakeTokenReview.start();
+    const prefix = `${uniqueSecretPath('auth')}/`;
+    secretPath = `${prefix}keys`;
+    await root.writeSecret(secretPath, { access_key_id: 'vault-key', secret_access_key: CANARY });
+    policy = await root.readPolicy(prefix);
+    kubernetesMount = await root.enableAuth('kubernetes');
+    await configureKubernetesAuth(root, kubernetesMount, tokenReview, {
+      name: 'fence-broker',
+      namespace: 'gen3',
+      serviceAccount: 'fence-broker',
+      policies: [policy],
+    });
+    approleMount = await root.enableAuth('approle');
+  });
+  afterAll(() => tokenReview.close());
+
+  /** A resolver built from the deployment's settings, as the presign function builds it. */
+  const fromEnvironment = (variables: Record<string, string>, clock?: () => number) =>
+    VaultResolver.fromSettings(
+      readVaultSettings(
+        readEnvironment(SecretsEnvironmentSchema, {
+          FENCE_SECRETS_BACKEND: 'vault',
+          VAULT_ADDR: root.address,
+          ...variables,
+        }),
+      ),
+      clock === undefined ? {} : { clock },
+    );
+
+  it('logs in with the projected service-account token (Kubernetes auth) and reads', async () => {
+    // Prepare
+    const resolver = fromEnvironment({
+      VAULT_AUTH_METHOD: 'kubernetes',
+      VAULT_AUTH_MOUNT: kubernetesMount,
+      VAULT_ROLE: 'fence-broker',
+      VAULT_K8S_TOKEN_FILE: file('jwt', tokenReview.issue('gen3', 'fence-broker')),
+    });
+    const reviewsBefore = tokenReview.reviews;
+
+    // Act
+    const payload = await resolver.get(`secret/${secretPath}`);
+    await resolver.get(`secret/${secretPath}`);
+
+    // Assess
+    expect(payload.access_key_id).toBe('vault-key');
+    expect(resolver.client.counters).toEqual({ logins: 1, renewals: 0 });
+    expect(tokenReview.reviews - reviewsBefore).toBe(1);
+  });
+
+  it('is refused with a JWT the cluster did not issue or for another service account, and says so without the JWT', async () => {
+    // Prepare
+    const forged = `${tokenReview.issue('gen3', 'fence-broker').split('.').slice(0, 2).join('.')}.${CANARY}`;
+    const otherAccount = tokenReview.issue('gen3', 'someone-else');
+    const withJwt = (jwt: string) =>
+      fromEnvironment({
+        VAULT_AUTH_METHOD: 'kubernetes',
+        VAULT_AUTH_MOUNT: kubernetesMount,
+        VAULT_ROLE: 'fence-broker',
+        VAULT_K8S_TOKEN_FILE: file('jwt', jwt),
+      });
+
+    // Act
+    const errors = await Promise.all(
+      [withJwt(forged), withJwt(otherAccount)].map((resolver) =>
+        resolver.get(`secret/${secretPath}`).then(
+          () => undefined,
+          (error: Error) => error,
+        ),
+      ),
+    );
+
+    // Assess
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(SecretBackendUnavailableError);
+      expect(error?.message).toMatch(/refused the broker's kubernetes login/);
+      expect(JSON.stringify({ message: error?.message, cause: String(error?.cause) })).not.toContain(CANARY);
+    }
+  });
+
+  it('logs in with AppRole, role id from a file and secret id from the environment, through createSecretResolvers', async () => {
+    // Prepare
+    const { roleId, secretId } = await createAppRole(root, approleMount, 'fence-broker', [policy]);
+    const resolvers = createSecretResolvers(
+      readEnvironment(SecretsEnvironmentSchema, {
+        FENCE_SECRETS_BACKEND: 'vault',
+        VAULT_ADDR: root.address,
+        VAULT_AUTH_METHOD: 'approle',
+        VAULT_AUTH_MOUNT: approleMount,
+        VAULT_ROLE_ID_FILE: file('role-id', `${roleId}\n`),
+        VAULT_SECRET_ID: secretId,
+      }),
+    );
+
+    // Act
+    const payload = await resolvers.for('vault').get(`secret/${secretPath}`);
+
+    // Assess
+    expect(resolvers.backends).toEqual(['vault']);
+    expect(payload).toEqual({ access_key_id: 'vault-key', secret_access_key: CANARY });
+  });
+
+  it('re-acquires a token that was revoked, on the 403 it gets, and reads on', async () => {
+    // Prepare
+    const { roleId, secretId } = await createAppRole(root, approleMount, 'revoked', [policy]);
+    const resolver = fromEnvironment({
+      VAULT_AUTH_METHOD: 'approle',
+      VAULT_AUTH_MOUNT: approleMount,
+      VAULT_ROLE_ID: roleId,
+      VAULT_SECRET_ID_FILE: file('secret-id', secretId),
+    });
+    await resolver.get(`secret/${secretPath}`);
+    expect(await root.revokeTokensOf(approleMount)).toBeGreaterThan(0);
+
+    // Act
+    const payload = await resolver.get(`secret/${secretPath}`);
+
+    // Assess
+    expect(payload.access_key_id).toBe('vault-key');
+    expect(resolver.client.counters.logins).toBe(2);
+  });
+
+  it('renews its token once two thirds of the lease have passed, and logs in again when renewal is refused', async () => {
+    // Prepare: the clock the client judges its token's age by is the test's.
+    const clock = new ManualClock(Date.now());
+    const resolver = fromEnvironment(
+      {
+        VAULT_AUTH_METHOD: 'kubernetes',
+        VAULT_AUTH_MOUNT: kubernetesMount,
+        VAULT_ROLE: 'fence-broker',
+        VAULT_K8S_TOKEN_FILE: file('jwt', tokenReview.issue('gen3', 'fence-broker')),
+      },
+      clock.read,
+    );
+    await resolver.get(`secret/${secretPath}`);
+
+    // Act
+    clock.advance(39 * 60_000);
+    await resolver.get(`secret/${secretPath}`);
+    const beforeRenewal = { ...resolver.client.counters };
+    clock.advance(2 * 60_000);
+    await resolver.get(`secret/${secretPath}`);
+    const afterRenewal = { ...resolver.client.counters };
+    await root.revokeTokensOf(kubernetesMount);
+    clock.advance(41 * 60_000);
+    const afterRevocation = await resolver.get(`secret/${secretPath}`);
+
+    // Assess
+    expect(beforeRenewal).toEqual({ logins: 1, renewals: 0 });
+    expect(afterRenewal).toEqual({ logins: 1, renewals: 1 });
+    expect(afterRevocation.access_key_id).toBe('vault-key');
+    expect(resolver.client.counters).toEqual({ logins: 2, renewals: 2 });
+  });
+
+  it('takes a new token from the token file when Vault refuses the old one (development)', async () => {
+    // Prepare
+    const tokenFile = file('token', await root.token([policy]));
+    const resolver = fromEnvironment({ VAULT_AUTH_METHOD: 'token', VAULT_TOKEN_FILE: tokenFile });
+    await resolver.get(`secret/${secretPath}`);
+    const old = (await root.call('POST', 'auth/token/lookup', { token: readToken(tokenFile) })).body.data
+      .accessor;
+    await root.call('POST', 'auth/token/revoke-accessor', { accessor: old });
+    writeFileSync(tokenFile, await root.token([policy]));
+
+    // Act
+    const payload = await resolver.get(`secret/${secretPath}`);
+
+    // Assess
+    expect(payload.access_key_id).toBe('vault-key');
+    expect(resolver.client.counters.logins).toBe(2);
+  });
+
+  it('answers bucket_misconfigured when even a fresh token may not read the path', async () => {
+    // Prepare
+    const resolver = fromEnvironment({ VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: await root.token([policy]) });
+
+    // Act
+    const outcome = resolver.get(`secret/${uniqueSecretPath('not-granted')}`);
+
+    // Assess
+    await expect(outcome).rejects.toBeInstanceOf(BucketMisconfiguredError);
+    expect(resolver.client).toBeInstanceOf(VaultClient);
+    expect(resolver.client.counters.logins).toBe(2);
+  });
+});
+
+function readToken(path: string): string {
+  return readFileSync(path, 'utf8').trim();
+}

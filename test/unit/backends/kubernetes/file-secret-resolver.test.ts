@@ -1,0 +1,47 @@
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BucketMisconfiguredError, SecretNotFoundError } from '../../../../functions/shared/errors';
+import { FileSecretResolver } from '../../../../functions/shared/backends/kubernetes/file-secret-resolver';
+
+describe('Class: FileSecretResolver', () => {
+  const directory = () => mkdtempSync(join(tmpdir(), 'fbb-secrets-'));
+
+  it('reads a mounted secret file and re-reads it when it changes', async () => {
+    // Prepare
+    const dir = directory();
+    mkdirSync(join(dir, 'minio'));
+    const file = join(dir, 'minio/data');
+    writeFileSync(file, '{"access_key_id":"one","secret_access_key":"s"}');
+    const resolver = new FileSecretResolver(dir);
+
+    // Act
+    const first = await resolver.get('minio/data');
+    const again = await resolver.get('minio/data');
+    writeFileSync(file, '{"access_key_id":"two","secret_access_key":"s"}');
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const changed = await resolver.get('minio/data');
+
+    // Assess
+    expect(first.access_key_id).toBe('one');
+    expect(again).toBe(first);
+    expect(changed.access_key_id).toBe('two');
+  });
+
+  it('writes atomically, owner-only, and reads its own write', async () => {
+    const dir = directory();
+    const resolver = new FileSecretResolver(dir);
+    await resolver.put('new/secret', { access_key_id: 'k', secret_access_key: 's' });
+    expect((await resolver.get('new/secret')).access_key_id).toBe('k');
+    const { statSync } = await import('node:fs');
+    expect(statSync(join(dir, 'new/secret')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses refs that leave the directory, version pins, and reports missing files', async () => {
+    const resolver = new FileSecretResolver(directory());
+    await expect(resolver.get('../etc/passwd')).rejects.toBeInstanceOf(BucketMisconfiguredError);
+    await expect(resolver.get('a/../../b')).rejects.toBeInstanceOf(BucketMisconfiguredError);
+    await expect(resolver.get('x', 'AWSPREVIOUS')).rejects.toBeInstanceOf(BucketMisconfiguredError);
+    await expect(resolver.get('missing')).rejects.toBeInstanceOf(SecretNotFoundError);
+  });
+});
