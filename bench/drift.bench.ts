@@ -1,6 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { wireDriftCheck } from '../functions/drift-check/drift-wiring';
 import { DriftEnvironmentSchema } from '../functions/drift-check/environment';
+import { AwsSecretsManagerAdministration } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
+import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { readEnvironment } from '../functions/shared/config/environment';
 import { AssumedRoleCredentials } from '../functions/shared/credentials/assumed-role-credentials';
 import { AwsKmsKeys } from '../functions/shared/drift/kms-keys';
@@ -8,8 +10,6 @@ import { AwsSecretResourcePolicies } from '../functions/shared/drift/secret-reso
 import { MinioAdminClient } from '../functions/shared/minio/minio-admin-client';
 import { probeBucketAccess } from '../functions/shared/probes/bucket-access-probe';
 import { DynamoDbBucketRegistry } from '../functions/shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerAdministration } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { startMinio } from '../test/integration/services/minio';
 import { startMoto } from '../test/integration/services/moto';
 import { createRegistryTable, dynamoDb } from '../test/integration/support/aws';

@@ -15,15 +15,15 @@ import { build } from 'esbuild';
 import { PresignEnvironmentSchema } from '../functions/presign/environment';
 import { createPresignHandler } from '../functions/presign/presign-handler';
 import { wirePresignService } from '../functions/presign/presign-wiring';
+import { FileSecretResolver } from '../functions/shared/backends/kubernetes/file-secret-resolver';
 import { readEnvironment } from '../functions/shared/config/environment';
 import {
   deriveMadminKey,
   MadminAlgorithm,
   type MadminAlgorithmId,
 } from '../functions/shared/minio/madmin-crypto';
-import { SigV4Presigner } from '../functions/shared/signing/sigv4-presigner';
 import { FileBucketRegistry } from '../functions/shared/registry/file-bucket-registry';
-import { FileSecretResolver } from '../functions/shared/backends/kubernetes/file-secret-resolver';
+import { SigV4Presigner } from '../functions/shared/signing/sigv4-presigner';
 import { BUNDLE_SETTINGS } from '../lib/constructs/broker-function';
 import { PRESIGN_RUNTIME_PROVIDED_MODULES } from '../lib/constructs/presign-api';
 

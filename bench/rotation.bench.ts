@@ -1,9 +1,9 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { MinioAdminClient } from '../functions/shared/minio/minio-admin-client';
 import { probeMinioBucket } from '../functions/shared/rotation/minio-bucket-probe';
 import { MinioKeyRotation } from '../functions/shared/rotation/minio-key-rotation';
 import { RotationStore } from '../functions/shared/rotation/rotation-store';
-import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { startMinio } from '../test/integration/services/minio';
 import { startMoto } from '../test/integration/services/moto';
 import { createRotatingMinioSecret } from '../test/integration/support/rotating-minio-secret';

@@ -1,26 +1,16 @@
 import type { PoolConfig } from 'pg';
 import { type AdminAuditLine, type AdminSecretsBackend, BucketAdmin } from '../shared/admin/bucket-admin';
-import type { SecretsEnvironment } from '../shared/backends/secrets-environment';
+import { adminSecretsBackend } from '../shared/backends/admin-backend-registry';
+import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import type { WorkloadIdentitySigners } from '../shared/credentials/bucket-credentials';
 import { ConfigurationError } from '../shared/errors';
-import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
 import { DynamoDbRegistryMirror } from '../shared/registry/dynamodb-registry-mirror';
 import { PostgresBucketRegistry } from '../shared/registry/postgres-bucket-registry';
 import { WriteThroughBucketRegistry } from '../shared/registry/write-through-bucket-registry';
-import { AwsSecretsManagerAdministration } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
-import { FileSecretResolver } from '../shared/backends/kubernetes/file-secret-resolver';
-import { GcpSecretManagerAdministration } from '../shared/backends/gcp/gcp-secret-manager-administration';
-import { GcpSecretManagerResolver } from '../shared/backends/gcp/gcp-secret-manager-resolver';
-import { readGcpSecretManagerSettings } from '../shared/backends/gcp/gcp-settings';
-import { VaultAdministration } from '../shared/backends/vault/vault-administration';
-import { VaultClient } from '../shared/backends/vault/vault-client';
-import { VaultResolver } from '../shared/backends/vault/vault-resolver';
-import { readVaultSettings } from '../shared/backends/vault/vault-settings';
 import type { AdminEnvironment } from './environment';
 
 /**
@@ -87,47 +77,6 @@ export function wireRegistry(
         }),
     },
   );
-}
-
-/** One backend as the admin core (and the drift check) uses it: reads uncached. */
-export function adminSecretsBackend(
-  name: SecretsBackend,
-  environment: SecretsEnvironment,
-): AdminSecretsBackend {
-  switch (name) {
-    case 'aws_sm':
-      return { read: new AwsSecretsManagerResolver(), admin: new AwsSecretsManagerAdministration() };
-    case 'k8s': {
-      if (environment.FENCE_SECRETS_DIR === undefined) {
-        throw new ConfigurationError('FENCE_SECRETS_BACKEND names k8s, which needs FENCE_SECRETS_DIR');
-      }
-      const files = new FileSecretResolver(environment.FENCE_SECRETS_DIR);
-      return { read: files, admin: files };
-    }
-    case 'vault': {
-      const settings = readVaultSettings(environment);
-      const client = VaultClient.fromSettings(settings);
-      return { read: new VaultResolver(client), admin: new VaultAdministration(client, settings.kvMount) };
-    }
-    case 'gcp_sm': {
-      const settings = readGcpSecretManagerSettings(environment);
-      // A service-account key held in another backend (development) is read from that backend, uncached too.
-      const read = GcpSecretManagerResolver.fromSettings(
-        settings,
-        (backend) => adminSecretsBackend(backend, environment).read,
-      );
-      return {
-        read,
-        admin: new GcpSecretManagerAdministration({
-          endpoint: settings.endpoint,
-          tokens: read.tokens,
-          ...(environment.GCP_SECRET_MANAGER_PROJECT === undefined
-            ? {}
-            : { project: environment.GCP_SECRET_MANAGER_PROJECT }),
-        }),
-      };
-    }
-  }
 }
 
 function withWorkloadIdentity(signers: WorkloadIdentitySigners | undefined) {

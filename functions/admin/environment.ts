@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { commaList, seconds } from '../shared/config/environment';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
+import { commaList, seconds } from '../shared/config/environment';
 import { FENCE_DB_SSL_MODES } from '../shared/registry/fence-db-connection';
 
 /** Where admin writes go first: Fence DB, or DynamoDB alone. */

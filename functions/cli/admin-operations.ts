@@ -4,9 +4,9 @@ import type { AdminAuditLine, BucketAdmin, ValidationReport } from '../shared/ad
 import { type AwsCredentials, credentialsFromEnvironment } from '../shared/aws/aws-json-client';
 import { readEnvironment } from '../shared/config/environment';
 import { exchange } from '../shared/http/http-exchange';
-import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
 import type { BucketRecord } from '../shared/registry/bucket-record';
 import type { BucketPage } from '../shared/registry/bucket-registry';
+import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
 
 export interface RotationStarted {
   bucket: string;

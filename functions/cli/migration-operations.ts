@@ -1,6 +1,7 @@
-import { adminSecretsBackend, wireBucketAdmin } from '../admin/admin-wiring';
+import { wireBucketAdmin } from '../admin/admin-wiring';
 import { AdminEnvironmentSchema } from '../admin/environment';
 import type { AdminAuditLine } from '../shared/admin/bucket-admin';
+import { adminSecretsBackend } from '../shared/backends/admin-backend-registry';
 import { readEnvironment } from '../shared/config/environment';
 import { FenceConfigMigration, type MigrationAuditLine } from '../shared/migration/fence-config-migration';
 import type { SecretsBackend } from '../shared/registry/bucket-record';

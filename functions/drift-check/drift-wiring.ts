@@ -1,16 +1,16 @@
-import { adminSecretsBackend } from '../admin/admin-wiring';
 import type { AdminSecretsBackend } from '../shared/admin/bucket-proof';
+import { adminSecretsBackend } from '../shared/backends/admin-backend-registry';
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { DriftCheck, type DriftCheckDependencies } from '../shared/drift/drift-check';
 import { DriftFinding } from '../shared/drift/drift-finding';
 import { AwsKmsKeys } from '../shared/drift/kms-keys';
 import { AwsSecretResourcePolicies } from '../shared/drift/secret-resource-policies';
-import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import { MinioAdminClient } from '../shared/minio/minio-admin-client';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import type { SecretPayload } from '../shared/secrets/secret-resolver';
 import type { DriftEnvironment } from './environment';
 

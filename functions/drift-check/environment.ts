@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { booleanFlag, commaList, positiveInteger, seconds } from '../shared/config/environment';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
+import { booleanFlag, commaList, positiveInteger, seconds } from '../shared/config/environment';
 
 /**
  * The drift check's settings: the drift-check Lambda's environment (the CDK construct is typed by

@@ -15,11 +15,11 @@ import { handlePresignApi, type PresignApiEvent } from '../presign/presign-api';
 import { wirePresignService } from '../presign/presign-wiring';
 import { presignTelemetry } from '../presign/telemetry';
 import type { BucketAdmin } from '../shared/admin/bucket-admin';
+import { FileSecretResolver } from '../shared/backends/kubernetes/file-secret-resolver';
 import { readEnvironment } from '../shared/config/environment';
 import { PayloadTooLargeError } from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
-import { FileSecretResolver } from '../shared/backends/kubernetes/file-secret-resolver';
 import { staticCredentialsFrom } from '../shared/secrets/secret-shapes';
 import { type DemoBackingStore, startDemoBackingStore } from './demo-backing-store';
 

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import { positiveInteger, seconds } from '../shared/config/environment';
-import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { GCP_PROJECT_ID_PATTERN } from '../shared/backends/gcp/service-account-project';
+import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
+import { positiveInteger, seconds } from '../shared/config/environment';
 
 /** The presign function's environment; the CDK construct is typed by the same schema. */
 export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {

@@ -1,19 +1,17 @@
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { createSecretResolvers, type SecretResolvers } from '../shared/backends/backend-registry';
+import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
+import type { SecretsEnvironment } from '../shared/backends/secrets-environment';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
-import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identity-signers';
 import { MultipartStoreClient } from '../shared/presign/multipart-store-client';
 import { PresignService } from '../shared/presign/presign-service';
-import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
-import {
-  type BackendFactory,
-  createSecretResolvers,
-  type SecretResolvers,
-} from '../shared/backends/backend-registry';
+import type { ResolverFactory } from '../shared/secrets/secrets-backend';
+import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
 import { PRESIGN_CALL_BUDGETS_MS } from './budgets';
 import type { PresignEnvironment } from './environment';
 
@@ -32,7 +30,7 @@ export function wirePresignService(
   environment: PresignEnvironment,
   overrides: {
     registry?: Pick<BucketRegistry, 'getByName'>;
-    backends?: Partial<Record<SecretsBackend, BackendFactory>>;
+    backends?: Partial<Record<SecretsBackend, ResolverFactory<SecretsEnvironment>>>;
   } = {},
 ): PresignWiring {
   const registry =

@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SecretResolvers } from '../shared/backends/backend-registry';
 import type { ErrorCode } from '../shared/errors';
 import type { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
-import type { SecretResolvers } from '../shared/backends/backend-registry';
 import type { AuditLog } from './audit-log';
 import type { PresignAuditLine } from './presign-api';
 import { PRESIGN_METRICS, presignErrorMetric } from './presign-metrics';

@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { readEnvironment } from '../shared/config/environment';
 import { MinioAdminClient } from '../shared/minio/minio-admin-client';
 import { probeMinioBucket } from '../shared/rotation/minio-bucket-probe';
@@ -14,7 +15,6 @@ import { ReaderRetirementGrace } from '../shared/rotation/retirement-grace';
 import { RotationRetirementError } from '../shared/rotation/rotation-errors';
 import { RotationStore } from '../shared/rotation/rotation-store';
 import { DynamoDbSecretUrlLifetimes } from '../shared/rotation/secret-url-lifetimes';
-import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { RotationEnvironmentSchema } from './environment';
 import { ROTATION_METRICS } from './rotation-metrics';
 

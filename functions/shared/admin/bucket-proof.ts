@@ -8,20 +8,17 @@ import {
   SecretShapeError,
   UnknownSecretError,
 } from '../errors';
-import { type GcsSigner, ServiceAccountKeySigner } from '../signing/gcs-v4-presigner';
 import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
 import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import type { BucketRecord, Provider, SecretsBackend } from '../registry/bucket-record';
-import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
+import type { SecretDescription } from '../secrets/secret-administration';
 import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
-import type { SecretPayload, SecretResolver } from '../secrets/secret-resolver';
+import type { SecretPayload } from '../secrets/secret-resolver';
 import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
+import type { AdminSecretsBackend } from '../secrets/secrets-backend';
+import { type GcsSigner, ServiceAccountKeySigner } from '../signing/gcs-v4-presigner';
 
-/** One backend as the admin core sees it: reads of values, and the admin operations. */
-export interface AdminSecretsBackend {
-  read: SecretResolver;
-  admin: SecretAdministration;
-}
+export type { AdminSecretsBackend };
 
 /** What proving a bucket needs: the backends, role mode's AssumeRole, the prefix, the store probe. */
 export interface BucketProofDependencies {

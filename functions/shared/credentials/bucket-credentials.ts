@@ -1,11 +1,12 @@
-import { BucketMisconfiguredError } from '../errors';
+import type { SecretResolvers } from '../backends/backend-registry';
 import { projectOfServiceAccount } from '../backends/gcp/service-account-project';
-import { type GcsSigner, ServiceAccountKeySigner } from '../signing/gcs-v4-presigner';
-import type { SigningCredentials } from '../signing/sigv4-presigner';
+import type { WorkloadIdentitySigners } from '../backends/gcp/workload-identity-signers';
+import { BucketMisconfiguredError } from '../errors';
 import type { BucketOperation, BucketRecord } from '../registry/bucket-record';
 import type { SecretPayload } from '../secrets/secret-resolver';
-import type { SecretResolvers } from '../backends/backend-registry';
 import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
+import { type GcsSigner, ServiceAccountKeySigner } from '../signing/gcs-v4-presigner';
+import type { SigningCredentials } from '../signing/sigv4-presigner';
 import type { AssumedRoleCredentials } from './assumed-role-credentials';
 
 /** What signs an S3 (or MinIO) bucket's URLs, and until when it works (undefined: static keys, no expiry). */
@@ -30,10 +31,7 @@ export interface GcsSigningCredentials {
 
 export type BucketSigningCredentials = S3SigningCredentials | GcsSigningCredentials;
 
-/** Signers for service accounts the broker acts as (workload identity), one per account. */
-export interface WorkloadIdentitySigners {
-  signerFor(serviceAccount: string): GcsSigner;
-}
+export type { WorkloadIdentitySigners };
 
 /**
  * The plan's `BucketCredentialsService`: role mode assumes a role (no secret is read), static

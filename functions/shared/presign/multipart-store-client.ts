@@ -6,8 +6,8 @@ import {
 } from '../errors';
 import { ExchangeTimeoutError, exchange, type HttpAnswer } from '../http/http-exchange';
 import { type GcsSigner, GcsV4Presigner } from '../signing/gcs-v4-presigner';
-import type { ObjectLocation } from './object-location';
 import { type SigningCredentials, SigV4Presigner } from '../signing/sigv4-presigner';
+import type { ObjectLocation } from './object-location';
 
 /** An S3-compatible store (S3, MinIO): each call is signed with SigV4 headers. */
 export interface S3StoreAccess {

@@ -13,6 +13,7 @@ import {
 import { type BucketOperation, type BucketRecord, DEFAULT_MAX_EXPIRES_IN } from '../registry/bucket-record';
 import type { CachedBucketLookup } from '../registry/cached-bucket-lookup';
 import { GcsV4Presigner } from '../signing/gcs-v4-presigner';
+import type { SigV4Presigner } from '../signing/sigv4-presigner';
 import type { MultipartStoreClient, StoreAccess } from './multipart-store-client';
 import { objectLocation } from './object-location';
 import type {
@@ -24,7 +25,6 @@ import type {
   PresignMethod,
   PresignRequest,
 } from './presign-requests';
-import type { SigV4Presigner } from '../signing/sigv4-presigner';
 
 /** Per-request facts the service needs besides the body. */
 export interface PresignContext {

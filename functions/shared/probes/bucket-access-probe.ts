@@ -2,8 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Client } from 'minio';
 import { CredentialsRejectedError, StoreUnavailableError, ThrottledError } from '../errors';
-import type { SigningCredentials } from '../signing/sigv4-presigner';
 import type { BucketRecord } from '../registry/bucket-record';
+import type { SigningCredentials } from '../signing/sigv4-presigner';
 
 /** Credentials to prove on a bucket, with what a private or mutual-TLS store needs. */
 export interface ProbeCredentials extends SigningCredentials {

@@ -1,9 +1,9 @@
 import { BrokerError, CredentialsRejectedError, StoreUnavailableError, ThrottledError } from '../errors';
 import { exchange } from '../http/http-exchange';
-import { type GcsSigner, GcsV4Presigner } from '../signing/gcs-v4-presigner';
 import { objectLocation } from '../presign/object-location';
-import { encodeS3Path } from '../signing/sigv4-presigner';
 import type { BucketRecord } from '../registry/bucket-record';
+import { type GcsSigner, GcsV4Presigner } from '../signing/gcs-v4-presigner';
+import { encodeS3Path } from '../signing/sigv4-presigner';
 
 const presigner = new GcsV4Presigner();
 

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { BucketRecordShapeError } from '../errors';
+import { SECRETS_BACKENDS, type SecretsBackend } from '../secrets/backend-names';
 import { GCP_SECRET_REF, GCP_SECRET_VERSION, VAULT_REF, VAULT_VERSION } from '../secrets/secret-ref-formats';
 import { describeIssue, integerError, parseRequest } from '../validation';
 
@@ -10,14 +11,14 @@ import { describeIssue, integerError, parseRequest } from '../validation';
  */
 
 export const PROVIDERS = ['aws', 'gcp', 's3_compatible', 'minio', 'azure_blob'] as const;
+/** The record's backend names are the secrets core's (`secrets/backend-names.ts`). */
+export { SECRETS_BACKENDS, type SecretsBackend };
 export const AUTH_MODES = ['role', 'static', 'workload_identity'] as const;
-export const SECRETS_BACKENDS = ['aws_sm', 'gcp_sm', 'vault', 'k8s'] as const;
 export const BUCKET_OPERATIONS = ['download', 'upload', 'multipart', 'list'] as const;
 export const BUCKET_STATUSES = ['active', 'suspended'] as const;
 
 export type Provider = (typeof PROVIDERS)[number];
 export type AuthMode = (typeof AUTH_MODES)[number];
-export type SecretsBackend = (typeof SECRETS_BACKENDS)[number];
 export type BucketOperation = (typeof BUCKET_OPERATIONS)[number];
 export type BucketStatus = (typeof BUCKET_STATUSES)[number];
 

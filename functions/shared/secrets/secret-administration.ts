@@ -1,4 +1,4 @@
-import type { SecretsBackend } from '../registry/bucket-record';
+import type { SecretsBackend } from './backend-names';
 import type { SecretPayload } from './secret-resolver';
 
 /** One stored version of a secret and the labels it carries. */

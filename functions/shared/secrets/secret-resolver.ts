@@ -1,5 +1,5 @@
 import { SecretShapeError } from '../errors';
-import type { SecretsBackend } from '../registry/bucket-record';
+import type { SecretsBackend } from './backend-names';
 
 /** A decoded secret: a flat JSON object of strings (the plan's shape conventions). */
 export type SecretPayload = Readonly<Record<string, string>>;

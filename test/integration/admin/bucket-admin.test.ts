@@ -6,15 +6,15 @@ import {
   ListSecretsCommand,
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
-import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { adminBed, minioBucketWithUser } from '../support/admin-bed';
 import { secretsManager, uniqueName } from '../support/aws';
 

@@ -9,6 +9,9 @@ import {
 import { parse } from 'yaml';
 import { runCli } from '../../../functions/cli/program';
 import { type AdminAuditLine, BucketAdmin } from '../../../functions/shared/admin/bucket-admin';
+import { AwsSecretsManagerAdministration } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import {
@@ -22,18 +25,15 @@ import {
 } from '../../../functions/shared/migration/fence-config-migration';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import type { BucketRecord } from '../../../functions/shared/registry/bucket-record';
 import type { BucketRegistry } from '../../../functions/shared/registry/bucket-registry';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
-import { AwsSecretsManagerAdministration } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import type {
   SecretAdministration,
   SecretDescription,
 } from '../../../functions/shared/secrets/secret-administration';
-import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { secretsManager } from '../support/aws';
 import { migrationBed, secretsUnder } from '../support/migration-bed';
 

@@ -8,13 +8,13 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
 import { createPresignHandler } from '../../../functions/presign/presign-handler';
 import { wirePresignService } from '../../../functions/presign/presign-wiring';
-import { readEnvironment } from '../../../functions/shared/config/environment';
+import { GcpSecretManagerResolver } from '../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
 import {
   GoogleAccessTokens,
   ServiceAccountKeyExchange,
 } from '../../../functions/shared/backends/gcp/google-credentials';
+import { readEnvironment } from '../../../functions/shared/config/environment';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
-import { GcpSecretManagerResolver } from '../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
 import { readEndpoints } from '../services/endpoints';
 import { minioBucketWithUser } from '../support/admin-bed';
 import { minioRootClient, uniqueName } from '../support/aws';

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { ServiceAccountKeySigner } from '../../../functions/shared/signing/gcs-v4-presigner';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import type { ObjectLocation } from '../../../functions/shared/presign/object-location';
+import { ServiceAccountKeySigner } from '../../../functions/shared/signing/gcs-v4-presigner';
 import { verifyGcsV4Url } from '../support/fake-gcp';
 import { HungServer } from '../support/hung-server';
 

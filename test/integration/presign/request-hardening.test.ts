@@ -3,9 +3,9 @@ import { handlePresignApi, PRESIGN_ROUTES } from '../../../functions/presign/pre
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { createRegistryTable, dynamoDb } from '../support/aws';
 import { presignBed } from '../support/presign-bed';
 import { signingStores } from '../support/signing-stores';

@@ -1,12 +1,12 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
-import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { roleRegistration } from '../../fixtures/bucket-records';
 import { readEndpoints } from '../services/endpoints';
 import { createRegistryTable, dynamoDb, uniqueName } from '../support/aws';

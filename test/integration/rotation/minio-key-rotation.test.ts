@@ -19,6 +19,7 @@ import {
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import {
   MinioAdminClient,
   type ServiceAccountInfo,
@@ -30,7 +31,6 @@ import {
   writeManagedKeyTag,
 } from '../../../functions/shared/rotation/managed-key-tag';
 import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { writeSelfSignedCertificate } from '../services/certificates';
 import { readEndpoints } from '../services/endpoints';
 import { minioRootClient, secretsManager, uniqueName } from '../support/aws';

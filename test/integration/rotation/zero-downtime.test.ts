@@ -3,12 +3,14 @@
  * four steps) need AWS's rotation semantics, which moto_server.py gives moto; LocalStack refuses
  * RotateSecret without the rotation Lambda (localstack-semantics.localstack.test.ts).
  */
+
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { readManagedKeyTag } from '../../../functions/shared/rotation/managed-key-tag';
@@ -17,9 +19,8 @@ import {
   type RetirementGrace,
 } from '../../../functions/shared/rotation/retirement-grace';
 import { DynamoDbSecretUrlLifetimes } from '../../../functions/shared/rotation/secret-url-lifetimes';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
-import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { readEndpoints } from '../services/endpoints';
 import { createRegistryTable, dynamoDb, secretsManager } from '../support/aws';
 import { createRotatingMinioSecret } from '../support/rotating-minio-secret';

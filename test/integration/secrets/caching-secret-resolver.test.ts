@@ -1,6 +1,6 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretBackendUnavailableError } from '../../../functions/shared/errors';
 import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { SecretBackendUnavailableError } from '../../../functions/shared/errors';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import { secretsManager, uniqueName } from '../support/aws';
 import { CountingResolver, ManualClock } from '../support/counting-resolver';

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { type AdminAuditLine, BucketAdmin } from '../../../functions/shared/admin/bucket-admin';
+import { AwsSecretsManagerAdministration } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerAdministration } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { readEndpoints } from '../services/endpoints';
 import { createRegistryTable, dynamoDb, minioRootClient, uniqueName } from './aws';
 

@@ -1,15 +1,15 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import { AssumedRoleCredentials } from '../../../functions/shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../../../functions/shared/credentials/bucket-credentials';
 import { MultipartStoreClient } from '../../../functions/shared/presign/multipart-store-client';
 import { PresignService } from '../../../functions/shared/presign/presign-service';
-import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
-import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
+import { SigV4Presigner } from '../../../functions/shared/signing/sigv4-presigner';
 import { readEndpoints } from '../services/endpoints';
 import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from './aws';
 import { minioStore, type SigningStore } from './signing-stores';

@@ -1,5 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { MinioAdminClient } from '../../../functions/shared/minio/minio-admin-client';
 import { probeMinioBucket } from '../../../functions/shared/rotation/minio-bucket-probe';
 import {
@@ -8,7 +9,6 @@ import {
 } from '../../../functions/shared/rotation/minio-key-rotation';
 import type { RetirementGrace } from '../../../functions/shared/rotation/retirement-grace';
 import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
-import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { minioRootClient } from './aws';
 import type { MinioServerAccess } from './rotating-minio-secret';
 

@@ -1,5 +1,5 @@
-import { readEnvironment } from '../../../functions/shared/config/environment';
 import { SecretsEnvironmentSchema } from '../../../functions/shared/backends/secrets-environment';
+import { readEnvironment } from '../../../functions/shared/config/environment';
 
 /**
  * Backends a deployment does not name are never loaded, and those it names load on first use.
@@ -116,7 +116,9 @@ describe('Function: createSecretResolvers (lazy backends)', () => {
         loads.push('google-credentials');
         return { credentialsFileExchange: () => ({}), GoogleAccessTokens: class {} };
       });
-      ({ workloadIdentitySigners } = require('../../../functions/shared/backends/gcp/workload-identity-signers'));
+      ({
+        workloadIdentitySigners,
+      } = require('../../../functions/shared/backends/gcp/workload-identity-signers'));
     });
     const signers = workloadIdentitySigners({ GOOGLE_APPLICATION_CREDENTIALS: '/var/run/gcp/wif.json' });
     const signer = signers?.signerFor('reader@p.iam.gserviceaccount.com');

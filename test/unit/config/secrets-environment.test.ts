@@ -1,7 +1,7 @@
-import { readEnvironment } from '../../../functions/shared/config/environment';
-import { SecretsEnvironmentSchema } from '../../../functions/shared/backends/secrets-environment';
-import { BucketMisconfiguredError, ConfigurationError } from '../../../functions/shared/errors';
 import { createSecretResolvers } from '../../../functions/shared/backends/backend-registry';
+import { SecretsEnvironmentSchema } from '../../../functions/shared/backends/secrets-environment';
+import { readEnvironment } from '../../../functions/shared/config/environment';
+import { BucketMisconfiguredError, ConfigurationError } from '../../../functions/shared/errors';
 
 describe('Schema: SecretsEnvironment', () => {
   it('defaults to AWS Secrets Manager under gen3/fence/ with the DESIGN.md cache settings', () => {

@@ -8,9 +8,9 @@ import { PresignEnvironmentSchema } from '../../../functions/presign/environment
 import { brokerOpenApiDocument } from '../../../functions/presign/openapi';
 import { handlePresignApi } from '../../../functions/presign/presign-api';
 import { wirePresignService } from '../../../functions/presign/presign-wiring';
+import { FileSecretResolver } from '../../../functions/shared/backends/kubernetes/file-secret-resolver';
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
-import { FileSecretResolver } from '../../../functions/shared/backends/kubernetes/file-secret-resolver';
 
 type JsonSchema = Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
 

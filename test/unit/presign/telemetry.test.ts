@@ -8,9 +8,9 @@ import {
   SERVER_ERROR_CODES,
 } from '../../../functions/presign/presign-metrics';
 import { presignTelemetry } from '../../../functions/presign/telemetry';
+import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 import * as errors from '../../../functions/shared/errors';
 import { CachedBucketLookup } from '../../../functions/shared/registry/cached-bucket-lookup';
-import { SecretResolvers } from '../../../functions/shared/backends/backend-registry';
 
 const line = (overrides: Partial<PresignAuditLine> = {}): PresignAuditLine => ({
   request_id: 'r-1',

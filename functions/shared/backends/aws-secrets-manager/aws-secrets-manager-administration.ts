@@ -7,7 +7,11 @@ import {
   SecretExistsError,
   ThrottledError,
 } from '../../errors';
-import type { SecretAdministration, SecretCreation, SecretDescription } from '../../secrets/secret-administration';
+import type {
+  SecretAdministration,
+  SecretCreation,
+  SecretDescription,
+} from '../../secrets/secret-administration';
 import type { SecretPayload } from '../../secrets/secret-resolver';
 
 export interface AwsSecretsManagerAdministrationOptions {

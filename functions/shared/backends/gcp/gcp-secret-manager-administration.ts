@@ -6,10 +6,7 @@ import {
   SecretExistsError,
   ThrottledError,
 } from '../../errors';
-import type { GoogleAccessTokens } from './google-credentials';
-import { callGoogleAuthorized, GoogleApiError, GoogleCredentialsError } from './google-http';
 import { ExchangeTimeoutError } from '../../http/http-exchange';
-import { gcpAnnotations, gcpLabels, nameOfSecretId, secretIdForName } from './gcp-secret-names';
 import type {
   SecretAdministration,
   SecretCreation,
@@ -19,6 +16,9 @@ import type {
 } from '../../secrets/secret-administration';
 import { GCP_SECRET_REF } from '../../secrets/secret-ref-formats';
 import type { SecretPayload } from '../../secrets/secret-resolver';
+import { gcpAnnotations, gcpLabels, nameOfSecretId, secretIdForName } from './gcp-secret-names';
+import type { GoogleAccessTokens } from './google-credentials';
+import { callGoogleAuthorized, GoogleApiError, GoogleCredentialsError } from './google-http';
 
 export interface GcpSecretManagerAdministrationOptions {
   /** `https://secretmanager.googleapis.com`, without a trailing slash. */

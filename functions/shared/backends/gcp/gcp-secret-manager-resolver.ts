@@ -6,17 +6,8 @@ import {
   SecretShapeError,
   ThrottledError,
 } from '../../errors';
-import {
-  credentialsFileExchange,
-  type GoogleAccessToken,
-  GoogleAccessTokens,
-  type GoogleTokenExchange,
-  ServiceAccountKeyExchange,
-} from './google-credentials';
-import { callGoogleAuthorized, GoogleApiError, GoogleCredentialsError } from './google-http';
 import { ExchangeTimeoutError } from '../../http/http-exchange';
-import type { SecretsBackend } from '../../registry/bucket-record';
-import type { GcpSecretManagerSettings } from './gcp-settings';
+import type { SecretsBackend } from '../../secrets/backend-names';
 import { GCP_SECRET_REF, GCP_SECRET_VERSION } from '../../secrets/secret-ref-formats';
 import {
   decodeSecretPayload,
@@ -26,6 +17,15 @@ import {
   type SecretVersionId,
 } from '../../secrets/secret-resolver';
 import { GcpServiceAccountSecretSchema, readSecretShape } from '../../secrets/secret-shapes';
+import type { GcpSecretManagerSettings } from './gcp-settings';
+import {
+  credentialsFileExchange,
+  type GoogleAccessToken,
+  GoogleAccessTokens,
+  type GoogleTokenExchange,
+  ServiceAccountKeyExchange,
+} from './google-credentials';
+import { callGoogleAuthorized, GoogleApiError, GoogleCredentialsError } from './google-http';
 
 export interface GcpSecretManagerResolverOptions {
   /** `https://secretmanager.googleapis.com`, without a trailing slash. */

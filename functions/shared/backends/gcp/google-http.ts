@@ -1,5 +1,4 @@
 import { exchange } from '../../http/http-exchange';
-import type { GoogleAccessTokens } from './google-credentials';
 
 /**
  * A Google API error answer, `{"error": {"code", "message", "status"}}`, named by its canonical
@@ -91,12 +90,24 @@ export class GoogleCredentialsError extends Error {
 }
 
 /**
+ * What an authorized call needs of a token cache (`GoogleAccessTokens` in google-credentials.ts,
+ * which calls Google through this file: the type lives here so the two do not import each other).
+ */
+export interface AccessTokenSource {
+  readonly source: { readonly description: string };
+  /** A token valid beyond `until` (epoch ms). */
+  token(until: number): Promise<string>;
+  /** Drops a token Google refused, so the next call gets a new one. */
+  forget(token: string): void;
+}
+
+/**
  * One call to a Google API with a bearer token from `tokens`; a 401 (a revoked or expired token)
  * drops that token and tries once more with a new one. Token failures reject with
  * `GoogleCredentialsError`, so callers tell "no identity" from "the API refused".
  */
 export async function callGoogleAuthorized(
-  tokens: GoogleAccessTokens,
+  tokens: AccessTokenSource,
   call: Omit<GoogleCall, 'bearer'>,
 ): ReturnType<typeof callGoogle> {
   for (let retried = false; ; retried = true) {

@@ -1,6 +1,10 @@
-import type { SecretsEnvironment } from '../secrets-environment';
-import type { WorkloadIdentitySigners } from '../../credentials/bucket-credentials';
 import type { GcsSigner } from '../../signing/gcs-v4-presigner';
+import type { GcpEnvironment } from './gcp-settings';
+
+/** Signers for service accounts the broker acts as (workload identity), one per account. */
+export interface WorkloadIdentitySigners {
+  signerFor(serviceAccount: string): GcsSigner;
+}
 
 /**
  * Workload identity for GCS buckets: the broker's own Google identity (the credentials file of
@@ -10,7 +14,7 @@ import type { GcsSigner } from '../../signing/gcs-v4-presigner';
  * workload-identity bucket first signs, so deployments without GCP buckets never run it.
  */
 export function workloadIdentitySigners(
-  environment: Pick<SecretsEnvironment, 'GOOGLE_APPLICATION_CREDENTIALS' | 'GCP_IAM_CREDENTIALS_ENDPOINT'>,
+  environment: Pick<GcpEnvironment, 'GOOGLE_APPLICATION_CREDENTIALS' | 'GCP_IAM_CREDENTIALS_ENDPOINT'>,
   budgetMs = 2000,
 ): WorkloadIdentitySigners | undefined {
   const file = environment.GOOGLE_APPLICATION_CREDENTIALS;

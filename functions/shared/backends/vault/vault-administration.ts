@@ -6,10 +6,15 @@ import {
   SecretExistsError,
   ThrottledError,
 } from '../../errors';
-import type { SecretAdministration, SecretCreation, SecretDescription } from '../../secrets/secret-administration';
+import type {
+  SecretAdministration,
+  SecretCreation,
+  SecretDescription,
+} from '../../secrets/secret-administration';
 import { splitVaultRef } from '../../secrets/secret-ref-formats';
 import type { SecretPayload } from '../../secrets/secret-resolver';
-import { VaultApiError, type VaultClient, VaultLoginError } from './vault-client';
+import { VaultLoginError } from './vault-auth';
+import { VaultApiError, type VaultClient } from './vault-client';
 import { vaultLocation } from './vault-resolver';
 
 interface VaultVersionMetadata {

@@ -1,7 +1,7 @@
 import { credentialsFromEnvironment } from '../../aws/aws-json-client';
 import { SigV4Presigner } from '../../signing/sigv4-presigner';
-import type { VaultAnswer, VaultAuth, VaultLogin } from './vault-client';
-import { loginFrom, VaultLoginError } from './vault-client';
+import type { VaultAnswer, VaultAuth, VaultLogin } from './vault-auth';
+import { loginFrom, VaultLoginError } from './vault-auth';
 import type { VaultAuthSettings } from './vault-settings';
 
 /** AWS credentials as the SDK's providers give them. */

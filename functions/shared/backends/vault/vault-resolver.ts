@@ -16,7 +16,8 @@ import {
   type SecretResolver,
   type SecretVersionId,
 } from '../../secrets/secret-resolver';
-import { type VaultAnswer, VaultApiError, VaultClient, VaultLoginError } from './vault-client';
+import { type VaultAnswer, VaultLoginError } from './vault-auth';
+import { VaultApiError, VaultClient } from './vault-client';
 import type { VaultSettings } from './vault-settings';
 
 /** A ref's mount and path, URL-encoded segment by segment for the API path. */

@@ -1,5 +1,58 @@
-import type { SecretsEnvironment, VaultAuthMethodName } from '../secrets-environment';
+import * as z from 'zod/mini';
 import { ConfigurationError } from '../../errors';
+
+/** How the broker can log in to Vault. */
+export const VAULT_AUTH_METHODS = ['kubernetes', 'approle', 'aws', 'token'] as const;
+export type VaultAuthMethodName = (typeof VAULT_AUTH_METHODS)[number];
+
+const nonEmpty = () => z.string().check(z.minLength(1));
+
+/** The Vault backend's variables (part of every function's secrets environment). */
+export const VAULT_ENVIRONMENT = {
+  /** Vault (or OpenBao) address, `https://vault.example.org:8200`; required for the `vault` backend. */
+  VAULT_ADDR: z.optional(z.url({ protocol: /^https?$/ })),
+  /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
+  VAULT_NAMESPACE: z.optional(nonEmpty()),
+  /** PEM file of the CA(s) that sign Vault's certificate, instead of the system roots. */
+  VAULT_CACERT: z.optional(nonEmpty()),
+  /** How the broker logs in to Vault; required for the `vault` backend. */
+  VAULT_AUTH_METHOD: z.optional(z.enum(VAULT_AUTH_METHODS)),
+  /** Where the auth method is mounted. @default the method's name (`kubernetes`, `approle`, `aws`) */
+  VAULT_AUTH_MOUNT: z.optional(nonEmpty()),
+  /** Kubernetes and AWS auth: the Vault role to log in as. */
+  VAULT_ROLE: z.optional(nonEmpty()),
+  /** Kubernetes auth: the projected service-account token. @default /var/run/secrets/kubernetes.io/serviceaccount/token */
+  VAULT_K8S_TOKEN_FILE: z.optional(nonEmpty()),
+  /**
+   * AWS auth: the value Vault's `iam_server_id_header_value` requires, sent signed as
+   * `X-Vault-AWS-IAM-Server-ID` so a request signed for this Vault cannot be replayed to another.
+   */
+  VAULT_AWS_IAM_SERVER_ID: z.optional(nonEmpty()),
+  /**
+   * AWS auth: the region of the STS endpoint Vault forwards the signed request to (its
+   * `sts_endpoint` and `sts_region`). @default none: the global endpoint, signed for us-east-1
+   */
+  VAULT_AWS_STS_REGION: z.optional(
+    z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1')),
+  ),
+  /**
+   * AWS auth: the STS URL the request is signed for, when it is not AWS's own for the region
+   * (a VPC endpoint's name, an emulator). @default https://sts.amazonaws.com, or https://sts.<region>.amazonaws.com
+   */
+  VAULT_AWS_STS_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  /** AppRole auth: the role id, or a file holding it. */
+  VAULT_ROLE_ID: z.optional(nonEmpty()),
+  VAULT_ROLE_ID_FILE: z.optional(nonEmpty()),
+  /** AppRole auth: the secret id, or a file holding it (prefer the file). */
+  VAULT_SECRET_ID: z.optional(nonEmpty()),
+  VAULT_SECRET_ID_FILE: z.optional(nonEmpty()),
+  /** Token auth (development): the token, or a file holding it (re-read when Vault refuses it). */
+  VAULT_TOKEN: z.optional(nonEmpty()),
+  VAULT_TOKEN_FILE: z.optional(nonEmpty()),
+  /** KV v2 mount where admin flows create secrets. @default secret */
+  VAULT_KV_MOUNT: z.optional(nonEmpty()),
+};
+export type VaultEnvironment = z.output<z.ZodMiniObject<typeof VAULT_ENVIRONMENT>>;
 
 /** The default projected service-account token of a Kubernetes pod. */
 export const KUBERNETES_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -39,7 +92,7 @@ export interface VaultSettings {
  * missing. Kept apart from the client so a deployment checks its settings at cold start while
  * the client's code loads only when a record first names Vault.
  */
-export function readVaultSettings(environment: SecretsEnvironment): VaultSettings {
+export function readVaultSettings(environment: VaultEnvironment): VaultSettings {
   const missing = (variable: string, why: string) =>
     new ConfigurationError(`FENCE_SECRETS_BACKEND names vault, which needs ${variable} (${why})`);
   if (environment.VAULT_ADDR === undefined) throw missing('VAULT_ADDR', 'the Vault address');
@@ -57,7 +110,7 @@ export function readVaultSettings(environment: SecretsEnvironment): VaultSetting
 
 function authSettings(
   method: VaultAuthMethodName,
-  environment: SecretsEnvironment,
+  environment: VaultEnvironment,
   missing: (variable: string, why: string) => Error,
 ): VaultAuthSettings {
   const source = (value: string | undefined, file: string | undefined, name: string) => {

@@ -3,8 +3,8 @@ import {
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { SecretNotFoundError, SecretShapeError } from '../../../../functions/shared/errors';
 import { AwsSecretsManagerResolver } from '../../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
+import { SecretNotFoundError, SecretShapeError } from '../../../../functions/shared/errors';
 import { CachingSecretResolver } from '../../../../functions/shared/secrets/caching-secret-resolver';
 import { staticCredentialsFrom } from '../../../../functions/shared/secrets/secret-shapes';
 import { secretsManager, uniqueName } from '../../support/aws';

@@ -1,14 +1,14 @@
+import { GcpSecretManagerAdministration } from '../../../../functions/shared/backends/gcp/gcp-secret-manager-administration';
+import { GcpSecretManagerResolver } from '../../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
+import {
+  GoogleAccessTokens,
+  ServiceAccountKeyExchange,
+} from '../../../../functions/shared/backends/gcp/google-credentials';
 import {
   InvalidSecretError,
   RotationNotConfiguredError,
   SecretExistsError,
 } from '../../../../functions/shared/errors';
-import {
-  GoogleAccessTokens,
-  ServiceAccountKeyExchange,
-} from '../../../../functions/shared/backends/gcp/google-credentials';
-import { GcpSecretManagerAdministration } from '../../../../functions/shared/backends/gcp/gcp-secret-manager-administration';
-import { GcpSecretManagerResolver } from '../../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
 import { uniqueName } from '../../support/aws';
 import { FakeGoogleCloud } from '../../support/fake-gcp';
 

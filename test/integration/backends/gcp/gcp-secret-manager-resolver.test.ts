@@ -3,20 +3,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { OAuth2Client } from 'google-auth-library';
-import { readEnvironment } from '../../../../functions/shared/config/environment';
+import { createSecretResolvers } from '../../../../functions/shared/backends/backend-registry';
+import { GcpSecretManagerResolver } from '../../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
+import {
+  GoogleAccessTokens,
+  ServiceAccountKeyExchange,
+} from '../../../../functions/shared/backends/gcp/google-credentials';
 import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
+import { readEnvironment } from '../../../../functions/shared/config/environment';
 import {
   BucketMisconfiguredError,
   SecretBackendUnavailableError,
   SecretNotFoundError,
 } from '../../../../functions/shared/errors';
-import {
-  GoogleAccessTokens,
-  ServiceAccountKeyExchange,
-} from '../../../../functions/shared/backends/gcp/google-credentials';
 import { CachingSecretResolver } from '../../../../functions/shared/secrets/caching-secret-resolver';
-import { GcpSecretManagerResolver } from '../../../../functions/shared/backends/gcp/gcp-secret-manager-resolver';
-import { createSecretResolvers } from '../../../../functions/shared/backends/backend-registry';
 import { uniqueName } from '../../support/aws';
 import { ManualClock } from '../../support/counting-resolver';
 import { FakeGoogleCloud } from '../../support/fake-gcp';

@@ -1,13 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEnvironment } from '../../../../functions/shared/config/environment';
-import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
-import { BucketMisconfiguredError, SecretBackendUnavailableError } from '../../../../functions/shared/errors';
 import { createSecretResolvers } from '../../../../functions/shared/backends/backend-registry';
+import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
 import { VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
 import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import { readVaultSettings } from '../../../../functions/shared/backends/vault/vault-settings';
+import { readEnvironment } from '../../../../functions/shared/config/environment';
+import { BucketMisconfiguredError, SecretBackendUnavailableError } from '../../../../functions/shared/errors';
 import { ManualClock } from '../../support/counting-resolver';
 import {
   configureKubernetesAuth,

@@ -4,13 +4,14 @@
  * names: LocalStack's STS answers for another account (000000000000) and its own assumed-role
  * ids, so OpenBao refuses to even create the role.
  */
-import { readEnvironment } from '../../../../functions/shared/config/environment';
-import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
-import { SecretBackendUnavailableError } from '../../../../functions/shared/errors';
+
 import { createSecretResolvers } from '../../../../functions/shared/backends/backend-registry';
+import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
 import type { AwsIdentity } from '../../../../functions/shared/backends/vault/vault-aws-auth';
 import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import { readVaultSettings } from '../../../../functions/shared/backends/vault/vault-settings';
+import { readEnvironment } from '../../../../functions/shared/config/environment';
+import { SecretBackendUnavailableError } from '../../../../functions/shared/errors';
 import { uniqueName } from '../../support/aws';
 import { uniqueSecretPath, VaultRoot } from '../../support/vault';
 import {

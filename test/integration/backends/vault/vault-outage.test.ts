@@ -1,7 +1,8 @@
+import { StaticTokenVaultAuth } from '../../../../functions/shared/backends/vault/vault-auth';
+import { VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
+import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import { SecretBackendUnavailableError } from '../../../../functions/shared/errors';
 import { CachingSecretResolver } from '../../../../functions/shared/secrets/caching-secret-resolver';
-import { StaticTokenVaultAuth, VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
-import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import { type OpenBaoServer, startOpenBao } from '../../services/openbao';
 import { ManualClock } from '../../support/counting-resolver';
 import { uniqueSecretPath, VaultRoot } from '../../support/vault';

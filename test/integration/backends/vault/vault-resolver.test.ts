@@ -1,3 +1,6 @@
+import { StaticTokenVaultAuth } from '../../../../functions/shared/backends/vault/vault-auth';
+import { VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
+import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import {
   BucketMisconfiguredError,
   RevisionConflictError,
@@ -6,8 +9,6 @@ import {
   SecretShapeError,
 } from '../../../../functions/shared/errors';
 import { CachingSecretResolver } from '../../../../functions/shared/secrets/caching-secret-resolver';
-import { StaticTokenVaultAuth, VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
-import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import { type OpenBaoServer, startOpenBao } from '../../services/openbao';
 import { uniqueName } from '../../support/aws';
 import { ManualClock } from '../../support/counting-resolver';

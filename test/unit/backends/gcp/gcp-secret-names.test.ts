@@ -1,10 +1,10 @@
-import { InvalidSecretError } from '../../../../functions/shared/errors';
 import {
   gcpAnnotations,
   gcpLabels,
   nameOfSecretId,
   secretIdForName,
 } from '../../../../functions/shared/backends/gcp/gcp-secret-names';
+import { InvalidSecretError } from '../../../../functions/shared/errors';
 import { GCP_SECRET_REF } from '../../../../functions/shared/secrets/secret-ref-formats';
 
 describe('Function: secretIdForName / nameOfSecretId', () => {

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BucketMisconfiguredError, SecretNotFoundError } from '../../../../functions/shared/errors';
 import { FileSecretResolver } from '../../../../functions/shared/backends/kubernetes/file-secret-resolver';
+import { BucketMisconfiguredError, SecretNotFoundError } from '../../../../functions/shared/errors';
 
 describe('Class: FileSecretResolver', () => {
   const directory = () => mkdtempSync(join(tmpdir(), 'fbb-secrets-'));

@@ -1,8 +1,8 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { VaultLoginError } from '../../../../functions/shared/backends/vault/vault-auth';
 import { AwsIamVaultAuth } from '../../../../functions/shared/backends/vault/vault-aws-auth';
-import { VaultLoginError } from '../../../../functions/shared/backends/vault/vault-client';
 
 describe('Class: AwsIamVaultAuth', () => {
   const settings = {

@@ -1,7 +1,10 @@
-import { readEnvironment } from '../../../../functions/shared/config/environment';
 import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
+import {
+  KUBERNETES_TOKEN_FILE,
+  readVaultSettings,
+} from '../../../../functions/shared/backends/vault/vault-settings';
+import { readEnvironment } from '../../../../functions/shared/config/environment';
 import { ConfigurationError } from '../../../../functions/shared/errors';
-import { KUBERNETES_TOKEN_FILE, readVaultSettings } from '../../../../functions/shared/backends/vault/vault-settings';
 
 describe('Function: readVaultSettings', () => {
   const settingsOf = (variables: Record<string, string>) =>
