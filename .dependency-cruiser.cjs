@@ -18,8 +18,8 @@ function readLayers(root) {
   return units;
 }
 
-const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const prefix = (unit) => `^${escape(unit.path)}`;
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const prefix = (unit) => `^${escapeRegExp(unit.path)}`;
 
 /** One rule per folder: nothing from a folder may reach a folder of its own layer or above. */
 function layerRules(units) {
