@@ -1,5 +1,6 @@
 import { App, type AppProps, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SECRETS_BACKENDS, type SecretsBackend } from '../functions/shared/registry/bucket-record';
 import { FenceBucketBrokerStack, type RegistrySyncSettings } from './stacks/fence-bucket-broker-stack';
@@ -72,6 +73,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       deletionProtection:
         context('registryDeletionProtection') !== 'false' && context('registryDeletionProtection') !== false,
     },
+    lambdaArchitecture: lambdaArchitecture(context('lambdaArchitecture')),
   });
   // AWS Solutions checks run at every synth; each acknowledgement sits on its construct with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -149,6 +151,22 @@ function secretsBackends(value: unknown): SecretsBackend[] {
     );
   }
   return names as SecretsBackend[];
+}
+
+/**
+ * `lambdaArchitecture`: `arm64` (what deploys) or `x86_64` (for tests that run the deployed
+ * bundles in Lambda containers on an x86_64 host).
+ */
+function lambdaArchitecture(value: unknown): lambda.Architecture | undefined {
+  if (value === undefined) return undefined;
+  const known = [lambda.Architecture.ARM_64, lambda.Architecture.X86_64];
+  const architecture = known.find((candidate) => candidate.name === value);
+  if (architecture === undefined) {
+    throw new Error(
+      `context lambdaArchitecture must be ${known.map((candidate) => candidate.name).join(' or ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return architecture;
 }
 
 /** A context string, or undefined when unset or empty. */

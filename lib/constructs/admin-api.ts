@@ -3,6 +3,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ADMIN_ROUTES } from '../../functions/admin/admin-api';
 import { AdminEnvironmentSchema } from '../../functions/admin/environment';
@@ -44,6 +45,8 @@ export interface AdminApiProps {
    * @default none: the table is the registry
    */
   readonly fenceDb?: FenceDbAccess;
+  /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
+  readonly lambdaArchitecture?: lambda.Architecture;
 }
 
 /**
@@ -60,6 +63,7 @@ export class AdminApi extends Construct {
     }
     const prefix = props.secretsPrefix ?? 'gen3/fence/';
     this.function = new BrokerFunction(this, 'Function', {
+      architecture: props.lambdaArchitecture,
       entry: path.join(__dirname, '../../functions/admin/handler.ts'),
       description: 'Registers and manages buckets and their secrets (fence-bucket-broker admin API)',
       environmentSchema: AdminEnvironmentSchema,

@@ -68,10 +68,16 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
    * path at synth. For configuration the code reads as a file, never for secrets. @default none
    */
   readonly bundledFiles?: Record<string, string>;
+  /**
+   * The instruction set the function runs on. Only tests change it (an x86_64 host runs the
+   * deployed bundles in x86_64 Lambda containers); the bundles do not depend on it.
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
 }
 
 /**
- * The base of every broker Lambda: current Node.js runtime on arm64, esbuild bundling (never
+ * The base of every broker Lambda: current Node.js runtime on arm64 (by default), esbuild bundling (never
  * Docker) to a minified ESM bundle with source maps, X-Ray tracing, and an explicit log group
  * with retention. Functions differ only in entry, environment and sizing.
  */
@@ -102,7 +108,7 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
       handler: 'handler',
       description: props.description,
       runtime: BROKER_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,

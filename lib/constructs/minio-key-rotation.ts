@@ -3,6 +3,7 @@ import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RotationEnvironmentSchema } from '../../functions/rotate-minio-key/environment';
@@ -43,6 +44,8 @@ export interface MinioKeyRotationProps {
   readonly defaultMaxUrlLifetime?: Duration;
   /** Added to every key's grace. @default Duration.minutes(10) */
   readonly retirementMargin?: Duration;
+  /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
+  readonly lambdaArchitecture?: lambda.Architecture;
 }
 
 /** What the interval rule needs to know about the readers of a rotated secret and its schedule. */
@@ -83,6 +86,7 @@ export class MinioKeyRotation extends Construct {
     const prefix = props.secretsPrefix ?? 'gen3/fence/';
     checkAdminSecretArns(props.adminSecretArns, prefix);
     this.function = new BrokerFunction(this, 'Function', {
+      architecture: props.lambdaArchitecture,
       entry: path.join(__dirname, '../../functions/rotate-minio-key/handler.ts'),
       description: 'Rotates MinIO access keys held in Secrets Manager (fence-bucket-broker)',
       environmentSchema: RotationEnvironmentSchema,

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PRESIGN_FUNCTION_TIMEOUT_SECONDS } from '../../functions/presign/budgets';
@@ -37,6 +38,8 @@ export interface PresignApiProps {
    * theirs). 0: no reservation. @default 100
    */
   readonly reservedConcurrency?: number;
+  /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
+  readonly lambdaArchitecture?: lambda.Architecture;
 }
 
 /**
@@ -71,6 +74,7 @@ export class PresignApi extends Construct {
     }
     const prefix = props.secretsPrefix ?? 'gen3/fence/';
     this.function = new BrokerFunction(this, 'Function', {
+      architecture: props.lambdaArchitecture,
       entry: path.join(__dirname, '../../functions/presign/handler.ts'),
       description: 'Presigns URLs for registered buckets (fence-bucket-broker)',
       environmentSchema: PresignEnvironmentSchema,

@@ -4,6 +4,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { SyncEnvironmentSchema } from '../../functions/sync-registry/environment';
 import { SYNC_MATRIX } from '../iam/iam-matrix';
@@ -35,6 +36,8 @@ export interface RegistrySyncProps {
    * runtime's CAs, RDS's included). @default 'verify'
    */
   readonly ssl?: 'verify' | 'require' | 'disable';
+  /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
+  readonly lambdaArchitecture?: lambda.Architecture;
 }
 
 /**
@@ -51,6 +54,7 @@ export class RegistrySync extends Construct {
     const prefix = props.secretsPrefix ?? 'gen3/fence/';
     checkSecretArn(props.fenceDbSecretArn, prefix);
     this.function = new BrokerFunction(this, 'Function', {
+      architecture: props.lambdaArchitecture,
       entry: path.join(__dirname, '../../functions/sync-registry/handler.ts'),
       description: 'Mirrors Fence DB (the registry of record) into the registry table (fence-bucket-broker)',
       environmentSchema: SyncEnvironmentSchema,

@@ -3,6 +3,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DriftEnvironmentSchema } from '../../functions/drift-check/environment';
@@ -49,6 +50,8 @@ export interface ScheduledDriftCheckProps {
   readonly concurrency?: number;
   /** The longest one check may take. @default Duration.seconds(10) */
   readonly checkTimeout?: Duration;
+  /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
+  readonly lambdaArchitecture?: lambda.Architecture;
 }
 
 /**
@@ -67,6 +70,7 @@ export class ScheduledDriftCheck extends Construct {
     const adminSecretArns = props.adminSecretArns ?? [];
     this.reports = new DriftReportBucket(this, 'Reports', { retention: props.reportRetention });
     this.function = new BrokerFunction(this, 'Function', {
+      architecture: props.lambdaArchitecture,
       entry: path.join(__dirname, '../../functions/drift-check/handler.ts'),
       description:
         "Checks every registered bucket's credentials, keys and policies (fence-bucket-broker drift check)",

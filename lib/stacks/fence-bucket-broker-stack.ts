@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
@@ -61,6 +62,11 @@ export interface FenceBucketBrokerStackProps extends StackProps {
    * that reaches Fence DB. Imported by id, so synth needs no AWS lookups. @default none: no sync
    */
   readonly registrySync?: RegistrySyncSettings;
+  /**
+   * The instruction set of every function. Tests synthesize x86_64 to run the deployed bundles in
+   * Lambda containers on an x86_64 host; nothing else differs. @default arm64
+   */
+  readonly lambdaArchitecture?: lambda.Architecture;
 }
 
 export interface RegistrySyncSettings {
@@ -101,6 +107,7 @@ export class FenceBucketBrokerStack extends Stack {
       throttlingRateLimit: props.presignThrottle?.rateLimit,
       throttlingBurstLimit: props.presignThrottle?.burstLimit,
       reservedConcurrency: props.presignReservedConcurrency,
+      lambdaArchitecture: props.lambdaArchitecture,
     });
     // Fence DB's network, shared by the sync and (with Fence DB as the registry of record) the admin API.
     const fenceDb = props.registrySync === undefined ? undefined : this.fenceDbNetwork(props.registrySync);
@@ -112,6 +119,7 @@ export class FenceBucketBrokerStack extends Stack {
         assumableRoleArns: props.assumableRoleArns,
         secretsPrefix: props.secretsPrefix,
         secretsAccess,
+        lambdaArchitecture: props.lambdaArchitecture,
         ...(fenceDb === undefined ? {} : { fenceDb }),
       });
     }
@@ -128,6 +136,7 @@ export class FenceBucketBrokerStack extends Stack {
         adminSecretArns,
         registry: this.registry,
         reservedConcurrency: props.rotationReservedConcurrency,
+        lambdaArchitecture: props.lambdaArchitecture,
       });
       for (const [index, name] of rotated.entries()) {
         const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
@@ -150,6 +159,7 @@ export class FenceBucketBrokerStack extends Stack {
         securityGroups: fenceDb.securityGroups,
         schedule: props.registrySync.schedule,
         secretsPrefix: props.secretsPrefix,
+        lambdaArchitecture: props.lambdaArchitecture,
       });
       new CfnOutput(this, 'RegistrySyncFunctionName', {
         value: this.registrySync.function.functionName,
@@ -164,6 +174,7 @@ export class FenceBucketBrokerStack extends Stack {
       adminSecretArns,
       schedule: props.driftSchedule,
       reportRetention: props.driftReportRetention,
+      lambdaArchitecture: props.lambdaArchitecture,
     });
     this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
       presignFunction: this.presignApi.function,
