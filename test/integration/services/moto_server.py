@@ -17,14 +17,29 @@ those four, then runs `moto.server` with the given arguments:
    assumes any role, existing or not, ignoring its trust policy. Roles that do not exist in
    moto's IAM keep moto's behaviour (tests assume roles they never create).
 
-test/integration/services/moto-aws-semantics.test.ts shows each point behaving as AWS does.
+5. RotateSecret then invokes the secret's rotation function for createSecret, setSecret,
+   testSecret and finishSecret in turn, as AWS does, stopping at the first step that fails (AWS
+   leaves the rotation to be retried). moto's own RotateSecret does invoke it, but point 1
+   replaces that method. Functions moto's Lambda backend does not know keep point 1's behaviour:
+   most tests drive the steps themselves with an ARN nothing serves, while the deployed suite
+   (`npm run test:deployed`) creates the rotation function from the synthesized bundle, which
+   moto runs in the project's Lambda runtime image (MOTO_DOCKER_LAMBDA_IMAGE).
+
+Functions moto runs in Docker reach moto at FBB_MOTO_LAMBDA_HOST (default http://127.0.0.1,
+with MOTO_DOCKER_NETWORK_MODE=host) on MOTO_PORT, instead of moto's host.docker.internal, so
+no traffic leaves the loopback interface.
+
+test/integration/services/moto-aws-semantics.test.ts shows points 1-4 behaving as AWS does;
+test/deployed/rotation.test.ts shows point 5.
 """
 
 import json
+import os
 import sys
 import time
 
 import moto
+from moto import settings
 from moto.moto_api._internal import mock_random
 from moto.secretsmanager import models
 from moto.iam.models import iam_backends
@@ -70,7 +85,34 @@ def rotate_secret(self, secret_id, client_request_token=None, rotation_lambda_ar
     secret.rotation_enabled = bool(secret.rotation_lambda_arn)
     secret.rotation_requested = True
     secret.last_rotation_date = int(time.time())
+    invoke_rotation_function(self, secret, token, rotate_immediately)
     return secret.to_short_dict(version_id=token)
+
+
+def invoke_rotation_function(backend, secret, token, rotate_immediately):
+    """Point 5: the four steps through the secret's rotation function, when moto's Lambda runs it."""
+    if not secret.rotation_lambda_arn:
+        return
+    from moto.awslambda.utils import get_backend
+
+    lambdas = get_backend(backend.account_id, backend.region_name)
+    try:
+        lambdas.get_function(secret.rotation_lambda_arn)
+    except Exception:
+        return  # no such function here: the test drives the steps itself
+    # Without RotateImmediately, AWS only tests the rotation configuration with testSecret.
+    steps = ["createSecret", "setSecret", "testSecret", "finishSecret"] if rotate_immediately else ["testSecret"]
+    for step in steps:
+        response_headers = {}
+        lambdas.invoke(
+            secret.rotation_lambda_arn,
+            qualifier=None,
+            body=json.dumps({"Step": step, "SecretId": secret.arn, "ClientRequestToken": token}),
+            headers={},
+            response_headers=response_headers,
+        )
+        if response_headers.get("x-amz-function-error"):
+            return
 
 
 original_check = Backend._check_with_existing_secrets_and_versions
@@ -149,6 +191,8 @@ def assume_role(self, region_name, role_session_name, role_arn, policy, duration
 
 
 Backend.rotate_secret = rotate_secret
+# Lambda containers on the host network reach moto on the loopback interface.
+settings.moto_server_host = lambda: os.environ.get("FBB_MOTO_LAMBDA_HOST", "http://127.0.0.1")
 sts_models.STSBackend.assume_role = assume_role
 Backend._check_with_existing_secrets_and_versions = check_with_existing_secrets_and_versions
 Backend.update_secret_version_stage = update_secret_version_stage
