@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -35,8 +35,14 @@ export interface PostgresServer {
   url: string;
 }
 
-/** PostgreSQL in a temporary data directory; as root, it runs as the `postgres` user it requires. */
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * PostgreSQL in a temporary data directory; as root, it runs as the `postgres` user it requires.
+ * With `tls`, it also serves TLS with that key and certificate (copied into its data directory,
+ * where it requires them to be its own).
+ */
+export async function startPostgres(
+  options: { tls?: { keyFile: string; certificateFile: string } } = {},
+): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const asRoot = userInfo().uid === 0;
   // setpriv execs in place (unlike runuser, which forks), so stopping the child stops postgres.
@@ -68,6 +74,20 @@ export async function startPostgres(): Promise<PostgresServer> {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
     throw new ServiceStartError('PostgreSQL', 'initdb failed', stderr, HINT);
   }
+  const tlsArgs: string[] = [];
+  if (options.tls !== undefined) {
+    const key = join(dataDir, 'server.key');
+    const certificate = join(dataDir, 'server.crt');
+    copyFileSync(options.tls.keyFile, key);
+    copyFileSync(options.tls.certificateFile, certificate);
+    chmodSync(key, 0o600);
+    if (asRoot) {
+      const owner = statSync(dataDir);
+      chownSync(key, owner.uid, owner.gid);
+      chownSync(certificate, owner.uid, owner.gid);
+    }
+    tlsArgs.push('-c', 'ssl=on', '-c', `ssl_cert_file=${certificate}`, '-c', `ssl_key_file=${key}`);
+  }
   const port = await freePort();
   const [postgres, postgresArgs] = runAs(join(bin, 'postgres'), [
     '-D',
@@ -80,6 +100,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     dataRoot,
     '-c',
     'fsync=off',
+    ...tlsArgs,
   ]);
   const service = startProcess('PostgreSQL', postgres, postgresArgs);
   const [isReady, isReadyArgs] = runAs(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]);
