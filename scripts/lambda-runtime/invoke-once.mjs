@@ -65,7 +65,12 @@ const rie = spawn(
   { stdio: ['ignore', 2, 2] },
 );
 let rieExit;
-const exited = new Promise((resolve) => rie.once('exit', (code, signal) => resolve((rieExit = { code, signal }))));
+const exited = new Promise((resolve) => {
+  rie.once('exit', (code, signal) => {
+    rieExit = { code, signal };
+    resolve(rieExit);
+  });
+});
 
 let status = 0;
 let body = '';
