@@ -10,7 +10,7 @@ import { AdminEnvironmentSchema } from '../../functions/admin/environment';
 import { ADMIN_MATRIX, API_ROUTE_ACCESS } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 import { routeAccessStatements } from '../iam/route-access';
-import { BrokerFunction } from './broker-function';
+import { BrokerFunction, RDS_CA_BUNDLE } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
 
@@ -76,7 +76,12 @@ export class AdminApi extends Construct {
         ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),
         ...(props.fenceDb === undefined
           ? {}
-          : { REGISTRY_SOURCE: 'postgres' as const, FENCE_DB_SECRET_ARN: props.fenceDb.secretArn }),
+          : {
+              REGISTRY_SOURCE: 'postgres' as const,
+              FENCE_DB_SECRET_ARN: props.fenceDb.secretArn,
+              FENCE_DB_SSL: 'verify' as const,
+              NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE,
+            }),
       },
       ...(props.fenceDb === undefined
         ? {}

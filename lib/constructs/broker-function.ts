@@ -13,6 +13,13 @@ import { addMatrixRules } from '../iam/matrix-statement';
 /** Every broker function's metrics go to this CloudWatch namespace, with this `service` dimension. */
 export const BROKER_METRICS = { namespace: 'FenceBucketBroker', service: 'fence-bucket-broker' } as const;
 
+/**
+ * Where the Lambda runtime keeps the Amazon RDS certificate authorities, which Node.js 20 and
+ * later do not load by themselves: every function that connects to Fence DB (TLS verified) gets
+ * it as NODE_EXTRA_CA_CERTS.
+ */
+export const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
 /** The Lambda runtime of every broker function (nodejs20.x is deprecated). */
 export const BROKER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 

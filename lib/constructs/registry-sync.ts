@@ -9,11 +9,9 @@ import { Construct } from 'constructs';
 import { SyncEnvironmentSchema } from '../../functions/sync-registry/environment';
 import { SYNC_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
-import { BrokerFunction } from './broker-function';
+import { BrokerFunction, RDS_CA_BUNDLE } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
-/** Where the Lambda runtime keeps the Amazon RDS certificate authorities (Node.js 20 and later do not load them by themselves). */
-const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
 export interface RegistrySyncProps {
   readonly registry: BucketRegistryTable;
