@@ -10,8 +10,15 @@ import { type FunctionContainer, startFunctionContainer } from './lambda-contain
  */
 export const RUNTIME_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
-/** What the deployed functions' logs must never show once the bundle has booted. */
-export const INIT_FAILURES = /Runtime\.ImportModuleError|ERR_MODULE_NOT_FOUND|ConfigurationError/;
+/**
+ * What a function's logs must never show once its bundle has booted: a module missing at run
+ * time, a configuration error, or any failed init as the runtime and the RIE report it. The
+ * class name alone is not enough: the bundles are minified, so a ConfigurationError is logged
+ * under a mangled name (`"errorType":"U"`), and its message (`invalid environment: …`) and the
+ * RIE's `INIT RTDONE(status: error)` are what show it.
+ */
+export const INIT_FAILURES =
+  /Runtime\.ImportModuleError|ERR_MODULE_NOT_FOUND|ConfigurationError|invalid environment:|\tInit Error\b|INIT RTDONE\(status: error\)/;
 
 /**
  * Starts one function of the run's template in its container as Lambda runs it: its asset
@@ -41,31 +48,43 @@ export function startDeployedFunction(
   });
 }
 
-/** A REST API (v1) Lambda proxy event as API Gateway sends it for an IAM-authorized call. */
+/**
+ * A REST API (v1) Lambda proxy event as API Gateway sends it for an IAM-authorized call (the
+ * functions route by `path`; `resource` and `pathParameters` default to a greedy proxy).
+ */
 export function apiGatewayProxyEvent(
   httpMethod: string,
   path: string,
-  callerArn = 'arn:aws:sts::123456789012:assumed-role/fence/fence',
+  options: {
+    callerArn?: string;
+    body?: unknown;
+    resource?: string;
+    pathParameters?: Record<string, string>;
+  } = {},
 ) {
+  const resource = options.resource ?? '/{proxy+}';
   return {
-    resource: '/{proxy+}',
+    resource,
     path,
     httpMethod,
     headers: { 'content-type': 'application/json' },
     multiValueHeaders: { 'content-type': ['application/json'] },
     queryStringParameters: null,
     multiValueQueryStringParameters: null,
-    pathParameters: { proxy: path.slice(1) },
+    pathParameters: options.pathParameters ?? { proxy: path.slice(1) },
     stageVariables: null,
     requestContext: {
-      resourcePath: '/{proxy+}',
+      resourcePath: resource,
       httpMethod,
       path: `/prod${path}`,
       stage: 'prod',
       requestId: `deployed-test-${randomUUID()}`,
-      identity: { caller: 'AROADEPLOYEDCALLER:session', userArn: callerArn },
+      identity: {
+        caller: 'AROADEPLOYEDCALLER:session',
+        userArn: options.callerArn ?? 'arn:aws:sts::123456789012:assumed-role/fence/fence',
+      },
     },
-    body: '{}',
+    body: JSON.stringify(options.body ?? {}),
     isBase64Encoded: false,
   };
 }
