@@ -1,34 +1,24 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PRESIGN_RUNTIME_PROVIDED_MODULES } from '../../lib/constructs/presign-api';
 import { DRIFT_RUNTIME_PROVIDED_MODULES } from '../../lib/constructs/scheduled-drift-check';
-import { type DockerHandle, ensureDocker } from './services/docker';
+import { readDeployedRun, readRunTemplate } from './services/deployed-run';
+import { apiGatewayProxyEvent } from './support/deployed-functions';
 import { type FunctionContainer, startFunctionContainer } from './support/lambda-container';
-import { buildLambdaImages, type LambdaImages } from './support/lambda-images';
+
+/*
+ * The runtime image itself (built once by the global setup): the SDK modules it provides, an ES
+ * module handler through the RIE and the RIC, the NODE_PATH hook's negative control, the one-shot
+ * mode moto's Lambda uses, and the run's synthesized presign bundle booting in it.
+ */
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../..');
 const STS_FIXTURE = join(__dirname, 'fixtures/sts-handler');
-
-/** A Lambda function of the synthesized template, as far as this test reads it. */
-interface TemplateResource {
-  Type: string;
-  Metadata?: Record<string, string>;
-  Properties: {
-    Handler: string;
-    MemorySize: number;
-    Timeout: number;
-    Architectures?: string[];
-    Environment?: { Variables?: Record<string, unknown> };
-  };
-}
-
-let docker: DockerHandle;
-let images: LambdaImages;
-let synthDir: string;
+const deployedRun = readDeployedRun();
+const images = deployedRun.images;
 const containers: FunctionContainer[] = [];
 
 /** Starts a container and stops it after the file, whatever happens. */
@@ -38,23 +28,8 @@ async function started(...args: Parameters<typeof startFunctionContainer>): Prom
   return container;
 }
 
-beforeAll(async () => {
-  docker = await ensureDocker();
-  synthDir = mkdtempSync(join(tmpdir(), 'fbb-deployed-synth-'));
-  // Offline: no AWS credentials or account in the synth's environment.
-  const synth = run('npx', ['cdk', 'synth', '--quiet', '-o', synthDir], {
-    cwd: REPO,
-    encoding: 'utf8',
-    timeout: 5 * 60_000,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-  });
-  [images] = await Promise.all([buildLambdaImages(), synth]);
-}, 25 * 60_000);
-
 afterAll(async () => {
   await Promise.all(containers.map((container) => container.stop()));
-  if (synthDir !== undefined) rmSync(synthDir, { recursive: true, force: true });
-  await docker?.stop();
 }, 60_000);
 
 describe('the runtime image', () => {
@@ -160,36 +135,31 @@ describe('the runtime image', () => {
 
 describe('the synthesized presign bundle', () => {
   it('boots in the runtime image and answers an unknown route with a 4xx JSON error', async () => {
-    const template = JSON.parse(readFileSync(join(synthDir, 'FenceBucketBroker.template.json'), 'utf8')) as {
-      Resources: Record<string, TemplateResource>;
-    };
-    const [, presign] =
-      Object.entries(template.Resources).find(
-        ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.startsWith('PresignFunction'),
-      ) ?? [];
-    if (presign === undefined) throw new Error('no PresignFunction in the synthesized template');
-    const assetPath = presign.Metadata?.['aws:asset:path'];
-    if (assetPath === undefined) throw new Error('PresignFunction has no aws:asset:path');
-    // The stack deploys arm64; the image is x86_64. The bundle is JavaScript, so it runs the same.
-    expect(presign.Properties.Architectures).toEqual(['arm64']);
-    // The template's environment, with its references (the table's name) made concrete.
-    const environment = Object.fromEntries(
-      Object.entries(presign.Properties.Environment?.Variables ?? {}).map(([key, value]) => [
-        key,
-        typeof value === 'string' ? value : `fbb-deployed-${key.toLowerCase()}`,
-      ]),
+    // The run's synth (global setup): x86_64, this host's architecture; the template differs from
+    // the arm64 one in Architectures alone (test/infra/lambda-architecture.test.ts).
+    const template = readRunTemplate(deployedRun);
+    const route = template.apiRoutes.find((candidate) => candidate.resourcePath.endsWith('/presign'));
+    if (route === undefined) throw new Error('no presign route in the synthesized template');
+    const presign = template.function(route.functionLogicalId);
+    expect(presign.logicalId).toMatch(/^PresignFunction/);
+    expect(presign.architectures).toEqual(['x86_64']);
+    // The template's environment, its references (the table's name) made concrete; no AWS
+    // endpoint: the unknown route is answered before any call.
+    const environment = template.resolveEnvironment(
+      presign.logicalId,
+      (logicalId) => `fbb-deployed-${logicalId}`,
     );
-    expect(environment.REGISTRY_TABLE_NAME).toBe('fbb-deployed-registry_table_name');
+    expect(environment.REGISTRY_TABLE_NAME).toMatch(/^fbb-deployed-RegistryTable/);
     const container = await started({
       image: images.runtime,
-      assetDir: join(synthDir, assetPath),
-      handler: presign.Properties.Handler,
+      assetDir: presign.assetDir,
+      handler: presign.handler,
       environment,
-      memoryMb: presign.Properties.MemorySize,
-      timeoutSeconds: presign.Properties.Timeout,
+      memoryMb: presign.memorySize,
+      timeoutSeconds: presign.timeout,
       name: 'presign',
     });
-    const answer = await container.invoke(apiGatewayEvent('POST', '/v1/no-such-route'));
+    const answer = await container.invoke(apiGatewayProxyEvent('POST', '/v1/no-such-route'));
     expect(answer.functionError).toBeUndefined();
     const response = answer.payload as { statusCode: number; headers?: Record<string, string>; body: string };
     expect(response.statusCode).toBeGreaterThanOrEqual(400);
@@ -200,28 +170,3 @@ describe('the synthesized presign bundle', () => {
     expect(await container.initDurationMs()).toBeGreaterThan(0);
   }, 60_000);
 });
-
-/** A minimal API Gateway REST proxy event, as IAM-authorized API Gateway sends it. */
-function apiGatewayEvent(httpMethod: string, path: string) {
-  return {
-    resource: '/{proxy+}',
-    path,
-    httpMethod,
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: { 'content-type': ['application/json'] },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
-    requestContext: {
-      resourcePath: '/{proxy+}',
-      httpMethod,
-      path: `/prod${path}`,
-      stage: 'prod',
-      requestId: 'deployed-test-request',
-      identity: { caller: 'AROAFENCE:fence', userArn: 'arn:aws:sts::123456789012:assumed-role/fence/fence' },
-    },
-    body: '{}',
-    isBase64Encoded: false,
-  };
-}

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -39,6 +39,8 @@ export default async function globalSetup(): Promise<void> {
   const images = await buildLambdaImages();
 
   const work = mkdtempSync(join(tmpdir(), 'fbb-deployed-run-'));
+  // The CA's key and, below, the synthesized assembly go with the run (the teardown runs the stops).
+  stops.push(async () => rmSync(work, { recursive: true, force: true }));
   const caKey = join(work, 'fence-db.key');
   const caFile = join(work, 'fence-db.pem');
   writeSelfSignedCertificate(caKey, caFile);
@@ -100,6 +102,7 @@ export default async function globalSetup(): Promise<void> {
   };
   const deployment = synthesizeDeployment(context, { region });
   const templateFile = join(deployment.outdir, `${deployment.stackName}.template.json`);
+  stops.push(async () => rmSync(deployment.outdir, { recursive: true, force: true }));
 
   const run: DeployedRun = {
     images,

@@ -24,6 +24,8 @@ export interface FunctionContainerOptions {
   name?: string;
   /** How long the RIE may take to listen. @default 15 s */
   startTimeoutMs?: number;
+  /** Files or directories of the host bound read-only into the container (e.g. a CA bundle). */
+  mounts?: readonly { source: string; target: string }[];
 }
 
 export interface InvokeResult {
@@ -100,6 +102,7 @@ export async function startFunctionContainer(options: FunctionContainerOptions):
       `${options.memoryMb}m`,
       '--volume',
       `${options.assetDir}:/var/task:ro`,
+      ...(options.mounts ?? []).flatMap((mount) => ['--volume', `${mount.source}:${mount.target}:ro`]),
       ...Object.keys(environment).flatMap((key) => ['--env', key]),
       options.image,
       options.handler,
