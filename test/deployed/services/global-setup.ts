@@ -29,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.FBB_TEST_RUN_PID = String(process.pid);
   const stops: (() => Promise<void>)[] = [];
   globalThis.__FBB_DEPLOYED_STOP__ = stops;
-  const track = (service: { process: ServiceProcess }) => {
+  const track = <T extends { process: ServiceProcess }>(service: T): T => {
     stops.push(() => service.process.stop());
     return service;
   };

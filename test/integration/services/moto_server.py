@@ -89,29 +89,53 @@ def rotate_secret(self, secret_id, client_request_token=None, rotation_lambda_ar
     return secret.to_short_dict(version_id=token)
 
 
-def invoke_rotation_function(backend, secret, token, rotate_immediately):
-    """Point 5: the four steps through the secret's rotation function, when moto's Lambda runs it."""
+def rotation_functions_of(backend, secret):
+    """moto's Lambda backend when it runs the secret's rotation function, else None (point 5)."""
     if not secret.rotation_lambda_arn:
-        return
+        return None
     from moto.awslambda.utils import get_backend
 
     lambdas = get_backend(backend.account_id, backend.region_name)
     try:
         lambdas.get_function(secret.rotation_lambda_arn)
     except Exception:
-        return  # no such function here: the test drives the steps itself
-    # Without RotateImmediately, AWS only tests the rotation configuration with testSecret.
-    steps = ["createSecret", "setSecret", "testSecret", "finishSecret"] if rotate_immediately else ["testSecret"]
-    for step in steps:
-        response_headers = {}
-        lambdas.invoke(
-            secret.rotation_lambda_arn,
-            qualifier=None,
-            body=json.dumps({"Step": step, "SecretId": secret.arn, "ClientRequestToken": token}),
-            headers={},
-            response_headers=response_headers,
-        )
-        if response_headers.get("x-amz-function-error"):
+        return None  # no such function here: the test drives the steps itself
+    return lambdas
+
+
+def invoke_step(lambdas, secret, step, token):
+    """One step through the rotation function; whether it succeeded."""
+    response_headers = {}
+    lambdas.invoke(
+        secret.rotation_lambda_arn,
+        qualifier=None,
+        body=json.dumps({"Step": step, "SecretId": secret.arn, "ClientRequestToken": token}),
+        headers={},
+        response_headers=response_headers,
+    )
+    return not response_headers.get("x-amz-function-error")
+
+
+def invoke_rotation_function(backend, secret, token, rotate_immediately):
+    """Point 5: the four steps in turn, stopping at the first that fails (AWS retries later)."""
+    lambdas = rotation_functions_of(backend, secret)
+    if lambdas is None:
+        return
+    if not rotate_immediately:
+        # AWS only tests the configuration: testSecret on an AWSPENDING copy of AWSCURRENT, which
+        # it removes again whatever the outcome.
+        current = secret.versions[secret.default_version_id]
+        pending = secret.versions[token]
+        for field in ("secret_string", "secret_binary"):
+            if field in current:
+                pending[field] = current[field]
+        try:
+            invoke_step(lambdas, secret, "testSecret", token)
+        finally:
+            del secret.versions[token]
+        return
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        if not invoke_step(lambdas, secret, step, token):
             return
 
 
