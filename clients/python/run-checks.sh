@@ -6,21 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PYTHON="${PYTHON:-python3}"
 VENV=.venv
-STAMP="$VENV/.lock-sha256"
 say() { printf '[python client] %s\n' "$*"; }
 
-lock_sum=$(sha256sum requirements-dev.lock pyproject.toml | sha256sum | cut -d' ' -f1)
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$lock_sum" ]; then
-  say "creating $VENV with $("$PYTHON" --version) from requirements-dev.lock"
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
-  # The package itself, editable, built by the setuptools pinned in the lock.
-  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
-  echo "$lock_sum" >"$STAMP"
-fi
+# Creates (or refreshes) the venv from the hashed lock; its creation messages go to stderr.
+./venv.sh >/dev/null
 
 say "ruff"
 "$VENV/bin/ruff" check .
