@@ -37,19 +37,24 @@ interface BrokerErrorOptions {
 
 /** Base of all deliberate errors. Messages must never contain a secret value. */
 export abstract class BrokerError extends Error {
+  /**
+   * The class's own name, written out: the deployed bundles are minified, so a name taken from
+   * the class itself (`new.target.name`) reaches Lambda's errorType and the logs as `U` or `Za`.
+   */
+  abstract override readonly name: string;
   abstract readonly code: ErrorCode;
   abstract readonly status: number;
   readonly retryAfterSeconds: number | undefined;
 
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
 /** The request breaks the schema; `field` names the offending field when there is one. */
 export class InvalidRequestError extends BrokerError {
+  override readonly name: string = 'InvalidRequestError';
   readonly code = 'invalid_request';
   readonly status = 400;
   constructor(
@@ -63,12 +68,14 @@ export class InvalidRequestError extends BrokerError {
 
 /** No route at this path (the bucket API has six, all under `/v1/buckets/{bucket}/`). */
 export class UnknownRouteError extends BrokerError {
+  override readonly name: string = 'UnknownRouteError';
   readonly code = 'unknown_route';
   readonly status = 404;
 }
 
 /** The route exists but not for this HTTP method; `allow` becomes the `Allow` header. */
 export class MethodNotAllowedError extends BrokerError {
+  override readonly name: string = 'MethodNotAllowedError';
   readonly code = 'method_not_allowed';
   readonly status = 405;
   constructor(
@@ -81,16 +88,19 @@ export class MethodNotAllowedError extends BrokerError {
 
 /** The request body is larger than the API accepts. */
 export class PayloadTooLargeError extends BrokerError {
+  override readonly name: string = 'PayloadTooLargeError';
   readonly code = 'payload_too_large';
   readonly status = 413;
 }
 
 export class OperationNotAllowedError extends BrokerError {
+  override readonly name: string = 'OperationNotAllowedError';
   readonly code = 'operation_not_allowed';
   readonly status = 403;
 }
 
 export class UnknownBucketError extends BrokerError {
+  override readonly name: string = 'UnknownBucketError';
   readonly code = 'unknown_bucket';
   readonly status = 404;
   constructor(bucketName: string) {
@@ -99,6 +109,7 @@ export class UnknownBucketError extends BrokerError {
 }
 
 export class BucketSuspendedError extends BrokerError {
+  override readonly name: string = 'BucketSuspendedError';
   readonly code = 'bucket_suspended';
   readonly status = 409;
   constructor(bucketName: string) {
@@ -108,6 +119,7 @@ export class BucketSuspendedError extends BrokerError {
 
 /** A create named a bucket that already has a record. */
 export class BucketExistsError extends BrokerError {
+  override readonly name: string = 'BucketExistsError';
   readonly code = 'bucket_exists';
   readonly status = 409;
   constructor(bucketName: string, options?: BrokerErrorOptions) {
@@ -117,18 +129,21 @@ export class BucketExistsError extends BrokerError {
 
 /** An update carried a revision other than the stored one (optimistic concurrency). */
 export class RevisionConflictError extends BrokerError {
+  override readonly name: string = 'RevisionConflictError';
   readonly code = 'revision_conflict';
   readonly status = 409;
 }
 
 /** A backend throttled us and the SDK's retries ran out. */
 export class ThrottledError extends BrokerError {
+  override readonly name: string = 'ThrottledError';
   readonly code = 'throttled';
   readonly status = 429;
 }
 
 /** The bucket's store refused the credentials. */
 export class CredentialsRejectedError extends BrokerError {
+  override readonly name: string = 'CredentialsRejectedError';
   readonly code = 'credentials_rejected';
   readonly status = 502;
 }
@@ -139,6 +154,7 @@ export class CredentialsRejectedError extends BrokerError {
  * will not help; an operator must fix the record or the secret.
  */
 export class BucketMisconfiguredError extends BrokerError {
+  override readonly name: string = 'BucketMisconfiguredError';
   readonly code: ErrorCode = 'bucket_misconfigured';
   readonly status = 502;
 }
@@ -148,6 +164,7 @@ export class BucketMisconfiguredError extends BrokerError {
  * belongs, a malformed id, …). Names the bucket and the field, never the stored value.
  */
 export class BucketRecordShapeError extends BucketMisconfiguredError {
+  override readonly name: string = 'BucketRecordShapeError';
   constructor(
     readonly bucketName: string,
     readonly field: string | undefined,
@@ -164,6 +181,7 @@ export class BucketRecordShapeError extends BucketMisconfiguredError {
  * more where the backend tells why (a deleted, destroyed or disabled version).
  */
 export class SecretNotFoundError extends BucketMisconfiguredError {
+  override readonly name: string = 'SecretNotFoundError';
   constructor(
     readonly secretRef: string,
     version: string | null | undefined,
@@ -176,6 +194,7 @@ export class SecretNotFoundError extends BucketMisconfiguredError {
 
 /** A secret payload breaks the shape conventions. Names the ref and the field, never a value. */
 export class SecretShapeError extends BucketMisconfiguredError {
+  override readonly name: string = 'SecretShapeError';
   constructor(
     readonly secretRef: string,
     readonly field: string | undefined,
@@ -187,6 +206,7 @@ export class SecretShapeError extends BucketMisconfiguredError {
 
 /** No usable value: the backend failed and nothing cached is young enough to serve. */
 export class SecretBackendUnavailableError extends BrokerError {
+  override readonly name: string = 'SecretBackendUnavailableError';
   readonly code = 'secret_backend_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
@@ -196,6 +216,7 @@ export class SecretBackendUnavailableError extends BrokerError {
 
 /** The bucket's store could not be reached or failed (multipart calls, validation). */
 export class StoreUnavailableError extends BrokerError {
+  override readonly name: string = 'StoreUnavailableError';
   readonly code = 'store_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
@@ -208,6 +229,7 @@ export class StoreUnavailableError extends BrokerError {
  * reached. Nothing about the bucket is known, so the request can only be retried.
  */
 export class RegistryUnavailableError extends BrokerError {
+  override readonly name: string = 'RegistryUnavailableError';
   readonly code = 'registry_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
@@ -217,12 +239,14 @@ export class RegistryUnavailableError extends BrokerError {
 
 /** The caller is not one of the principals allowed on this route (the admin API checks it itself too). */
 export class CallerNotAllowedError extends BrokerError {
+  override readonly name: string = 'CallerNotAllowedError';
   readonly code = 'caller_not_allowed';
   readonly status = 403;
 }
 
 /** An admin request names a secret that does not exist (or is scheduled for deletion). */
 export class UnknownSecretError extends BrokerError {
+  override readonly name: string = 'UnknownSecretError';
   readonly code = 'unknown_secret';
   readonly status = 404;
   constructor(ref: string, options?: BrokerErrorOptions) {
@@ -232,6 +256,7 @@ export class UnknownSecretError extends BrokerError {
 
 /** An admin create named a secret that already exists. */
 export class SecretExistsError extends BrokerError {
+  override readonly name: string = 'SecretExistsError';
   readonly code = 'secret_exists';
   readonly status = 409;
   constructor(name: string, options?: BrokerErrorOptions) {
@@ -244,18 +269,21 @@ export class SecretExistsError extends BrokerError {
  * shape, or a pin that does not exist. Names the ref and the field, never a value.
  */
 export class InvalidSecretError extends BrokerError {
+  override readonly name: string = 'InvalidSecretError';
   readonly code = 'invalid_secret';
   readonly status = 400;
 }
 
 /** A rotation was asked of a secret that has no rotation configured (or one in progress). */
 export class RotationNotConfiguredError extends BrokerError {
+  override readonly name: string = 'RotationNotConfiguredError';
   readonly code = 'rotation_not_configured';
   readonly status = 409;
 }
 
 /** The function's own configuration (environment) is invalid; raised at cold start. */
 export class ConfigurationError extends BrokerError {
+  override readonly name: string = 'ConfigurationError';
   readonly code = 'internal_error';
   readonly status = 500;
 }
@@ -265,6 +293,7 @@ export class ConfigurationError extends BrokerError {
  * and the migration was rolled back, so nothing of it is applied. Names the file, never the URL.
  */
 export class MigrationFailedError extends BrokerError {
+  override readonly name: string = 'MigrationFailedError';
   readonly code = 'internal_error';
   readonly status = 500;
   constructor(
