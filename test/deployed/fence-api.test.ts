@@ -18,6 +18,7 @@ import { readEndpoints, type TestEndpoints } from '../integration/services/endpo
 import { minioRootClient, secretsManager } from '../integration/support/aws';
 import { type DeployedRun, readDeployedRun, readRunTemplate } from './services/deployed-run';
 import { type ApiCaller, type EmulatedApiGateway, startApiGateway } from './support/api-gateway';
+import { startDeployedFunction } from './support/deployed-functions';
 import { type CfnTemplate, type DeployedTemplate, readDeployedTemplate } from './support/deployed-template';
 import { deployToEmulators, type EmulatedDeployment } from './support/emulated-deployment';
 import {
@@ -30,7 +31,7 @@ import {
   runCli,
   runFenceClient,
 } from './support/fence-client';
-import { type FunctionContainer, startFunctionContainer } from './support/lambda-container';
+import type { FunctionContainer } from './support/lambda-container';
 
 const REPO = join(__dirname, '../..');
 const SLOW = 180_000;
@@ -56,15 +57,8 @@ function startFunction(
   logicalId: string,
   environment: Record<string, string>,
 ): Promise<FunctionContainer> {
-  const fn = template.function(logicalId);
-  return startFunctionContainer({
-    image: run.images.runtime,
-    assetDir: fn.assetDir,
-    handler: fn.handler,
-    environment,
-    memoryMb: fn.memorySize,
-    timeoutSeconds: fn.timeout,
-  });
+  // With the run's Fence DB CA where AWS's runtime keeps the RDS CAs (deployed-functions.ts).
+  return startDeployedFunction(run, template.function(logicalId), environment);
 }
 
 function ok<T>(result: FenceResult | undefined): T {

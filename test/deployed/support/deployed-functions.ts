@@ -12,10 +12,8 @@ export const RUNTIME_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
 /**
  * What a function's logs must never show once its bundle has booted: a module missing at run
- * time, a configuration error, or any failed init as the runtime and the RIE report it. The
- * class name alone is not enough: the bundles are minified, so a ConfigurationError is logged
- * under a mangled name (`"errorType":"U"`), and its message (`invalid environment: …`) and the
- * RIE's `INIT RTDONE(status: error)` are what show it.
+ * time, a configuration error, or any failed init as the runtime and the RIE report it (by the
+ * error's name, its message `invalid environment: …`, and the RIE's `INIT RTDONE(status: error)`).
  */
 export const INIT_FAILURES =
   /Runtime\.ImportModuleError|ERR_MODULE_NOT_FOUND|ConfigurationError|invalid environment:|\tInit Error\b|INIT RTDONE\(status: error\)/;
