@@ -14,12 +14,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { BUNDLE_SETTINGS } from '../lib/constructs/broker-function';
 import { ensureDocker } from '../test/deployed/services/docker';
 import { ALL_FEATURES_CONTEXT, synthesizeDeployment } from '../test/deployed/support/deployed-template';
 import { startFunctionContainer } from '../test/deployed/support/lambda-container';
 import { buildLambdaImages } from '../test/deployed/support/lambda-images';
+import { bundleAsDeployed } from './bundle-as-deployed';
 
 interface Subject {
   name: string;
@@ -69,18 +68,7 @@ async function main(): Promise<void> {
       environment: { ...deployment.resolveEnvironment(fn.logicalId, physical), ...closed },
     }));
     const referenceDir = join(work, 'reference');
-    await build({
-      entryPoints: [join(__dirname, 'fixtures/eager-clients.ts')],
-      outfile: join(referenceDir, 'index.mjs'),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: BUNDLE_SETTINGS.target,
-      minify: BUNDLE_SETTINGS.minify,
-      mainFields: [...BUNDLE_SETTINGS.mainFields],
-      banner: { js: BUNDLE_SETTINGS.banner },
-      logLevel: 'error',
-    });
+    await bundleAsDeployed(join(__dirname, 'fixtures/eager-clients.ts'), join(referenceDir, 'index.mjs'));
     const reference: Subject = {
       name: 'reference: eager Secrets Manager + STS + DynamoDB clients',
       assetDir: referenceDir,

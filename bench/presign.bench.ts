@@ -11,7 +11,6 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { build } from 'esbuild';
 import { PresignEnvironmentSchema } from '../functions/presign/environment';
 import { createPresignHandler } from '../functions/presign/presign-handler';
 import { wirePresignService } from '../functions/presign/presign-wiring';
@@ -24,8 +23,8 @@ import {
 } from '../functions/shared/minio/madmin-crypto';
 import { FileBucketRegistry } from '../functions/shared/registry/file-bucket-registry';
 import { SigV4Presigner } from '../functions/shared/signing/sigv4-presigner';
-import { BUNDLE_SETTINGS } from '../lib/constructs/broker-function';
 import { PRESIGN_RUNTIME_PROVIDED_MODULES } from '../lib/constructs/presign-api';
+import { bundleAsDeployed } from './bundle-as-deployed';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const credentials = {
@@ -232,23 +231,8 @@ async function wholeHandler(): Promise<void> {
 /** Bundle size and module-load time of the presign Lambda against an eager three-client bundle. */
 async function coldStart(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fbb-cold-'));
-  const bundle = async (entry: string, name: string, external: string[] = []) => {
-    const outfile = join(dir, `${name}.mjs`);
-    await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: BUNDLE_SETTINGS.target,
-      minify: BUNDLE_SETTINGS.minify,
-      mainFields: [...BUNDLE_SETTINGS.mainFields],
-      banner: { js: BUNDLE_SETTINGS.banner },
-      external,
-      logLevel: 'error',
-    });
-    return outfile;
-  };
+  const bundle = (entry: string, name: string, external: string[] = []) =>
+    bundleAsDeployed(entry, join(dir, `${name}.mjs`), external);
   const ours = await bundle(
     join(__dirname, '../functions/presign/handler.ts'),
     'presign',
