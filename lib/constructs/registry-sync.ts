@@ -12,7 +12,6 @@ import { addMatrixRules } from '../iam/matrix-statement';
 import { BrokerFunction, RDS_CA_BUNDLE } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
-
 export interface RegistrySyncProps {
   readonly registry: BucketRegistryTable;
   /**

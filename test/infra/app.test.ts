@@ -140,6 +140,64 @@ describe('App: fence-bucket-broker', () => {
     expect(() => buildApp({ outdir: outdir() })).toThrow(/fenceRoleArns/);
   });
 
+  describe('operator mistakes refused at synth', () => {
+    const ADMIN = 'arn:aws:iam::123456789012:role/broker-admin';
+
+    it.each([
+      ['a wildcard', '*'],
+      ['a wildcard role name', 'arn:aws:iam::123456789012:role/*'],
+      ['an account', '123456789012'],
+      ['an account root', 'arn:aws:iam::123456789012:root'],
+      ['a user', 'arn:aws:iam::123456789012:user/fence'],
+      ['an assumed-role session', 'arn:aws:sts::123456789012:assumed-role/fence-irsa/session'],
+      ['a role name alone', 'fence-irsa'],
+    ])('refuses %s in fenceRoleArns or adminRoleArns, naming the key', (_, value) => {
+      expect(() => buildApp({ outdir: outdir(), context: { fenceRoleArns: value } })).toThrow(
+        /context fenceRoleArns: .* is not a full IAM role ARN/,
+      );
+      expect(() =>
+        buildApp({ outdir: outdir(), context: { ...context, adminRoleArns: `${ADMIN},${value}` } }),
+      ).toThrow(/context adminRoleArns: .* is not a full IAM role ARN/);
+    });
+
+    it('accepts full role ARNs, with a path and in any partition', () => {
+      const { stack } = buildApp({
+        outdir: outdir(),
+        context: {
+          fenceRoleArns: [
+            'arn:aws:iam::123456789012:role/eks/fence-irsa',
+            'arn:aws-cn:iam::123456789012:role/f',
+          ],
+          adminRoleArns: ADMIN,
+        },
+      });
+      expect(stack.adminApi).toBeDefined();
+    });
+
+    it.each([
+      ['no trailing slash (the Deny would land on gen3/fenceadmin/*)', 'gen3/fence'],
+      ['a wildcard (every secret)', '*'],
+      ['a wildcard inside', 'gen3/*/'],
+      ['a question mark', 'gen3/fence?/'],
+      ['nothing but a slash', '/'],
+      ['an empty name', ''],
+    ])('refuses a secretsPrefix with %s, naming the key', (_, value) => {
+      expect(() => buildApp({ outdir: outdir(), context: { ...context, secretsPrefix: value } })).toThrow(
+        /context secretsPrefix/,
+      );
+    });
+
+    it('accepts a prefix that ends with a slash', () => {
+      const { stack } = buildApp({
+        outdir: outdir(),
+        context: { ...context, secretsPrefix: 'gen3/prod-fence/' },
+      });
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ FENCE_SECRETS_PREFIX: 'gen3/prod-fence/' }) },
+      });
+    });
+  });
+
   it('fails synthesis on an unacknowledged AWS Solutions finding (the checks really run)', () => {
     // Prepare
     const app = new App({ outdir: outdir() });
