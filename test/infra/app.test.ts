@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../lib/app';
-import { ADMIN_SECRET, synthesize } from './synthesized-stack';
+import { ADMIN_SECRET, REGISTRY_SYNC_CONTEXT, synthesize } from './synthesized-stack';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
 const FENCE_ROLE = 'arn:aws:iam::123456789012:role/fence-irsa';
@@ -196,6 +196,34 @@ describe('App: fence-bucket-broker', () => {
         Environment: { Variables: Match.objectLike({ FENCE_SECRETS_PREFIX: 'gen3/prod-fence/' }) },
       });
     });
+  });
+
+  it('acknowledges no AWS managed policy the template does not attach (in Fence DB’s VPC too)', () => {
+    // Prepare
+    const { stack, template } = synthesize({
+      adminRoleArns: 'arn:aws:iam::123456789012:role/broker-admin',
+      ...REGISTRY_SYNC_CONTEXT,
+    });
+
+    // Act
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata)
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+      .flatMap(
+        (id) =>
+          /(?:^|::)AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/(.+)\]$/.exec(id)?.[1] ??
+          [],
+      );
+    const attached = JSON.stringify(
+      Object.values(template.findResources('AWS::IAM::Role')).map(
+        (role) => role.Properties.ManagedPolicyArns,
+      ),
+    );
+
+    // Assess
+    expect(acknowledged.filter((policy) => !attached.includes(`:iam::aws:policy/${policy}`))).toEqual([]);
   });
 
   it('fails synthesis on an unacknowledged AWS Solutions finding (the checks really run)', () => {
