@@ -252,7 +252,6 @@ export const ADMIN_MATRIX = {
       actions: [
         'secretsmanager:CreateSecret',
         'secretsmanager:TagResource',
-        'secretsmanager:PutSecretValue',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:RotateSecret',
@@ -310,6 +309,7 @@ export const ADMIN_MATRIX = {
         'secretsmanager:Disassociate*',
         'secretsmanager:DeleteResourcePolicy',
         'secretsmanager:PutResourcePolicy',
+        'secretsmanager:PutSecretValue',
         'secretsmanager:Remove*',
         'secretsmanager:Replicate*',
         'secretsmanager:Restore*',
@@ -320,7 +320,7 @@ export const ADMIN_MATRIX = {
       ],
       resources: ['*'],
       reason:
-        'admin flows never share a secret, replicate it, re-key it, untag it or move its labels by hand',
+        'admin flows never share a secret, replicate it, re-key it, untag it, move its labels by hand or put a value into an existing one (with RotateSecret a put value could re-point a rotated secret’s parent user; a secret is created with its value)',
     },
     denyAdminSecrets: {
       effect: 'Deny',

@@ -235,6 +235,9 @@ function adminRoleWith(inFenceDbVpc: boolean): RoleUnderTest {
       },
       { action: 'secretsmanager:PutResourcePolicy', resource: secret('gen3/fence/minio/dataset') },
       { action: 'secretsmanager:UpdateSecretVersionStage', resource: secret('gen3/fence/minio/dataset') },
+      // No code of the admin function writes a value into an existing secret, and with RotateSecret a
+      // put value could re-point a rotated secret's parent user.
+      { action: 'secretsmanager:PutSecretValue', resource: secret('gen3/fence/minio/dataset') },
       { action: 'secretsmanager:ListSecrets', resource: '*' },
       { action: 'dynamodb:DeleteItem', resource: registryTable },
       { action: 'dynamodb:UpdateTable', resource: registryTable },
