@@ -20,11 +20,10 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
         : undefined,
     description:
       'fence-bucket-broker: presigned URLs for registered buckets, credentials in a secrets manager',
-    fenceRoleArns: list(context('fenceRoleArns')),
-    adminRoleArns: list(context('adminRoleArns')),
+    fenceRoleArns: roleArns('fenceRoleArns', context('fenceRoleArns')),
+    adminRoleArns: roleArns('adminRoleArns', context('adminRoleArns')),
     assumableRoleArns: list(context('assumableRoleArns')),
-    secretsPrefix:
-      typeof context('secretsPrefix') === 'string' ? String(context('secretsPrefix')) : undefined,
+    secretsPrefix: secretsPrefix(context('secretsPrefix')),
     lambdaSecrets: {
       backends: secretsBackends(context('secretsBackends')),
       gcpExternalAccountFile: optionalText(context('gcpExternalAccountFile')),
@@ -139,6 +138,40 @@ function list(value: unknown): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/**
+ * Principals the API admits (`fenceRoleArns`, `adminRoleArns`): each a full IAM role ARN, as
+ * `aws:PrincipalArn` shows an assumed role. A wildcard, an account or a root ARN would open the
+ * API to every principal it matches (`*` to every account), so none is accepted.
+ */
+function roleArns(key: string, value: unknown): string[] {
+  const arns = list(value);
+  const wrong = arns.find(
+    (arn) => !/^arn:aws(-[a-z]+)*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]+$/.test(arn),
+  );
+  if (wrong !== undefined) {
+    throw new Error(
+      `context ${key}: ${JSON.stringify(wrong)} is not a full IAM role ARN (arn:aws:iam::<account>:role/<path/>name, no wildcard)`,
+    );
+  }
+  return arns;
+}
+
+/**
+ * `secretsPrefix`: a secret name prefix ending in `/`, Secrets Manager's name characters only.
+ * Without the slash the admin sub-path's Deny (`<prefix>admin/*`) would miss (`gen3/fence` denies
+ * `gen3/fenceadmin/*`), and a wildcard would grant every secret it matches.
+ */
+function secretsPrefix(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (!/^[\w+=.@-][\w+=.@/-]*\/$/.test(text)) {
+    throw new Error(
+      `context secretsPrefix must be a secret name prefix ending in / (letters, digits and /_+=.@-, no wildcard), got ${JSON.stringify(value)}`,
+    );
+  }
+  return text;
 }
 
 /** `secretsBackends`: names from SECRETS_BACKENDS (which of them a Lambda can use, the stack checks). */

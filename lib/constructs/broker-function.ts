@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type * as z from 'zod/mini';
 import { readEnvironment } from '../../functions/shared/config/environment';
-import { BROKER_FUNCTION_MATRIX } from '../iam/iam-matrix';
+import { BROKER_FUNCTION_MATRIX, VPC_NETWORK_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 
 /** Every broker function's metrics go to this CloudWatch namespace, with this `service` dimension. */
@@ -157,20 +157,38 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
             }),
       },
     });
+    if (props.vpc !== undefined) {
+      // Our role, so CDK adds no AWSLambdaVPCAccessExecutionRole: the ENI rules come from the matrix.
+      const stack = Stack.of(this);
+      addMatrixRules(role, Object.values(VPC_NETWORK_MATRIX.rules), {
+        subnets: props.vpc
+          .selectSubnets(props.vpcSubnets)
+          .subnetIds.map((id) => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: id })),
+        securityGroups: this.connections.securityGroups.map((group) =>
+          stack.formatArn({
+            service: 'ec2',
+            resource: 'security-group',
+            resourceName: group.securityGroupId,
+          }),
+        ),
+      });
+    }
     const policy = role.node.tryFindChild('DefaultPolicy');
     if (policy !== undefined) {
       Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.',
+          props.vpc === undefined
+            ? 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.'
+            : 'Active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, in a VPC, ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets have no resource-level permissions.',
       });
-    }
-    if (props.vpc !== undefined) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'In a VPC, Lambda needs to manage its network interfaces; this AWS policy is the one that grants it.',
-      });
+      if (props.vpc !== undefined) {
+        Validations.of(policy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
+          reason:
+            'Lambda names the network interfaces it creates in the function’s subnets; their ids are not known at synth. Creating one is limited to the function’s subnets and security groups.',
+        });
+      }
     }
   }
 }

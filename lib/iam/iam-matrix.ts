@@ -88,6 +88,49 @@ export const BROKER_FUNCTION_MATRIX = {
   },
 } as const satisfies RoleMatrix;
 
+const NETWORK_INTERFACE = 'arn:{partition}:ec2:{region}:{account}:network-interface/*';
+
+/**
+ * The rules a broker function's role carries when the function runs in a VPC (`BrokerFunction`
+ * with `vpc`: the admin function with Fence DB as the registry of record, and the sync), and no
+ * other function: what AWS's AWSLambdaVPCAccessExecutionRole grants on `*`, scoped as far as
+ * Lambda allows. Lambda creates and deletes the function's network interfaces with the function's
+ * own role, and CreateFunction fails without these.
+ */
+export const VPC_NETWORK_MATRIX = {
+  description: 'a broker Lambda in a VPC: the network interfaces Lambda manages for it',
+  placeholders: {
+    subnets: 'the ARNs of the function’s subnets',
+    securityGroups: 'the ARNs of the function’s security groups',
+  },
+  rules: {
+    createNetworkInterfaces: {
+      effect: 'Allow',
+      actions: ['ec2:CreateNetworkInterface'],
+      resources: [NETWORK_INTERFACE, '{subnets}', '{securityGroups}'],
+      reason:
+        'Lambda’s interfaces in the function’s own subnets with its own security groups: CreateNetworkInterface authorizes the subnet and each group as resources, so no other subnet or group can be used',
+    },
+    manageNetworkInterfaces: {
+      effect: 'Allow',
+      actions: [
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      resources: [NETWORK_INTERFACE],
+      reason:
+        'interfaces of this account and region only; their ids are Lambda’s, not known at synth, and AWS warns that a narrower DeleteNetworkInterface can cut the function off its VPC',
+    },
+    describeNetwork: {
+      effect: 'Allow',
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+      resources: ['*'],
+      reason: 'EC2 Describe actions have no resource-level permissions (Lambda needs them on "*")',
+    },
+  },
+} as const satisfies RoleMatrix;
+
 /** The presign function (the runtime role of DESIGN.md). */
 export const PRESIGN_RUNTIME_MATRIX = {
   description: 'the presign Lambda: reads what a presign needs, writes nothing',
@@ -209,7 +252,6 @@ export const ADMIN_MATRIX = {
       actions: [
         'secretsmanager:CreateSecret',
         'secretsmanager:TagResource',
-        'secretsmanager:PutSecretValue',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:RotateSecret',
@@ -267,6 +309,7 @@ export const ADMIN_MATRIX = {
         'secretsmanager:Disassociate*',
         'secretsmanager:DeleteResourcePolicy',
         'secretsmanager:PutResourcePolicy',
+        'secretsmanager:PutSecretValue',
         'secretsmanager:Remove*',
         'secretsmanager:Replicate*',
         'secretsmanager:Restore*',
@@ -277,7 +320,7 @@ export const ADMIN_MATRIX = {
       ],
       resources: ['*'],
       reason:
-        'admin flows never share a secret, replicate it, re-key it, untag it or move its labels by hand',
+        'admin flows never share a secret, replicate it, re-key it, untag it, move its labels by hand or put a value into an existing one (with RotateSecret a put value could re-point a rotated secret’s parent user; a secret is created with its value)',
     },
     denyAdminSecrets: {
       effect: 'Deny',

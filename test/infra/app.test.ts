@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../lib/app';
-import { ADMIN_SECRET, synthesize } from './synthesized-stack';
+import { ADMIN_SECRET, REGISTRY_SYNC_CONTEXT, synthesize } from './synthesized-stack';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'fbb-cdk-'));
 const FENCE_ROLE = 'arn:aws:iam::123456789012:role/fence-irsa';
@@ -138,6 +138,92 @@ describe('App: fence-bucket-broker', () => {
 
   it('refuses to synthesize a presign API nobody may call', () => {
     expect(() => buildApp({ outdir: outdir() })).toThrow(/fenceRoleArns/);
+  });
+
+  describe('operator mistakes refused at synth', () => {
+    const ADMIN = 'arn:aws:iam::123456789012:role/broker-admin';
+
+    it.each([
+      ['a wildcard', '*'],
+      ['a wildcard role name', 'arn:aws:iam::123456789012:role/*'],
+      ['an account', '123456789012'],
+      ['an account root', 'arn:aws:iam::123456789012:root'],
+      ['a user', 'arn:aws:iam::123456789012:user/fence'],
+      ['an assumed-role session', 'arn:aws:sts::123456789012:assumed-role/fence-irsa/session'],
+      ['a role name alone', 'fence-irsa'],
+    ])('refuses %s in fenceRoleArns or adminRoleArns, naming the key', (_, value) => {
+      expect(() => buildApp({ outdir: outdir(), context: { fenceRoleArns: value } })).toThrow(
+        /context fenceRoleArns: .* is not a full IAM role ARN/,
+      );
+      expect(() =>
+        buildApp({ outdir: outdir(), context: { ...context, adminRoleArns: `${ADMIN},${value}` } }),
+      ).toThrow(/context adminRoleArns: .* is not a full IAM role ARN/);
+    });
+
+    it('accepts full role ARNs, with a path and in any partition', () => {
+      const { stack } = buildApp({
+        outdir: outdir(),
+        context: {
+          fenceRoleArns: [
+            'arn:aws:iam::123456789012:role/eks/fence-irsa',
+            'arn:aws-cn:iam::123456789012:role/f',
+          ],
+          adminRoleArns: ADMIN,
+        },
+      });
+      expect(stack.adminApi).toBeDefined();
+    });
+
+    it.each([
+      ['no trailing slash (the Deny would land on gen3/fenceadmin/*)', 'gen3/fence'],
+      ['a wildcard (every secret)', '*'],
+      ['a wildcard inside', 'gen3/*/'],
+      ['a question mark', 'gen3/fence?/'],
+      ['nothing but a slash', '/'],
+      ['an empty name', ''],
+    ])('refuses a secretsPrefix with %s, naming the key', (_, value) => {
+      expect(() => buildApp({ outdir: outdir(), context: { ...context, secretsPrefix: value } })).toThrow(
+        /context secretsPrefix/,
+      );
+    });
+
+    it('accepts a prefix that ends with a slash', () => {
+      const { stack } = buildApp({
+        outdir: outdir(),
+        context: { ...context, secretsPrefix: 'gen3/prod-fence/' },
+      });
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ FENCE_SECRETS_PREFIX: 'gen3/prod-fence/' }) },
+      });
+    });
+  });
+
+  it('acknowledges no AWS managed policy the template does not attach (in Fence DB’s VPC too)', () => {
+    // Prepare
+    const { stack, template } = synthesize({
+      adminRoleArns: 'arn:aws:iam::123456789012:role/broker-admin',
+      ...REGISTRY_SYNC_CONTEXT,
+    });
+
+    // Act
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata)
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+      .flatMap(
+        (id) =>
+          /(?:^|::)AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/(.+)\]$/.exec(id)?.[1] ??
+          [],
+      );
+    const attached = JSON.stringify(
+      Object.values(template.findResources('AWS::IAM::Role')).map(
+        (role) => role.Properties.ManagedPolicyArns,
+      ),
+    );
+
+    // Assess
+    expect(acknowledged.filter((policy) => !attached.includes(`:iam::aws:policy/${policy}`))).toEqual([]);
   });
 
   it('fails synthesis on an unacknowledged AWS Solutions finding (the checks really run)', () => {

@@ -49,7 +49,7 @@ describe('README: Fence on EKS (Helm values and IRSA)', () => {
     const deployed = readmeFenceRoleArns();
 
     // Assess
-    expect(appSource).toContain("fenceRoleArns: list(context('fenceRoleArns'))");
+    expect(appSource).toContain("roleArns('fenceRoleArns', context('fenceRoleArns'))");
     expect(roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/);
     expect(deployed).toContain(roleArn);
     expect(readmeBlock(SECTION, 'yaml')).not.toMatch(/secret|access_key|password/i);

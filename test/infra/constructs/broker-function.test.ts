@@ -79,7 +79,7 @@ describe('Construct: BrokerFunction', () => {
     expect(bundle).toContain('sourceMappingURL=index.mjs.map');
   });
 
-  it('can be placed in a VPC, with the ENI policy acknowledged on its role only', () => {
+  it('can be placed in a VPC, its own role granted the network interfaces before the function is created', () => {
     // Prepare
     const { app, stack } = stackWith((stack) => {
       const vpc = new ec2.Vpc(stack, 'Vpc', {
@@ -100,10 +100,30 @@ describe('Construct: BrokerFunction', () => {
       });
     });
 
-    // Act + Assess
+    // Act
+    const template = Template.fromStack(stack);
+    const policies = template.findResources('AWS::IAM::Policy');
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+
+    // Assess
     expect(() => app.synth()).not.toThrow();
-    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+    template.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
     });
+    // No AWS managed policy (CDK adds none to a role it is given): the matrix's rules instead.
+    template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'ec2:CreateNetworkInterface' }),
+          Match.objectLike({
+            Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+            Resource: '*',
+          }),
+        ]),
+      },
+    });
+    // CreateFunction checks the role's ENI permissions: the policy must exist first.
+    expect(functions[0]?.DependsOn).toEqual(expect.arrayContaining(Object.keys(policies)));
   });
 });

@@ -1,4 +1,5 @@
 import type { Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
   ADMIN_MATRIX,
@@ -9,6 +10,7 @@ import {
   ROTATION_MATRIX,
   type RoleMatrix,
   SYNC_MATRIX,
+  VPC_NETWORK_MATRIX,
 } from '../../../lib/iam/iam-matrix';
 import {
   ADMIN_SECRET,
@@ -137,6 +139,7 @@ function presignRole(): RoleUnderTest {
       { action: 'lambda:InvokeFunction', resource: concrete(stack, fn.functionArn) },
       { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
       { action: 'logs:PutLogEvents', resource: `arn:aws:logs:us-east-1:${account}:log-group:other` },
+      ...NO_NETWORK,
     ],
   };
 }
@@ -181,31 +184,40 @@ function rotationRole(): RoleUnderTest {
       { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
       { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
       { action: 'lambda:InvokeFunction', resource: otherFunction },
+      ...NO_NETWORK,
     ],
   };
 }
 
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/gen3-admin';
 
-function adminRole(): RoleUnderTest {
-  // With Fence DB as the registry of record, so every admin rule has something to speak about.
+function adminRole(inFenceDbVpc: boolean): () => RoleUnderTest {
+  return () => adminRoleWith(inFenceDbVpc);
+}
+
+function adminRoleWith(inFenceDbVpc: boolean): RoleUnderTest {
+  // With Fence DB as the registry of record, every admin rule has something to speak about.
   const { stack, json } = synthesize({
     adminRoleArns: ADMIN_ROLE,
     assumableRoleArns: BUCKET_ROLE,
-    ...REGISTRY_SYNC_CONTEXT,
+    ...(inFenceDbVpc ? REGISTRY_SYNC_CONTEXT : {}),
   });
   const fn = stack.adminApi!.function;
   const registryTable = concrete(stack, stack.registry.table.tableArn);
   const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
   return {
-    matrices: [BROKER_FUNCTION_MATRIX, ADMIN_MATRIX],
+    matrices: inFenceDbVpc
+      ? [BROKER_FUNCTION_MATRIX, VPC_NETWORK_MATRIX, ADMIN_MATRIX]
+      : [BROKER_FUNCTION_MATRIX, ADMIN_MATRIX],
     statements: executionRoleStatements(json, fn),
     values: {
       ...functionValues(stack, fn),
+      ...(inFenceDbVpc ? networkValues(stack, fn) : {}),
       registryTable,
       assumableRoles: [BUCKET_ROLE],
-      fenceDbSecret: [REGISTRY_SYNC_CONTEXT.fenceDbSecretArn],
+      fenceDbSecret: inFenceDbVpc ? [REGISTRY_SYNC_CONTEXT.fenceDbSecretArn] : [],
     },
+    absentRules: inFenceDbVpc ? [] : ['readFenceDbSecret'],
     notAllowed: [
       // Nothing outside the prefix, and nothing of the MinIO admin credentials inside it.
       ...[
@@ -223,6 +235,9 @@ function adminRole(): RoleUnderTest {
       },
       { action: 'secretsmanager:PutResourcePolicy', resource: secret('gen3/fence/minio/dataset') },
       { action: 'secretsmanager:UpdateSecretVersionStage', resource: secret('gen3/fence/minio/dataset') },
+      // No code of the admin function writes a value into an existing secret, and with RotateSecret a
+      // put value could re-point a rotated secret's parent user.
+      { action: 'secretsmanager:PutSecretValue', resource: secret('gen3/fence/minio/dataset') },
       { action: 'secretsmanager:ListSecrets', resource: '*' },
       { action: 'dynamodb:DeleteItem', resource: registryTable },
       { action: 'dynamodb:UpdateTable', resource: registryTable },
@@ -233,6 +248,7 @@ function adminRole(): RoleUnderTest {
       { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
       { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
       { action: 's3:GetObject', resource: 'arn:aws:s3:::any-bucket/key' },
+      ...(inFenceDbVpc ? NETWORK_NOT_ALLOWED : NO_NETWORK),
     ],
   };
 }
@@ -243,9 +259,14 @@ function syncRole(): RoleUnderTest {
   const registryTable = concrete(stack, stack.registry.table.tableArn);
   const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
   return {
-    matrices: [BROKER_FUNCTION_MATRIX, SYNC_MATRIX],
+    matrices: [BROKER_FUNCTION_MATRIX, VPC_NETWORK_MATRIX, SYNC_MATRIX],
     statements: executionRoleStatements(json, fn),
-    values: { ...functionValues(stack, fn), registryTable, fenceDbSecret: FENCE_DB_SECRET },
+    values: {
+      ...functionValues(stack, fn),
+      ...networkValues(stack, fn),
+      registryTable,
+      fenceDbSecret: FENCE_DB_SECRET,
+    },
     notAllowed: [
       // Its one secret, read only: no other database's, no bucket's, no MinIO admin's.
       ...['rds!db-another', 'gen3/fence/minio/dataset', 'gen3/fence/admin/minio/myminio'].map((name) => ({
@@ -273,6 +294,7 @@ function syncRole(): RoleUnderTest {
       { action: 's3:GetObject', resource: 'arn:aws:s3:::any-bucket/key' },
       { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
       { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+      ...NETWORK_NOT_ALLOWED,
     ],
   };
 }
@@ -338,10 +360,66 @@ function driftCheckRole(withAdminSecrets: boolean): () => RoleUnderTest {
         { action: 'cloudwatch:PutMetricData', resource: '*' },
         { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
         { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+        ...NO_NETWORK,
       ],
     };
   };
 }
+
+const ENI = `arn:aws:ec2:us-east-1:${account}:network-interface/eni-0123456789abcdef0`;
+
+/** The VPC placeholders of a function in Fence DB's VPC: its subnets and security groups, as ARNs. */
+function networkValues(stack: Stack, fn: lambda.Function): Record<string, string[]> {
+  return {
+    subnets: REGISTRY_SYNC_CONTEXT.vpcSubnetIds
+      .split(',')
+      .map((id) => `arn:aws:ec2:us-east-1:${account}:subnet/${id}`),
+    securityGroups: fn.connections.securityGroups.map(
+      (group) => `arn:aws:ec2:us-east-1:${account}:security-group/${concrete(stack, group.securityGroupId)}`,
+    ),
+  };
+}
+
+/** What a function in a VPC must still not do on the network: other subnets, groups, accounts. */
+const NETWORK_NOT_ALLOWED: AccessRequest[] = [
+  {
+    action: 'ec2:CreateNetworkInterface',
+    resource: `arn:aws:ec2:us-east-1:${account}:subnet/subnet-0000000000000000f`,
+  },
+  {
+    action: 'ec2:CreateNetworkInterface',
+    resource: `arn:aws:ec2:us-east-1:${account}:security-group/sg-0000000000000000f`,
+  },
+  {
+    action: 'ec2:DeleteNetworkInterface',
+    resource: 'arn:aws:ec2:us-east-1:210987654321:network-interface/eni-1',
+  },
+  {
+    action: 'ec2:DeleteNetworkInterface',
+    resource: `arn:aws:ec2:eu-west-1:${account}:network-interface/eni-1`,
+  },
+  { action: 'ec2:ModifyNetworkInterfaceAttribute', resource: ENI },
+  { action: 'ec2:AttachNetworkInterface', resource: ENI },
+  { action: 'ec2:CreateTags', resource: ENI },
+  {
+    action: 'ec2:AuthorizeSecurityGroupEgress',
+    resource: `arn:aws:ec2:us-east-1:${account}:security-group/sg-1`,
+  },
+  { action: 'ec2:RunInstances', resource: '*' },
+];
+
+/** A function outside any VPC may not touch a network interface at all. */
+const NO_NETWORK: AccessRequest[] = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+].flatMap((action) => [
+  { action, resource: '*' },
+  { action, resource: ENI },
+]);
 
 function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<string, string> {
   return { logGroup: concrete(stack, fn.logGroup.logGroupArn) };
@@ -350,7 +428,8 @@ function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<
 describe.each([
   ['presign runtime', presignRole],
   ['rotation', rotationRole],
-  ['admin', adminRole],
+  ['admin (in Fence DB’s VPC)', adminRole(true)],
+  ['admin (no VPC)', adminRole(false)],
   ['sync', syncRole],
   ['drift-check (with MinIO admin secrets)', driftCheckRole(true)],
   ['drift-check (without)', driftCheckRole(false)],
