@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AwsJsonClient, type AwsJsonClientOptions } from '../../aws/aws-json-client';
+import { AwsJsonClient, type AwsJsonClientOptions, AwsServiceError } from '../../aws/aws-json-client';
 import {
   BrokerError,
   BucketMisconfiguredError,
@@ -155,6 +155,14 @@ function translate(error: unknown, ref: string, version: string | null | undefin
     case 'InvalidParameterException':
       return new BucketMisconfiguredError(`Secrets Manager refused the request for ${ref}`, { cause: error });
     default:
+      if (refusal(error)) {
+        // Any other 4xx is an answer about the broker's own request (its identity, a signature):
+        // retrying will not change it, so no cached value may outlive it.
+        return new SecretBackendUnavailableError(`Secrets Manager refused the request for ${ref} (${name})`, {
+          cause: error,
+          transient: false,
+        });
+      }
       return new SecretBackendUnavailableError(
         error instanceof ExchangeTimeoutError
           ? `Secrets Manager did not answer in time for ${ref}`
@@ -162,4 +170,13 @@ function translate(error: unknown, ref: string, version: string | null | undefin
         { cause: error },
       );
   }
+}
+
+/** A 4xx answer (throttling is told apart before), from the JSON client or the SDK. */
+function refusal(error: unknown): boolean {
+  const status =
+    error instanceof AwsServiceError
+      ? error.statusCode
+      : (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }

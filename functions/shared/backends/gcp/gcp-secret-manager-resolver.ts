@@ -150,6 +150,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
     if (error instanceof GoogleCredentialsError) {
       return new SecretBackendUnavailableError(`${error.message}; secret ${ref} cannot be read`, {
         cause: error,
+        transient: !credentialsRefused(error.cause),
       });
     }
     if (!(error instanceof GoogleApiError)) {
@@ -183,6 +184,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
           `Secret Manager refused the broker's credentials for ${ref}`,
           {
             cause: error,
+            transient: false,
           },
         );
       case 'RESOURCE_EXHAUSTED':
@@ -212,6 +214,20 @@ export class GcpSecretManagerResolver implements SecretResolver {
       return undefined;
     }
   }
+}
+
+/**
+ * Whether a token exchange failed because Google (or the backend holding the key) refused it,
+ * rather than because it could not be reached.
+ */
+function credentialsRefused(cause: unknown): boolean {
+  if (cause instanceof BrokerError) return !cause.transient;
+  return (
+    cause instanceof GoogleApiError &&
+    cause.httpStatus >= 400 &&
+    cause.httpStatus < 500 &&
+    cause.httpStatus !== 429
+  );
 }
 
 function checkRef(ref: string, version: string | null | undefined): void {
