@@ -9,6 +9,7 @@ import {
   ThrottledError,
 } from '../../errors';
 import { ExchangeTimeoutError } from '../../http/http-exchange';
+import { isNormalSecretRef, SECRET_REF_SEGMENTS_RULE } from '../../secrets/secret-ref-formats';
 import {
   decodeSecretPayload,
   type SecretPayload,
@@ -65,6 +66,7 @@ export class AwsSecretsManagerResolver implements SecretResolver {
   }
 
   async get(ref: string, version?: string | null, options: SecretReadOptions = {}): Promise<SecretPayload> {
+    checkRef(ref);
     const pin = version ?? CURRENT_STAGE;
     const selector = VERSION_ID.test(pin) ? { VersionId: pin } : { VersionStage: pin };
     try {
@@ -87,6 +89,7 @@ export class AwsSecretsManagerResolver implements SecretResolver {
   }
 
   async put(ref: string, payload: SecretPayload): Promise<SecretVersionId> {
+    checkRef(ref);
     const sdk = await import('@aws-sdk/client-secrets-manager');
     this.writer ??= Promise.resolve(
       new sdk.SecretsManagerClient({
@@ -116,6 +119,16 @@ export class AwsSecretsManagerResolver implements SecretResolver {
     } catch (error) {
       throw translate(error, ref, undefined);
     }
+  }
+}
+
+/**
+ * Names are flat in Secrets Manager, but the prefix, its admin sub-path and IAM's patterns read
+ * them as paths: a name with `.`, `..` or empty segments is refused, as in every backend.
+ */
+function checkRef(ref: string): void {
+  if (!isNormalSecretRef(ref)) {
+    throw new BucketMisconfiguredError(`secret ref ${ref} ${SECRET_REF_SEGMENTS_RULE}`);
   }
 }
 

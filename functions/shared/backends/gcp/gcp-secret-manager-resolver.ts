@@ -8,7 +8,7 @@ import {
 } from '../../errors';
 import { ExchangeTimeoutError } from '../../http/http-exchange';
 import type { SecretsBackend } from '../../secrets/backend-names';
-import { GCP_SECRET_REF, GCP_SECRET_VERSION } from '../../secrets/secret-ref-formats';
+import { GCP_SECRET_REF, GCP_SECRET_VERSION, isNormalSecretRef } from '../../secrets/secret-ref-formats';
 import {
   decodeSecretPayload,
   type SecretPayload,
@@ -231,7 +231,8 @@ function credentialsRefused(cause: unknown): boolean {
 }
 
 function checkRef(ref: string, version: string | null | undefined): void {
-  if (!GCP_SECRET_REF.test(ref)) {
+  // GCP_SECRET_REF admits no `.` at all; the shared rule is named too, so no backend skips it.
+  if (!GCP_SECRET_REF.test(ref) || !isNormalSecretRef(ref)) {
     throw new BucketMisconfiguredError(`secret ref ${ref} is not projects/<project>/secrets/<secret>`);
   }
   if (version !== null && version !== undefined && !GCP_SECRET_VERSION.test(version)) {
