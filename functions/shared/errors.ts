@@ -33,6 +33,8 @@ interface BrokerErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before retrying; sent as `Retry-After`. */
   retryAfterSeconds?: number;
+  /** Overrides the class's default `transient` (see `BrokerError.transient`). */
+  transient?: boolean;
 }
 
 /** Base of all deliberate errors. Messages must never contain a secret value. */
@@ -45,10 +47,19 @@ export abstract class BrokerError extends Error {
   abstract readonly code: ErrorCode;
   abstract readonly status: number;
   readonly retryAfterSeconds: number | undefined;
+  /**
+   * Whether the same request may succeed later without anyone changing anything: a timeout, a
+   * network error, a 5xx, throttling. A definitive answer (not found, access denied, a disabled
+   * key, a refused login, a malformed record) is not. The credentials cache serves a stale value
+   * only over a transient failure, so a revoked secret stops signing once its TTL is over.
+   * False unless the class (the `…UnavailableError`s, `ThrottledError`) or the thrower says so.
+   */
+  readonly transient: boolean;
 
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.transient = options.transient ?? false;
   }
 }
 
@@ -139,6 +150,9 @@ export class ThrottledError extends BrokerError {
   override readonly name: string = 'ThrottledError';
   readonly code = 'throttled';
   readonly status = 429;
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super(message, { transient: true, ...options });
+  }
 }
 
 /** The bucket's store refused the credentials. */
@@ -204,13 +218,17 @@ export class SecretShapeError extends BucketMisconfiguredError {
   }
 }
 
-/** No usable value: the backend failed and nothing cached is young enough to serve. */
+/**
+ * No usable value: the backend failed and nothing cached is young enough to serve. Transient
+ * unless the backend refused the broker itself (its login or credentials): that is an answer,
+ * not an outage, and the thrower passes `transient: false`.
+ */
 export class SecretBackendUnavailableError extends BrokerError {
   override readonly name: string = 'SecretBackendUnavailableError';
   readonly code = 'secret_backend_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
-    super(message, { retryAfterSeconds: 5, ...options });
+    super(message, { retryAfterSeconds: 5, transient: true, ...options });
   }
 }
 
@@ -220,7 +238,7 @@ export class StoreUnavailableError extends BrokerError {
   readonly code = 'store_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
-    super(message, { retryAfterSeconds: 2, ...options });
+    super(message, { retryAfterSeconds: 2, transient: true, ...options });
   }
 }
 
@@ -233,7 +251,7 @@ export class RegistryUnavailableError extends BrokerError {
   readonly code = 'registry_unavailable';
   readonly status = 503;
   constructor(message: string, options: BrokerErrorOptions = {}) {
-    super(message, { retryAfterSeconds: 2, ...options });
+    super(message, { retryAfterSeconds: 2, transient: true, ...options });
   }
 }
 

@@ -13,6 +13,11 @@ import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import type { BucketRecord, Provider, SecretsBackend } from '../registry/bucket-record';
 import type { SecretDescription } from '../secrets/secret-administration';
 import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
+import {
+  isNormalSecretRef,
+  normalizeSecretRef,
+  SECRET_REF_SEGMENTS_RULE,
+} from '../secrets/secret-ref-formats';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
 import type { AdminSecretsBackend } from '../secrets/secrets-backend';
@@ -211,17 +216,25 @@ export class BucketProof {
     return description;
   }
 
+  /**
+   * Checks the normalized name (what a path-based backend reads), so `gen3/fence/x/../admin/m`
+   * is the admin key it names; and refuses a name that is not already normalized.
+   */
   checkPrefix(name: string, field: string): void {
     const prefix = this.deps.secretsPrefix;
-    if (!name.startsWith(prefix)) {
+    const normalized = normalizeSecretRef(name);
+    if (!normalized.startsWith(prefix)) {
       throw new InvalidSecretError(
         `secret ${name} is outside ${prefix}; the presign role can read only that prefix (${field})`,
       );
     }
-    if (name.startsWith(`${prefix}${ADMIN_SECRETS_SUBPATH}`)) {
+    if (normalized.startsWith(`${prefix}${ADMIN_SECRETS_SUBPATH}`)) {
       throw new InvalidSecretError(
         `secret ${name} is under ${prefix}${ADMIN_SECRETS_SUBPATH}, which holds admin credentials and is denied to the presign role (${field})`,
       );
+    }
+    if (!isNormalSecretRef(name)) {
+      throw new InvalidSecretError(`secret ${name} ${SECRET_REF_SEGMENTS_RULE} (${field})`);
     }
   }
 

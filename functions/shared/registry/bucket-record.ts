@@ -1,7 +1,14 @@
 import * as z from 'zod/mini';
 import { BucketRecordShapeError } from '../errors';
 import { SECRETS_BACKENDS, type SecretsBackend } from '../secrets/backend-names';
-import { GCP_SECRET_REF, GCP_SECRET_VERSION, VAULT_REF, VAULT_VERSION } from '../secrets/secret-ref-formats';
+import {
+  GCP_SECRET_REF,
+  GCP_SECRET_VERSION,
+  isNormalSecretRef,
+  SECRET_REF_SEGMENTS_RULE,
+  VAULT_REF,
+  VAULT_VERSION,
+} from '../secrets/secret-ref-formats';
 import { describeIssue, integerError, parseRequest } from '../validation';
 
 /**
@@ -142,6 +149,10 @@ function checkSecretRefFormat(
   issue: (path: keyof ModeFields, message: string) => void,
 ): void {
   if (record.secret_ref === null) return;
+  if (!isNormalSecretRef(record.secret_ref)) {
+    issue('secret_ref', SECRET_REF_SEGMENTS_RULE);
+    return;
+  }
   switch (record.secrets_backend) {
     case 'vault':
       if (!VAULT_REF.test(record.secret_ref)) {

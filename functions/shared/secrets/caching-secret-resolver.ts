@@ -1,5 +1,5 @@
 import { BoundedLru } from '../cache/bounded-lru';
-import { BrokerError, SecretBackendUnavailableError, SecretNotFoundError, SecretShapeError } from '../errors';
+import { BrokerError, SecretBackendUnavailableError, SecretNotFoundError } from '../errors';
 import type { SecretPayload, SecretReadOptions, SecretResolver, SecretVersionId } from './secret-resolver';
 
 /** Settings of the credentials cache (DESIGN.md, "Credentials cache"). */
@@ -10,7 +10,10 @@ export interface SecretCacheOptions {
   jitter?: number;
   /** LRU bound on cached entries. @default 1000 */
   maxEntries?: number;
-  /** On a backend error, a value up to this old (since it was fetched) is still served. @default 3_600_000 */
+  /**
+   * On a transient backend failure (timeout, network, 5xx, throttling), a value up to this old
+   * (since it was fetched) is still served. @default 3_600_000
+   */
   maxStaleMs?: number;
   /** How long "not found" is remembered, so a missing secret cannot hammer the backend. @default 5000 */
   notFoundTtlMs?: number;
@@ -44,8 +47,8 @@ type CacheEntry =
 
 /**
  * The one cache in front of any `SecretResolver`: TTL with jitter, LRU bound, single flight for
- * concurrent misses, stale-on-error up to `maxStaleMs`, and short negative caching. Backends
- * stay simple fetchers; all of this behaviour lives here once.
+ * concurrent misses, stale-on-error up to `maxStaleMs` for transient failures only, and short
+ * negative caching. Backends stay simple fetchers; all of this behaviour lives here once.
  */
 export class CachingSecretResolver implements SecretResolver {
   readonly backend: SecretResolver['backend'];
@@ -139,24 +142,28 @@ export class CachingSecretResolver implements SecretResolver {
     }
   }
 
-  /** After a failed fetch: serve a young-enough stale value, or fail (briefly remembered). */
+  /**
+   * After a failed fetch: serve a young-enough stale value over a transient failure (timeout,
+   * network, 5xx, throttling), or fail (briefly remembered). A definitive answer (not found,
+   * access denied, a disabled key, a refused login, a bad shape) replaces the cached value, so a
+   * revoked secret stops signing once its TTL is over. The backends' own error mapping decides
+   * which is which (`BrokerError.transient`); an error none of them mapped counts as an outage.
+   */
   private recover(key: string, ref: string, error: unknown): SecretPayload {
     const now = this.clock();
-    // A missing or malformed secret is an answer, not an outage: never mask it with an old value.
-    const definitive = error instanceof SecretNotFoundError || error instanceof SecretShapeError;
-    const entry = this.entries.get(key);
-    if (!definitive && entry?.kind === 'value' && now - entry.fetchedAt <= this.maxStaleMs) {
-      this.counters.staleServes++;
-      this.entries.set(key, { ...entry, retryAt: now + this.failureBackoffMs });
-      return entry.value;
-    }
     const failure =
       error instanceof BrokerError
         ? error
         : new SecretBackendUnavailableError(`secrets backend ${this.backend} failed to return ${ref}`, {
             cause: error,
           });
-    const ttl = error instanceof SecretNotFoundError ? this.notFoundTtlMs : this.failureBackoffMs;
+    const entry = this.entries.get(key);
+    if (failure.transient && entry?.kind === 'value' && now - entry.fetchedAt <= this.maxStaleMs) {
+      this.counters.staleServes++;
+      this.entries.set(key, { ...entry, retryAt: now + this.failureBackoffMs });
+      return entry.value;
+    }
+    const ttl = failure instanceof SecretNotFoundError ? this.notFoundTtlMs : this.failureBackoffMs;
     this.entries.set(key, { kind: 'failure', error: failure, until: now + ttl });
     throw failure;
   }

@@ -5,10 +5,39 @@
  */
 
 /**
- * Vault KV v2: `<mount>/<path>`, the mount being the first segment (`secret/gen3/fence/minio/b`
- * is path `gen3/fence/minio/b` in mount `secret`). Segments are non-empty, never `.` or `..`.
+ * The name `ref` stands for: `/`-separated segments with empty and `.` segments dropped and each
+ * `..` removing the segment before it (`gen3/fence/x/../admin/m` is `gen3/fence/admin/m`), as a
+ * path-based backend (mounted files, Vault) would resolve it.
  */
-export const VAULT_REF = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[^/\s?#]+(?:\/[^/\s?#]+)+$/;
+export function normalizeSecretRef(ref: string): string {
+  const kept: string[] = [];
+  for (const segment of ref.split('/')) {
+    if (segment === '..') kept.pop();
+    else if (segment !== '' && segment !== '.') kept.push(segment);
+  }
+  return kept.join('/');
+}
+
+/**
+ * The one rule for every backend's `secret_ref`: it is already its normalized name, so it has no
+ * empty, `.` or `..` segment and no leading or trailing `/`. The name the prefix, the admin
+ * sub-path and IAM's patterns are checked against is then the name that is read. Applied by the
+ * record schema and again by each backend when it reads.
+ */
+export function isNormalSecretRef(ref: string): boolean {
+  return ref !== '' && normalizeSecretRef(ref) === ref;
+}
+
+/** Why a ref that breaks `isNormalSecretRef` is refused, in the words every caller uses. */
+export const SECRET_REF_SEGMENTS_RULE =
+  'must not have empty, "." or ".." segments, nor a leading or trailing "/"';
+
+/**
+ * Vault KV v2: `<mount>/<path>`, the mount being the first segment (`secret/gen3/fence/minio/b`
+ * is path `gen3/fence/minio/b` in mount `secret`). Segments are non-empty; `.` and `..` are
+ * refused by `isNormalSecretRef`, which `splitVaultRef` applies too.
+ */
+export const VAULT_REF = /^[^/\s?#]+(?:\/[^/\s?#]+)+$/;
 
 /** Vault KV v2 versions are whole numbers from 1. */
 export const VAULT_VERSION = /^[1-9]\d{0,9}$/;
@@ -21,7 +50,7 @@ export const GCP_SECRET_VERSION = /^(?:[1-9]\d{0,18}|latest)$/;
 
 /** Splits a Vault ref into its mount and the path inside it; undefined when it is not one. */
 export function splitVaultRef(ref: string): { mount: string; path: string } | undefined {
-  if (!VAULT_REF.test(ref)) return undefined;
+  if (!VAULT_REF.test(ref) || !isNormalSecretRef(ref)) return undefined;
   const slash = ref.indexOf('/');
   return { mount: ref.slice(0, slash), path: ref.slice(slash + 1) };
 }

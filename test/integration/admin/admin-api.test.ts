@@ -125,6 +125,38 @@ describe('Admin API handler (AWS emulators + MinIO)', () => {
     }
   }, 60_000);
 
+  it.each([
+    ['aws_sm', 'gen3/fence/x/../admin/minio/m'],
+    ['k8s', 'gen3/fence/x/../admin/minio/m'],
+    ['k8s', 'gen3/fence/./admin/minio/m'],
+    ['vault', 'secret/gen3/fence/x/../admin/minio/m'],
+    ['aws_sm', 'gen3/fence//admin/minio/m'],
+  ])(
+    'refuses a %s secret_ref %s with 400 invalid_request naming secret_ref, saving nothing',
+    async (backend, ref) => {
+      // Act
+      const answer = await handler(
+        event('POST', '/v1/admin/buckets', {
+          bucket_name: 'dot-segments',
+          provider: 'minio',
+          auth_mode: 'static',
+          secrets_backend: backend,
+          secret_ref: ref,
+          endpoint: 'https://minio.example.org',
+          allowed_ops: ['download'],
+        }),
+        context,
+      );
+
+      // Assess
+      expect(answer.statusCode).toBe(400);
+      const { error } = JSON.parse(answer.body);
+      expect(error.code).toBe('invalid_request');
+      expect(error.message).toContain('secret_ref');
+      expect(await bed.registry.getByName('dot-segments')).toBeUndefined();
+    },
+  );
+
   it('answers 404 for unknown routes and buckets, 405 with Allow for a wrong method', async () => {
     const unknownRoute = await handler(event('GET', '/v1/admin/things'), context);
     const unknownBucket = await handler(event('GET', '/v1/admin/buckets/no-such-bucket'), context);

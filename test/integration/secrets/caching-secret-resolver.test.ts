@@ -1,6 +1,10 @@
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { AwsSecretsManagerResolver } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
-import { SecretBackendUnavailableError } from '../../../functions/shared/errors';
+import {
+  BucketMisconfiguredError,
+  SecretBackendUnavailableError,
+  SecretNotFoundError,
+} from '../../../functions/shared/errors';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import { secretsManager, uniqueName } from '../support/aws';
 import { CountingResolver, ManualClock } from '../support/counting-resolver';
@@ -73,6 +77,47 @@ describe('Class: CachingSecretResolver (on a real Secrets Manager API)', () => {
     expect(cached.stats().staleServes).toBe(3);
     expect(cached.stats().errors).toBe(4);
   });
+
+  it.each([
+    ['deleted with a recovery window (InvalidRequestException)', 7, BucketMisconfiguredError],
+    ['deleted at once (ResourceNotFoundException)', undefined, SecretNotFoundError],
+  ] as const)(
+    'stops serving a secret %s once its TTL is over, never stale',
+    async (_, recoveryDays, refusal) => {
+      // Prepare
+      const name = await createSecret('warm');
+      const clock = new ManualClock();
+      const cached = new CachingSecretResolver(new AwsSecretsManagerResolver(), {
+        ttlMs: 300_000,
+        jitter: 0,
+        maxStaleMs: 3_600_000,
+        clock: clock.read,
+      });
+      expect((await cached.get(name)).access_key_id).toBe('warm');
+
+      // Act
+      await client.send(
+        new DeleteSecretCommand(
+          recoveryDays === undefined
+            ? { SecretId: name, ForceDeleteWithoutRecovery: true }
+            : { SecretId: name, RecoveryWindowInDays: recoveryDays },
+        ),
+      );
+      clock.advance(299_999);
+      const withinTtl = await cached.get(name);
+      clock.advance(2);
+      const afterTtl = await cached.get(name).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+
+      // Assess
+      expect(withinTtl.access_key_id).toBe('warm');
+      expect(afterTtl).toBeInstanceOf(refusal);
+      expect(afterTtl).toMatchObject({ code: 'bucket_misconfigured', status: 502, transient: false });
+      expect(cached.stats().staleServes).toBe(0);
+    },
+  );
 
   it('holds the LRU bound and evicts the least recently used secret', async () => {
     // Prepare

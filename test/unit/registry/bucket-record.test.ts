@@ -5,6 +5,7 @@ import {
   type BucketRecord,
   BucketRecordSchema,
   BucketRegistrationSchema,
+  readStoredRecord,
 } from '../../../functions/shared/registry/bucket-record';
 import { minioRegistration, roleRegistration } from '../../fixtures/bucket-records';
 
@@ -72,6 +73,31 @@ describe('Schema: BucketRecord', () => {
       'secret_ref',
     ],
     [
+      'an aws_sm ref with a ".." segment',
+      minioRegistration({ secrets_backend: 'aws_sm', secret_ref: 'gen3/fence/x/../admin/minio/m' }),
+      'secret_ref',
+    ],
+    [
+      'a k8s ref with a ".." segment',
+      minioRegistration({ secrets_backend: 'k8s', secret_ref: 'gen3/fence/x/../admin/minio/m' }),
+      'secret_ref',
+    ],
+    [
+      'a k8s ref with a "." segment',
+      minioRegistration({ secrets_backend: 'k8s', secret_ref: './gen3/fence/minio/m' }),
+      'secret_ref',
+    ],
+    [
+      'a k8s ref with an empty segment',
+      minioRegistration({ secrets_backend: 'k8s', secret_ref: 'gen3/fence//admin/minio/m' }),
+      'secret_ref',
+    ],
+    [
+      'an absolute k8s ref',
+      minioRegistration({ secrets_backend: 'k8s', secret_ref: '/gen3/fence/minio/m' }),
+      'secret_ref',
+    ],
+    [
       'a vault pin that is a label',
       minioRegistration({
         secrets_backend: 'vault',
@@ -104,6 +130,14 @@ describe('Schema: BucketRecord', () => {
     const result = BucketRegistrationSchema.safeParse(input);
     expect(result.success).toBe(false);
     if (field !== undefined) expect(result.error?.issues.map((issue) => issue.path[0])).toContain(field);
+  });
+
+  it('reads a stored record whose secret_ref has a ".." segment as bucket_misconfigured naming secret_ref', () => {
+    // A row written past the admin API (Fence DB, the mirror by hand) meets the same rule.
+    const raw = { ...stored(), secrets_backend: 'k8s', secret_ref: 'gen3/fence/x/../admin/minio/m' };
+    expect(() => readStoredRecord(raw, raw.bucket_name)).toThrow(
+      expect.objectContaining({ code: 'bucket_misconfigured', field: 'secret_ref' }),
+    );
   });
 
   it('accepts a workload-identity GCP bucket with no secret', () => {

@@ -1,11 +1,20 @@
+import { VaultLoginError } from '../../../functions/shared/backends/vault/vault-auth';
+import { VaultApiError } from '../../../functions/shared/backends/vault/vault-client';
+import { translate as vaultError } from '../../../functions/shared/backends/vault/vault-resolver';
 import {
+  BucketMisconfiguredError,
   SecretBackendUnavailableError,
   SecretNotFoundError,
   SecretShapeError,
   ThrottledError,
 } from '../../../functions/shared/errors';
+import { ExchangeTimeoutError } from '../../../functions/shared/http/http-exchange';
 import { CachingSecretResolver } from '../../../functions/shared/secrets/caching-secret-resolver';
 import type { SecretPayload, SecretResolver } from '../../../functions/shared/secrets/secret-resolver';
+
+/** What `read` settled with: the value, or the error (caught at once, so none goes unhandled). */
+const outcome = (read: Promise<SecretPayload>): Promise<SecretPayload | Error> =>
+  read.catch((error: Error) => error);
 
 /** A backend whose answers the test scripts: values by ref, or an error to throw. */
 class ScriptedBackend implements SecretResolver {
@@ -99,6 +108,101 @@ describe('Class: CachingSecretResolver', () => {
     // Assess
     await expect(shapeBroken).rejects.toBeInstanceOf(SecretShapeError);
     expect(cached.stats().staleServes).toBe(0);
+  });
+
+  // What each backend's own mapping makes of a definitive answer (see the resolvers' translate).
+  const definitive: [string, () => Error][] = [
+    ['not found (deleted)', () => new SecretNotFoundError('a', null)],
+    [
+      'access denied (Secrets Manager AccessDeniedException, Google PERMISSION_DENIED)',
+      () => new BucketMisconfiguredError('access to secret a was denied'),
+    ],
+    [
+      'KMS key disabled (Secrets Manager DecryptionFailure)',
+      () => new BucketMisconfiguredError('secret a could not be decrypted with its KMS key'),
+    ],
+    [
+      'marked for deletion (Secrets Manager InvalidRequestException)',
+      () => new BucketMisconfiguredError('Secrets Manager refused the request for a'),
+    ],
+    [
+      'Vault 403 (policy narrowed)',
+      () => vaultError(new VaultApiError(403, 'secret/data/a', []), 'secret/a'),
+    ],
+    ['Vault login refused (role removed)', () => vaultError(new VaultLoginError('approle', 400), 'secret/a')],
+    ['a bad shape', () => new SecretShapeError('a', 'secret_access_key', 'is required')],
+  ];
+
+  it.each(definitive)(
+    'drops the cached value after its TTL on a definitive answer: %s',
+    async (_, answer) => {
+      // Prepare
+      const cached = new CachingSecretResolver(backend, {
+        ttlMs: 1_000,
+        jitter: 0,
+        maxStaleMs: 3_600_000,
+        failureBackoffMs: 2_000,
+        notFoundTtlMs: 2_000,
+        clock,
+      });
+      await cached.get('a');
+      const failure = answer();
+
+      // Act
+      now = 500;
+      backend.failure = failure;
+      const withinTtl = await cached.get('a');
+      now = 1_001;
+      const afterTtl = await outcome(cached.get('a'));
+      now = 3_002; // the answer was remembered for its backoff; then the backend is merely down
+      backend.failure = new SecretBackendUnavailableError('Vault could not be reached for a');
+      const thenDown = await outcome(cached.get('a'));
+
+      // Assess
+      expect(withinTtl.access_key_id).toBe('a1');
+      expect(afterTtl).toBe(failure);
+      expect(failure).toMatchObject({ transient: false });
+      expect(thenDown).toBeInstanceOf(SecretBackendUnavailableError);
+      expect(cached.stats().staleServes).toBe(0);
+    },
+  );
+
+  // What each backend's own mapping makes of an outage: the stale value is served meanwhile.
+  const transient: [string, () => Error][] = [
+    [
+      'a timeout',
+      () =>
+        new SecretBackendUnavailableError('did not answer in time', {
+          cause: new ExchangeTimeoutError('x', 1000),
+        }),
+    ],
+    ['a network error the backend did not map', () => new Error('connect ECONNREFUSED')],
+    ['a 5xx (Vault 503)', () => vaultError(new VaultApiError(503, 'secret/data/a', []), 'secret/a')],
+    ['throttling', () => new ThrottledError('slow down', { retryAfterSeconds: 1 })],
+    [
+      'Vault login unreachable',
+      () => vaultError(new VaultLoginError('kubernetes', undefined, { file: '/var/run/token' }), 'secret/a'),
+    ],
+  ];
+
+  it.each(transient)('serves the stale value after its TTL on a transient failure: %s', async (_, outage) => {
+    // Prepare
+    const cached = new CachingSecretResolver(backend, {
+      ttlMs: 1_000,
+      jitter: 0,
+      maxStaleMs: 3_600_000,
+      clock,
+    });
+    await cached.get('a');
+
+    // Act
+    now = 1_001;
+    backend.failure = outage();
+    const stale = await cached.get('a');
+
+    // Assess
+    expect(stale.access_key_id).toBe('a1');
+    expect(cached.stats().staleServes).toBe(1);
   });
 
   it('fails with secret_backend_unavailable when the backend is down and nothing is cached, and retries after a short backoff', async () => {

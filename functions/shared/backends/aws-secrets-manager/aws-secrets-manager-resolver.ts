@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AwsJsonClient, type AwsJsonClientOptions } from '../../aws/aws-json-client';
+import { AwsJsonClient, type AwsJsonClientOptions, AwsServiceError } from '../../aws/aws-json-client';
 import {
   BrokerError,
   BucketMisconfiguredError,
@@ -9,6 +9,7 @@ import {
   ThrottledError,
 } from '../../errors';
 import { ExchangeTimeoutError } from '../../http/http-exchange';
+import { isNormalSecretRef, SECRET_REF_SEGMENTS_RULE } from '../../secrets/secret-ref-formats';
 import {
   decodeSecretPayload,
   type SecretPayload,
@@ -65,6 +66,7 @@ export class AwsSecretsManagerResolver implements SecretResolver {
   }
 
   async get(ref: string, version?: string | null, options: SecretReadOptions = {}): Promise<SecretPayload> {
+    checkRef(ref);
     const pin = version ?? CURRENT_STAGE;
     const selector = VERSION_ID.test(pin) ? { VersionId: pin } : { VersionStage: pin };
     try {
@@ -87,6 +89,7 @@ export class AwsSecretsManagerResolver implements SecretResolver {
   }
 
   async put(ref: string, payload: SecretPayload): Promise<SecretVersionId> {
+    checkRef(ref);
     const sdk = await import('@aws-sdk/client-secrets-manager');
     this.writer ??= Promise.resolve(
       new sdk.SecretsManagerClient({
@@ -116,6 +119,16 @@ export class AwsSecretsManagerResolver implements SecretResolver {
     } catch (error) {
       throw translate(error, ref, undefined);
     }
+  }
+}
+
+/**
+ * Names are flat in Secrets Manager, but the prefix, its admin sub-path and IAM's patterns read
+ * them as paths: a name with `.`, `..` or empty segments is refused, as in every backend.
+ */
+function checkRef(ref: string): void {
+  if (!isNormalSecretRef(ref)) {
+    throw new BucketMisconfiguredError(`secret ref ${ref} ${SECRET_REF_SEGMENTS_RULE}`);
   }
 }
 
@@ -155,6 +168,14 @@ function translate(error: unknown, ref: string, version: string | null | undefin
     case 'InvalidParameterException':
       return new BucketMisconfiguredError(`Secrets Manager refused the request for ${ref}`, { cause: error });
     default:
+      if (refusal(error)) {
+        // Any other 4xx is an answer about the broker's own request (its identity, a signature):
+        // retrying will not change it, so no cached value may outlive it.
+        return new SecretBackendUnavailableError(`Secrets Manager refused the request for ${ref} (${name})`, {
+          cause: error,
+          transient: false,
+        });
+      }
       return new SecretBackendUnavailableError(
         error instanceof ExchangeTimeoutError
           ? `Secrets Manager did not answer in time for ${ref}`
@@ -162,4 +183,13 @@ function translate(error: unknown, ref: string, version: string | null | undefin
         { cause: error },
       );
   }
+}
+
+/** A 4xx answer (throttling is told apart before), from the JSON client or the SDK. */
+function refusal(error: unknown): boolean {
+  const status =
+    error instanceof AwsServiceError
+      ? error.statusCode
+      : (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }

@@ -8,7 +8,7 @@ import {
 } from '../../errors';
 import { ExchangeTimeoutError } from '../../http/http-exchange';
 import type { SecretsBackend } from '../../secrets/backend-names';
-import { GCP_SECRET_REF, GCP_SECRET_VERSION } from '../../secrets/secret-ref-formats';
+import { GCP_SECRET_REF, GCP_SECRET_VERSION, isNormalSecretRef } from '../../secrets/secret-ref-formats';
 import {
   decodeSecretPayload,
   type SecretPayload,
@@ -150,6 +150,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
     if (error instanceof GoogleCredentialsError) {
       return new SecretBackendUnavailableError(`${error.message}; secret ${ref} cannot be read`, {
         cause: error,
+        transient: !credentialsRefused(error.cause),
       });
     }
     if (!(error instanceof GoogleApiError)) {
@@ -183,6 +184,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
           `Secret Manager refused the broker's credentials for ${ref}`,
           {
             cause: error,
+            transient: false,
           },
         );
       case 'RESOURCE_EXHAUSTED':
@@ -214,8 +216,23 @@ export class GcpSecretManagerResolver implements SecretResolver {
   }
 }
 
+/**
+ * Whether a token exchange failed because Google (or the backend holding the key) refused it,
+ * rather than because it could not be reached.
+ */
+function credentialsRefused(cause: unknown): boolean {
+  if (cause instanceof BrokerError) return !cause.transient;
+  return (
+    cause instanceof GoogleApiError &&
+    cause.httpStatus >= 400 &&
+    cause.httpStatus < 500 &&
+    cause.httpStatus !== 429
+  );
+}
+
 function checkRef(ref: string, version: string | null | undefined): void {
-  if (!GCP_SECRET_REF.test(ref)) {
+  // GCP_SECRET_REF admits no `.` at all; the shared rule is named too, so no backend skips it.
+  if (!GCP_SECRET_REF.test(ref) || !isNormalSecretRef(ref)) {
     throw new BucketMisconfiguredError(`secret ref ${ref} is not projects/<project>/secrets/<secret>`);
   }
   if (version !== null && version !== undefined && !GCP_SECRET_VERSION.test(version)) {

@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   BucketMisconfiguredError,
   RotationNotConfiguredError,
@@ -8,6 +8,7 @@ import {
   SecretNotFoundError,
 } from '../../errors';
 import type { SecretAdministration, SecretDescription } from '../../secrets/secret-administration';
+import { isNormalSecretRef, SECRET_REF_SEGMENTS_RULE } from '../../secrets/secret-ref-formats';
 import {
   decodeSecretPayload,
   type SecretPayload,
@@ -88,7 +89,7 @@ export class FileSecretResolver implements SecretResolver, SecretAdministration 
   /** Moves the file into `.deleted/` beside the others: a local stand-in for a recovery window. */
   async remove(ref: string): Promise<void> {
     const file = this.pathOf(ref);
-    const trash = join(this.directory, '.deleted', `${relativeName(ref)}.${Date.now()}`);
+    const trash = join(this.directory, '.deleted', `${ref}.${Date.now()}`);
     await mkdir(dirname(trash), { recursive: true, mode: 0o700 });
     await rename(file, trash);
     this.parsed.delete(file);
@@ -98,16 +99,21 @@ export class FileSecretResolver implements SecretResolver, SecretAdministration 
     throw new RotationNotConfiguredError(`secret ${ref} is a mounted file; the k8s backend does not rotate`);
   }
 
-  /** Refs are relative paths; `..` or an absolute path would escape the mount. */
+  /**
+   * Refs are plain relative paths, read as they are written: a `.`, `..` or empty segment is
+   * refused even when it would stay inside the directory (`gen3/fence/x/../admin/m` names the
+   * admin key, which the prefix checks did not see), and whatever reaches here must still
+   * resolve inside the directory.
+   */
   private pathOf(ref: string): string {
-    const relative = relativeName(ref);
-    if (relative.split(sep).includes('..') || relative === '' || relative === '.') {
+    if (!isNormalSecretRef(ref)) {
+      throw new BucketMisconfiguredError(`secret ref ${ref} ${SECRET_REF_SEGMENTS_RULE}`);
+    }
+    const file = resolve(this.directory, ref);
+    const inside = relative(resolve(this.directory), file);
+    if (inside === '' || inside.split(sep)[0] === '..' || isAbsolute(inside)) {
       throw new BucketMisconfiguredError(`secret ref ${ref} is not a path inside the secrets directory`);
     }
-    return join(this.directory, relative);
+    return file;
   }
-}
-
-function relativeName(ref: string): string {
-  return normalize(ref).replace(/^[/\\]+/, '');
 }

@@ -144,8 +144,12 @@ function notFound(
 export function translate(error: unknown, ref: string): Error {
   if (error instanceof BrokerError) return error;
   if (error instanceof VaultLoginError) {
+    // Vault refusing the login (a removed role, a denied identity) is an answer, not an outage.
+    const refused =
+      error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429;
     return new SecretBackendUnavailableError(`${error.message}; secret ${ref} cannot be read`, {
       cause: error,
+      transient: !refused,
     });
   }
   if (error instanceof VaultApiError) {

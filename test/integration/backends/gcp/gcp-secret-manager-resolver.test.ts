@@ -295,6 +295,39 @@ describe('Class: GcpSecretManagerResolver (REST, on a fake Secret Manager driven
     );
   });
 
+  it('stops serving a cached secret once its TTL is over when Secret Manager starts answering PERMISSION_DENIED', async () => {
+    // Prepare: a fake of this test's own, whose access rule the test narrows after the cache is warm.
+    const own = await FakeGoogleCloud.start();
+    const ownGoogle = new GcpSecretManagerResolver({
+      endpoint: own.url,
+      tokens: new GoogleAccessTokens(new ServiceAccountKeyExchange(own.serviceAccountKey())),
+    });
+    const ref = `projects/gen3-project/secrets/${uniqueName('denied')}`;
+    await ownGoogle.put(ref, { access_key_id: 'warm', secret_access_key: CANARY });
+    const clock = new ManualClock();
+    const cached = new CachingSecretResolver(ownGoogle, {
+      ttlMs: 300_000,
+      jitter: 0,
+      maxStaleMs: 3_600_000,
+      clock: clock.read,
+    });
+    await cached.get(ref);
+
+    // Act
+    own.allow = () => false;
+    clock.advance(299_999);
+    const withinTtl = await cached.get(ref);
+    clock.advance(2);
+    const afterTtl = await failure(cached.get(ref));
+    await own.close();
+
+    // Assess
+    expect(withinTtl.access_key_id).toBe('warm');
+    expect(afterTtl).toBeInstanceOf(BucketMisconfiguredError);
+    expect(afterTtl).toMatchObject({ code: 'bucket_misconfigured', transient: false });
+    expect(cached.stats().staleServes).toBe(0);
+  }, 60_000);
+
   it('serves the stale value while Secret Manager is down, until max_stale, then secret_backend_unavailable', async () => {
     // Prepare: a fake of this test's own, closed after the cache is warm.
     const own = await FakeGoogleCloud.start();

@@ -173,6 +173,37 @@ describe('Class: VaultResolver (on a real OpenBao, KV v2)', () => {
     await expect(outcome).rejects.toThrow(/denied by Vault's policy/);
   });
 
+  it('stops serving a cached secret once its TTL is over when the policy is narrowed meanwhile', async () => {
+    // Prepare: the broker's token reads the path, and the cache holds its value.
+    const path = uniqueSecretPath('narrowed');
+    await root.writeSecret(path, { access_key_id: 'cached', secret_access_key: CANARY });
+    const policy = await root.readPolicy(path);
+    const clock = new ManualClock();
+    const cached = new CachingSecretResolver(resolverWith(await root.token([policy])), {
+      ttlMs: 300_000,
+      jitter: 0,
+      maxStaleMs: 3_600_000,
+      clock: clock.read,
+    });
+    expect((await cached.get(`secret/${path}`)).access_key_id).toBe('cached');
+
+    // Act: an operator narrows the policy to another prefix while the value is cached.
+    await root.call('PUT', `sys/policies/acl/${policy}`, {
+      policy: `path "secret/data/${uniqueSecretPath('elsewhere')}/*" { capabilities = ["read"] }`,
+    });
+    clock.advance(299_999);
+    const withinTtl = await cached.get(`secret/${path}`);
+    clock.advance(2);
+    const afterTtl = await failure(cached.get(`secret/${path}`));
+
+    // Assess
+    expect(withinTtl.access_key_id).toBe('cached');
+    expect(afterTtl).toBeInstanceOf(BucketMisconfiguredError);
+    expect(afterTtl).toMatchObject({ code: 'bucket_misconfigured', transient: false });
+    expect(afterTtl?.message).toMatch(/denied by Vault's policy/);
+    expect(cached.stats().staleServes).toBe(0);
+  });
+
   it('reads inside a namespace when VAULT_NAMESPACE names it, and not outside', async () => {
     // Prepare: a namespace with its own KV v2 mount, and a secret only there.
     const namespace = uniqueName('team');

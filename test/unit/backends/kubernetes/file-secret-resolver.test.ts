@@ -44,4 +44,37 @@ describe('Class: FileSecretResolver', () => {
     await expect(resolver.get('x', 'AWSPREVIOUS')).rejects.toBeInstanceOf(BucketMisconfiguredError);
     await expect(resolver.get('missing')).rejects.toBeInstanceOf(SecretNotFoundError);
   });
+
+  it('refuses a ref with ".", ".." or empty segments even when it stays inside the directory', async () => {
+    // Prepare: an admin key the presign path must never read, beside a bucket's folder.
+    const dir = directory();
+    mkdirSync(join(dir, 'gen3/fence/admin/minio'), { recursive: true });
+    mkdirSync(join(dir, 'gen3/fence/x'), { recursive: true });
+    writeFileSync(join(dir, 'gen3/fence/admin/minio/m'), '{"access_key_id":"admin","secret_access_key":"s"}');
+    const resolver = new FileSecretResolver(dir);
+
+    // Act
+    const refs = [
+      'gen3/fence/x/../admin/minio/m',
+      './gen3/fence/admin/minio/m',
+      'gen3/fence/./admin/minio/m',
+      'gen3/fence//admin/minio/m',
+      '/gen3/fence/admin/minio/m',
+    ];
+    const outcomes = await Promise.all(refs.map((ref) => resolver.get(ref).catch((error: Error) => error)));
+
+    // Assess
+    for (const outcome of outcomes) expect(outcome).toBeInstanceOf(BucketMisconfiguredError);
+    expect((await resolver.get('gen3/fence/admin/minio/m')).access_key_id).toBe('admin');
+  });
+
+  it('refuses to write or describe through such a ref', async () => {
+    const resolver = new FileSecretResolver(directory());
+    await expect(
+      resolver.put('gen3/fence/x/../admin/minio/m', { access_key_id: 'k', secret_access_key: 's' }),
+    ).rejects.toBeInstanceOf(BucketMisconfiguredError);
+    await expect(resolver.describe('gen3/fence/x/../admin/minio/m')).rejects.toBeInstanceOf(
+      BucketMisconfiguredError,
+    );
+  });
 });
