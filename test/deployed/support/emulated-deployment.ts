@@ -24,7 +24,7 @@ export interface EmulatorEndpoints {
 
 /** Credentials the functions get in their containers: moto accepts any, and nothing real is there. */
 export const FUNCTION_CREDENTIALS = {
-  AWS_ACCESS_KEY_ID: 'ASIADEPLOYEDFUNCTION',
+  AWS_ACCESS_KEY_ID: 'fbb-deployed-function-key',
   AWS_SECRET_ACCESS_KEY: 'deployed-function-test-secret-key-00000000',
   AWS_SESSION_TOKEN: 'deployed-function-test-session-token',
 } as const;

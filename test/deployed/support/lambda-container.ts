@@ -77,7 +77,7 @@ export async function startFunctionContainer(options: FunctionContainerOptions):
   }
   const region = options.environment.AWS_REGION ?? options.environment.AWS_DEFAULT_REGION ?? 'us-east-1';
   const environment: Record<string, string> = {
-    AWS_ACCESS_KEY_ID: 'AKIAFBBDEPLOYEDTEST0',
+    AWS_ACCESS_KEY_ID: 'fbb-deployed-test-key',
     AWS_SECRET_ACCESS_KEY: 'fbb-deployed-test-secret-key',
     AWS_ENDPOINT_URL: NOWHERE,
     AWS_LAMBDA_FUNCTION_NAME: options.name ?? 'function',
