@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { readBody } from '../../integration/support/request-body';
 import type { ApiRoute, DeployedTemplate, PolicyDocument } from './deployed-template';
 
 /** A principal that may sign requests: its secret key and who it is. */
@@ -162,15 +163,6 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Emula
 /** A stable, API-Gateway-looking id (lowercase letters and digits) for a logical id. */
 function shortId(logicalId: string, length: number): string {
   return createHash('sha256').update(logicalId).digest('hex').slice(0, length);
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 function send(

@@ -9,6 +9,7 @@ import {
   verify,
 } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readBody } from './request-body';
 
 /**
  * A small, faithful fake of the Google endpoints the broker calls, on 127.0.0.1:
@@ -733,15 +734,6 @@ function googleError(response: ServerResponse, code: number, status: string, mes
 function send(response: ServerResponse, status: number, body: unknown): undefined {
   response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
   return undefined;
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 /**
