@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { startLocalRunner } from '../functions/local/local-runner';
 
-/** `npm start`: the presign API on 127.0.0.1 (see README, "Quick start"). */
+/**
+ * `npm start`: the presign API on 127.0.0.1 (see README, "Quick start"); `FBB_LOCAL_HOST` names
+ * another loopback address, `PORT` the port.
+ */
 const port = process.env.PORT === undefined ? 8787 : Number(process.env.PORT);
-startLocalRunner({ port, host: process.env.HOST ?? '127.0.0.1' }).then(
+startLocalRunner({ port }).then(
   (runner) => {
     const where =
       runner.mode === 'files'

@@ -9,6 +9,7 @@ import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
 import { DynamoDbRegistryMirror } from '../shared/registry/dynamodb-registry-mirror';
+import { fenceDbConnectionFromUrl } from '../shared/registry/fence-db-connection';
 import { PostgresBucketRegistry } from '../shared/registry/postgres-bucket-registry';
 import { WriteThroughBucketRegistry } from '../shared/registry/write-through-bucket-registry';
 import type { AdminEnvironment } from './environment';
@@ -51,7 +52,10 @@ export function wireBucketAdmin(
  * the DynamoDB table; otherwise the table alone.
  */
 export function wireRegistry(
-  environment: Pick<AdminEnvironment, 'REGISTRY_SOURCE' | 'FENCE_DB_URL' | 'REGISTRY_TABLE_NAME'>,
+  environment: Pick<
+    AdminEnvironment,
+    'REGISTRY_SOURCE' | 'FENCE_DB_URL' | 'FENCE_DB_SSL' | 'REGISTRY_TABLE_NAME'
+  >,
   warn: (message: string, details: Record<string, unknown>) => void = () => undefined,
   /** Fence DB's connection when it comes from a secret (the admin Lambda), else `FENCE_DB_URL`. */
   fenceDb?: PoolConfig,
@@ -61,7 +65,9 @@ export function wireRegistry(
   }
   const connection =
     fenceDb ??
-    (environment.FENCE_DB_URL === undefined ? undefined : { connectionString: environment.FENCE_DB_URL });
+    (environment.FENCE_DB_URL === undefined
+      ? undefined
+      : fenceDbConnectionFromUrl(environment.FENCE_DB_URL, environment.FENCE_DB_SSL));
   if (connection === undefined) {
     throw new ConfigurationError('REGISTRY_SOURCE=postgres needs FENCE_DB_URL (postgres://…)');
   }

@@ -29,7 +29,10 @@ export const AdminEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
    * through `@middy/secrets-manager`: the admin Lambda's way to `REGISTRY_SOURCE=postgres`.
    */
   FENCE_DB_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
-  /** How the connection to Fence DB is secured (with `FENCE_DB_SECRET_ARN`). */
+  /**
+   * How the connection to Fence DB is secured, by `FENCE_DB_URL` or `FENCE_DB_SECRET_ARN`:
+   * verified TLS unless set otherwise; a URL's weaker `sslmode` is refused, not obeyed.
+   */
   FENCE_DB_SSL: z._default(z.enum(FENCE_DB_SSL_MODES), 'verify'),
   /**
    * Principals allowed to call the admin API; the handler checks the caller itself too, so a

@@ -4,6 +4,7 @@ import type { AdminAuditLine, BucketAdmin, ValidationReport } from '../shared/ad
 import { type AwsCredentials, credentialsFromEnvironment } from '../shared/aws/aws-json-client';
 import { readEnvironment } from '../shared/config/environment';
 import { exchange } from '../shared/http/http-exchange';
+import { isLoopbackHostname } from '../shared/http/loopback';
 import type { BucketRecord } from '../shared/registry/bucket-record';
 import type { BucketPage } from '../shared/registry/bucket-registry';
 import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
@@ -96,8 +97,7 @@ export function adminApiClient(
     'us-east-1';
   const signer = new SigV4Presigner();
   const credentials = options.credentials ?? credentialsFromEnvironment;
-  const loopback =
-    base.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(base.hostname);
+  const loopback = base.protocol === 'http:' && isLoopbackHostname(base.hostname);
 
   async function call<T>(
     method: string,

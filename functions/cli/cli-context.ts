@@ -1,3 +1,10 @@
+import type { PoolConfig } from 'pg';
+import { ConfigurationError } from '../shared/errors';
+import {
+  FENCE_DB_SSL_MODES,
+  type FenceDbSslMode,
+  fenceDbConnectionFromUrl,
+} from '../shared/registry/fence-db-connection';
 import type { AdminOperations } from './admin-operations';
 import type { CliIo, OutputOptions } from './output';
 
@@ -40,6 +47,30 @@ export function databaseUrl(context: CliContext, option: string | undefined): st
   const url = option ?? context.env.FENCE_DB_URL;
   if (!url) throw new UsageError('name Fence DB: --database-url postgres://… or FENCE_DB_URL');
   return url;
+}
+
+/**
+ * Fence DB's connection for `db migrate` and `sync`: its URL (`databaseUrl`) under `FENCE_DB_SSL`
+ * (default `verify`: TLS with the CA and host name checked). A URL asking for less than that
+ * mode is a usage mistake, refused before anything connects.
+ */
+export function fenceDbConnection(context: CliContext, option: string | undefined): PoolConfig {
+  const url = databaseUrl(context, option);
+  try {
+    return fenceDbConnectionFromUrl(url, fenceDbSslMode(context.env));
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** `FENCE_DB_SSL`, `verify` when unset. */
+function fenceDbSslMode(env: NodeJS.ProcessEnv): FenceDbSslMode {
+  const mode = env.FENCE_DB_SSL || 'verify';
+  if (!(FENCE_DB_SSL_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`FENCE_DB_SSL must be one of ${FENCE_DB_SSL_MODES.join(', ')}, not "${mode}"`);
+  }
+  return mode as FenceDbSslMode;
 }
 
 /** A positive integer option. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { BrokerError } from '../shared/errors';
+import { isLoopbackHostname } from '../shared/http/loopback';
 import {
   AdminOperationError,
   type AdminOperations,
@@ -86,8 +87,12 @@ export async function runCli(
 function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv, io: CliIo): AdminOperations {
   if (options.profile !== undefined) env.AWS_PROFILE = options.profile;
   if (options.region !== undefined) env.AWS_REGION = options.region;
-  if (options.api !== undefined)
-    return adminApiClient(options.api, options.region === undefined ? {} : { region: options.region });
+  if (options.api !== undefined) {
+    return adminApiClient(
+      adminApiUrl(options.api),
+      options.region === undefined ? {} : { region: options.region },
+    );
+  }
   const settings = { ...env };
   if (options.table !== undefined) settings.REGISTRY_TABLE_NAME = options.table;
   if (options.prefix !== undefined) settings.FENCE_SECRETS_PREFIX = options.prefix;
@@ -101,6 +106,28 @@ function buildOperations(options: GlobalOptions, env: NodeJS.ProcessEnv, io: Cli
     audit: (line) => io.err(`${JSON.stringify({ audit: line })}\n`),
     warn: (message, details) => io.err(`${JSON.stringify({ warning: message, ...details })}\n`),
   });
+}
+
+/**
+ * `--api`'s URL: `https`, or `http` to this machine only (the local runner). Over plain `http`
+ * elsewhere, anyone on the path could read the keys a registration sends and the signed
+ * requests, and answer in the API's place.
+ */
+function adminApiUrl(api: string): string {
+  let url: URL;
+  try {
+    url = new URL(api);
+  } catch {
+    throw new UsageError('--api must be a URL: https://<api-id>.execute-api.<region>.amazonaws.com/<stage>');
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHostname(url.hostname))) {
+    return api;
+  }
+  throw new UsageError(
+    url.protocol === 'http:'
+      ? `--api must be https:// (plain http:// only to this machine: 127.0.0.1, localhost or [::1]), not http://${url.host}`
+      : `--api must be an https:// URL, not ${url.protocol}`,
+  );
 }
 
 /** An error as one line on stderr and its exit code; never a stack trace. */

@@ -17,14 +17,18 @@ import { presignTelemetry } from '../presign/telemetry';
 import type { BucketAdmin } from '../shared/admin/bucket-admin';
 import { FileSecretResolver } from '../shared/backends/kubernetes/file-secret-resolver';
 import { readEnvironment } from '../shared/config/environment';
-import { PayloadTooLargeError } from '../shared/errors';
+import { CallerNotAllowedError, ConfigurationError, PayloadTooLargeError } from '../shared/errors';
 import { errorResponse, jsonResponse } from '../shared/http/api-response';
+import { isLoopbackAddress, isLoopbackHostname } from '../shared/http/loopback';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
 import { staticCredentialsFrom } from '../shared/secrets/secret-shapes';
 import { type DemoBackingStore, startDemoBackingStore } from './demo-backing-store';
 
 export interface LocalRunnerOptions {
-  /** @default '127.0.0.1' */
+  /**
+   * The loopback address to bind: 127.0.0.0/8, `::1` or `localhost`; anything else is refused.
+   * @default env.FBB_LOCAL_HOST, else '127.0.0.1'
+   */
   host?: string;
   /** 0 picks a free port. @default 8787 */
   port?: number;
@@ -51,10 +55,20 @@ export const SPARE_DEMO_BUCKET = 'my-dataset';
  * AWS settings it keeps the registry in a JSON file and secrets as files (the Kubernetes
  * mounted-secret style), seeded with a demo bucket; with `REGISTRY_TABLE_NAME` (and
  * `AWS_ENDPOINT_URL` for an emulator) it uses DynamoDB and Secrets Manager like the Lambda.
- * It does not check SigV4: it binds to loopback and is for development only.
+ * It does not check SigV4: it is for one person at this machine. It binds to loopback only and
+ * answers only requests that name a loopback host in `Host` and carry no `Origin` (see
+ * `refusedCaller`).
  */
 export async function startLocalRunner(options: LocalRunnerOptions = {}): Promise<LocalRunner> {
   const env = options.env ?? process.env;
+  // A variable of its own, not HOST: shells and containers set HOST for other reasons (zsh to the
+  // machine's name, images to 0.0.0.0), which would put an API without authentication on the network.
+  const host = options.host ?? (env.FBB_LOCAL_HOST || '127.0.0.1');
+  if (!isLoopbackHostname(host)) {
+    throw new ConfigurationError(
+      `the local runner binds to loopback only (127.0.0.1, another 127.x.x.x, ::1 or localhost), not to ${host}: it answers without authentication`,
+    );
+  }
   const mode = env.REGISTRY_TABLE_NAME ? 'aws' : 'files';
   const logger = new Logger({ serviceName: 'fence-bucket-broker-local' });
   const adminAudit = (line: object) => logger.info('admin', { ...line });
@@ -103,6 +117,11 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
     });
   });
   async function serve(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
+    const refusal = refusedCaller(request, listeningPort());
+    if (refusal !== undefined) {
+      request.resume();
+      return send(response, errorResponse(refusal, requestId));
+    }
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (request.method === 'GET' && path === '/healthz')
       return send(response, jsonResponse(200, { status: 'ok', mode }));
@@ -142,12 +161,25 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
     send(response, await handlePresignApi(event, invocation, { service: wiring.service, ...telemetry }));
   }
 
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((ready) => server.listen(options.port ?? 8787, host, ready));
+  try {
+    await new Promise<void>((ready, failed) => {
+      server.once('error', failed);
+      server.listen(options.port ?? 8787, host, ready);
+    });
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
   const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  // `localhost` is a name: what it resolved to is what counts.
+  if (typeof address !== 'object' || address === null || !isLoopbackAddress(address.address)) {
+    await new Promise((closed) => server.close(closed));
+    await store?.close();
+    throw new ConfigurationError(`the local runner's address ${host} did not resolve to loopback`);
+  }
+  const listeningPort = () => address.port;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
     mode,
     ...(store === undefined ? {} : { store: { kind: store.kind, endpoint: store.endpoint } }),
     close: async () => {
@@ -155,6 +187,31 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
       await store?.close();
     },
   };
+}
+
+/**
+ * Why a request may not reach the runner, if it may not. A browser page can make requests to
+ * loopback: cross-origin ones carry `Origin` (a `text/plain` POST needs no preflight, so without
+ * this check any web page could register a bucket or presign), and a DNS-rebinding page reaches
+ * the port under its own name, which it cannot keep out of `Host`. Command-line clients (curl,
+ * the CLI, the Python client, Fence) send `Host` as they were told and no `Origin`.
+ */
+function refusedCaller(request: IncomingMessage, port: number): CallerNotAllowedError | undefined {
+  if (request.headers.origin !== undefined) {
+    return new CallerNotAllowedError(
+      'the local runner refuses requests with an Origin header (from a web page): it answers without authentication, to this machine only',
+    );
+  }
+  const hostHeader = request.headers.host ?? '';
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(hostHeader);
+  const named = match?.[1] ?? '';
+  const namedPort = match?.[2] === undefined ? 80 : Number(match[2]);
+  if (!isLoopbackHostname(named) || namedPort !== port) {
+    return new CallerNotAllowedError(
+      `the local runner answers only requests to 127.0.0.1:${port}, localhost:${port} or [::1]:${port} (the Host header), not to ${JSON.stringify(hostHeader.slice(0, 100))}`,
+    );
+  }
+  return undefined;
 }
 
 function send(

@@ -122,7 +122,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     env = {
         **os.environ,
         "PORT": "0",
-        "HOST": "127.0.0.1",
+        "FBB_LOCAL_HOST": "127.0.0.1",
         "FENCE_LOCAL_DIR": str(local_dir),
         "FENCE_DEMO_STORE": "minio",
         "FENCE_DEMO_STORE_PORT": "0",

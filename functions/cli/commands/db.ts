@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openFenceDbPool } from '../../shared/registry/fence-db-connection';
 import { migrateFenceDb } from '../../shared/registry/fence-db-migrations';
-import { type CliContext, databaseUrl } from '../cli-context';
+import { type CliContext, fenceDbConnection } from '../cli-context';
 
 export function dbCommand(program: Command, context: CliContext): void {
   const db = program.command('db').description('Fence DB, the registry of record (REGISTRY_SOURCE=postgres)');
@@ -10,10 +10,16 @@ export function dbCommand(program: Command, context: CliContext): void {
     .option('--database-url <url>', 'Fence DB (default: $FENCE_DB_URL)')
     .addHelpText(
       'after',
-      '\nExample:\n  $ fence-buckets db migrate --database-url postgres://fence@db.example.org/fence\n',
+      `
+TLS is verified (CA and host name) unless FENCE_DB_SSL says otherwise (require, or disable for a
+database on this machine); sslrootcert=<file> in the URL names the CA to trust.
+
+Example:
+  $ fence-buckets db migrate --database-url 'postgres://fence@db.example.org/fence?sslrootcert=/etc/ssl/rds-global-bundle.pem'
+`,
     )
     .action(async (options: { databaseUrl?: string }) => {
-      const pool = openFenceDbPool({ connectionString: databaseUrl(context, options.databaseUrl), max: 1 });
+      const pool = openFenceDbPool({ ...fenceDbConnection(context, options.databaseUrl), max: 1 });
       try {
         const report = await migrateFenceDb(pool);
         if (context.output().json) {

@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { SyncReport } from '../../shared/registry/registry-sync';
 import { runRegistrySync } from '../../sync-registry/sync-wiring';
-import { type CliContext, databaseUrl, positiveInt, UsageError } from '../cli-context';
+import { type CliContext, fenceDbConnection, positiveInt, UsageError } from '../cli-context';
 import { EXIT, progress } from '../output';
 
 const COUNTS = ['inserted', 'updated', 'deleted', 'unchanged', 'skipped', 'failed'] as const;
@@ -27,7 +27,8 @@ export function syncCommand(program: Command, context: CliContext): void {
     .addHelpText(
       'after',
       `
-The table is --table or $REGISTRY_TABLE_NAME. No write puts back an older record, even with
+The table is --table or $REGISTRY_TABLE_NAME. Fence DB's TLS is verified as for db migrate
+(FENCE_DB_SSL, default verify). No write puts back an older record, even with
 syncs running at once or racing an admin write: inserts and updates are written in batches
 while Fence DB holds those rows locked, deletes only if the item is still the version scanned.
 
@@ -49,7 +50,7 @@ Examples:
         }
         let bar: ReturnType<typeof progress> | undefined;
         const report = await runRegistrySync(
-          { connection: { connectionString: databaseUrl(context, options.databaseUrl) }, tableName },
+          { connection: fenceDbConnection(context, options.databaseUrl), tableName },
           {
             dryRun: options.dryRun === true,
             verifyContent: options.verifyContent === true,

@@ -58,7 +58,8 @@ export default async function globalSetup(): Promise<void> {
   const endpoints: TestEndpoints = {
     aws: { emulator: 'moto', region, moto: moto.endpoint, localstack: null },
     minio: { endpoint: minio.endpoint, rootUser: minio.rootUser, rootPassword: minio.rootPassword },
-    postgresUrl: postgres.url,
+    // TLS verified against the run's CA, as `fence-buckets db migrate` verifies it by default.
+    postgresUrl: `${postgres.url}?sslrootcert=${caFile}`,
     // The deployed suite runs no Vault: the context names only aws_sm.
     vault: { address: '', rootToken: '' },
   };

@@ -51,7 +51,13 @@ describe('Registry of record: admin writes with REGISTRY_SOURCE (CLI in process,
     db = await freshFenceDb();
     fenceDb = PostgresBucketRegistry.connect({ connectionString: db.url });
     tableName = await createRegistryTable(dynamoDb());
-    env = { REGISTRY_SOURCE: 'postgres', FENCE_DB_URL: db.url, REGISTRY_TABLE_NAME: tableName };
+    // The harness's PostgreSQL serves no TLS: said explicitly, as the CLI requires.
+    env = {
+      REGISTRY_SOURCE: 'postgres',
+      FENCE_DB_URL: db.url,
+      FENCE_DB_SSL: 'disable',
+      REGISTRY_TABLE_NAME: tableName,
+    };
   }, 60_000);
 
   afterEach(async () => {

@@ -14,6 +14,8 @@ import { cli } from '../support/cli';
 import { type FenceDbUnderTest, freshFenceDb } from '../support/fence-db';
 
 const FIRST = '0001_fence_bucket_registry.sql';
+/** The harness's PostgreSQL serves no TLS: said explicitly, as the CLI requires (fence-db-tls.test.ts). */
+const PLAIN_TEXT = { FENCE_DB_SSL: 'disable' };
 
 /** A migrations directory holding the repository's first migration and `extra` files. */
 function migrationsWith(extra: Record<string, string>): string {
@@ -43,8 +45,8 @@ describe('Fence DB migrations (PostgreSQL)', () => {
 
   it('fence-buckets db migrate creates the registry table, and a rerun changes nothing', async () => {
     // Act
-    const first = await cli(['db', 'migrate', '--database-url', db.url]);
-    const second = await cli(['--json', 'db', 'migrate', '--database-url', db.url]);
+    const first = await cli(['db', 'migrate', '--database-url', db.url], PLAIN_TEXT);
+    const second = await cli(['--json', 'db', 'migrate', '--database-url', db.url], PLAIN_TEXT);
 
     // Assess
     expect(first).toMatchObject({ code: 0, err: '' });
@@ -58,8 +60,8 @@ describe('Fence DB migrations (PostgreSQL)', () => {
 
   it('takes the URL from FENCE_DB_URL, and refuses to run without one (exit 2)', async () => {
     // Act
-    const fromEnvironment = await cli(['db', 'migrate'], { FENCE_DB_URL: db.url });
-    const without = await cli(['db', 'migrate'], { FENCE_DB_URL: '' });
+    const fromEnvironment = await cli(['db', 'migrate'], { ...PLAIN_TEXT, FENCE_DB_URL: db.url });
+    const without = await cli(['db', 'migrate'], { ...PLAIN_TEXT, FENCE_DB_URL: '' });
 
     // Assess
     expect(fromEnvironment.code).toBe(0);

@@ -1,22 +1,40 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { PostgresBucketRegistry } from '../../../functions/shared/registry/postgres-bucket-registry';
+import { writeSelfSignedCertificate } from '../services/certificates';
+import { type PostgresServer, startPostgres } from '../services/postgres';
 import { minioBucketWithUser } from '../support/admin-bed';
 import { createRegistryTable, dynamoDb } from '../support/aws';
-import { freshFenceDb } from '../support/fence-db';
 import { readmeBlock } from '../support/readme';
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../../..');
 
 describe('README: Fence DB as the registry of record', () => {
+  // Fence DB over TLS, its CA named by the URL's sslrootcert, as the README shows it: the
+  // commands run with the default FENCE_DB_SSL=verify.
+  const work = mkdtempSync(join(tmpdir(), 'fbb-readme-tls-'));
+  const caFile = join(work, 'fence-db.pem');
+  let server: PostgresServer;
+
+  beforeAll(async () => {
+    const keyFile = join(work, 'fence-db.key');
+    writeSelfSignedCertificate(keyFile, caFile);
+    server = await startPostgres({ tls: { keyFile, certificateFile: caFile } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.process.stop();
+    rmSync(work, { recursive: true, force: true });
+  }, 60_000);
+
   it('migrates, registers through Fence DB, and syncs with npx fence-buckets, as shown', async () => {
     // Prepare: a database, table and MinIO bucket of this test's standing in for the README's
-    const db = await freshFenceDb({ migrated: false });
+    const url = `${server.url}?sslrootcert=${caFile}`;
     const table = await createRegistryTable(dynamoDb());
     const store = await minioBucketWithUser();
     const keysFile = join(mkdtempSync(join(tmpdir(), 'fbb-readme-')), 'keys.json');
@@ -25,18 +43,23 @@ describe('README: Fence DB as the registry of record', () => {
       JSON.stringify({ access_key_id: store.accessKey, secret_access_key: store.secretKey }),
     );
     const script = readmeBlock('## Fence DB as the registry of record')
-      .replaceAll('postgres://fence@fence-db.example.org:5432/fence', db.url)
+      .replaceAll(
+        'postgres://fence@fence-db.example.org:5432/fence?sslrootcert=/etc/ssl/certs/rds-global-bundle.pem',
+        url,
+      )
       .replaceAll('FenceBucketBroker-Registry', table)
       .replaceAll('my-dataset', store.bucket)
       .replaceAll('https://minio.example.org', store.endpoint)
       .replaceAll('keys.json', keysFile);
-    const fenceDb = PostgresBucketRegistry.connect({ connectionString: db.url });
+    const fenceDb = PostgresBucketRegistry.connect({ connectionString: url });
+    // The README's commands run under the default FENCE_DB_SSL (verify), whatever this shell says.
+    const { FENCE_DB_SSL: _, ...defaultTls } = process.env;
 
     try {
       // Act
       const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', script], {
         cwd: REPO,
-        env: { ...process.env },
+        env: defaultTls,
         encoding: 'utf8',
       });
 
@@ -51,7 +74,6 @@ describe('README: Fence DB as the registry of record', () => {
       expect(stdout + stderr).not.toContain(store.secretKey);
     } finally {
       await fenceDb.close();
-      await db.drop();
     }
   }, 180_000);
 });

@@ -374,17 +374,22 @@ describe('Function: syncRegistry (PostgreSQL → DynamoDB on moto)', () => {
     // Prepare
     await insertRows(bed.db, 2);
     const args = ['--table', bed.tableName, 'sync', '--database-url', bed.db.url];
+    // The harness's PostgreSQL serves no TLS: said explicitly, as the CLI requires.
+    const plainText = { FENCE_DB_SSL: 'disable' };
 
     // Act
-    const dry = await cli([...args, '--dry-run']);
+    const dry = await cli([...args, '--dry-run'], plainText);
     const afterDry = await mirrorItems(bed.tableName);
-    const real = await cli([...args, '--concurrency', '4']);
-    const again = await cli(['--json', ...args]);
-    const noTable = await cli(['sync', '--database-url', bed.db.url], { REGISTRY_TABLE_NAME: '' });
+    const real = await cli([...args, '--concurrency', '4'], plainText);
+    const again = await cli(['--json', ...args], plainText);
+    const noTable = await cli(['sync', '--database-url', bed.db.url], {
+      ...plainText,
+      REGISTRY_TABLE_NAME: '',
+    });
     const record = (await bed.source.getByName('bucket-00001'))!;
     await bed.mirror.put({ ...record, region: 'edited-by-hand' }, record);
-    const byVersion = await cli(['--json', ...args, '--dry-run']);
-    const byContent = await cli(['--json', ...args, '--dry-run', '--verify-content']);
+    const byVersion = await cli(['--json', ...args, '--dry-run'], plainText);
+    const byContent = await cli(['--json', ...args, '--dry-run', '--verify-content'], plainText);
 
     // Assess
     expect(dry).toMatchObject({ code: 0, err: '' });

@@ -1,11 +1,19 @@
 import { execFileSync } from 'node:child_process';
 
 /**
- * Writes a key and a self-signed certificate for 127.0.0.1 (and localhost), valid for a day: the
- * TLS servers the tests start (LocalStack, MinIO behind a private CA) serve it, and clients trust
- * the certificate itself as their CA. Throws openssl's error (stderr attached) when it fails.
+ * Writes a key and a self-signed certificate for 127.0.0.1 and localhost (or the names given),
+ * valid for a day: the TLS servers the tests start (LocalStack, MinIO behind a private CA) serve
+ * it, and clients trust the certificate itself as their CA. Throws openssl's error (stderr
+ * attached) when it fails.
  */
-export function writeSelfSignedCertificate(keyFile: string, certificateFile: string): void {
+export function writeSelfSignedCertificate(
+  keyFile: string,
+  certificateFile: string,
+  names: { commonName: string; subjectAltName: string } = {
+    commonName: '127.0.0.1',
+    subjectAltName: 'IP:127.0.0.1,DNS:localhost',
+  },
+): void {
   execFileSync(
     'openssl',
     [
@@ -17,9 +25,9 @@ export function writeSelfSignedCertificate(keyFile: string, certificateFile: str
       '-days',
       '1',
       '-subj',
-      '/CN=127.0.0.1',
+      `/CN=${names.commonName}`,
       '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      `subjectAltName=${names.subjectAltName}`,
       '-keyout',
       keyFile,
       '-out',

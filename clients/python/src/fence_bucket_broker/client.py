@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -9,7 +10,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Union
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import botocore.session
 import requests
@@ -52,8 +53,14 @@ class BrokerClient:
     same again. Errors raise the :class:`~fence_bucket_broker.errors.BrokerError` subclass of their
     stable code.
 
+    The client speaks ``https`` (plain ``http`` only to this machine: ``127.0.0.1``, ``localhost``
+    or ``[::1]``, as the local runner serves) and never follows a redirect: a redirect would carry
+    the signed headers, session token included, to wherever it points. A 3xx answer raises
+    :class:`~fence_bucket_broker.errors.BrokerError` with code ``unexpected_answer``.
+
     Args:
-        base_url: the API's base URL, stage included (the stack's ``PresignApiUrl`` output).
+        base_url: the API's base URL, stage included (the stack's ``PresignApiUrl`` output);
+            ``ValueError`` when it is not ``https`` (or ``http`` to loopback).
         session: a ``botocore.session.Session`` or a boto3 ``Session``; default: a new botocore
             session (environment, profile, IRSA web identity, instance metadata).
         region: the region to sign for; default: the one in ``base_url``'s host, else the session's.
@@ -79,7 +86,7 @@ class BrokerClient:
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _checked_base_url(base_url).rstrip("/")
         credentials_source: CredentialSource = (
             session if session is not None else botocore.session.get_session()
         )
@@ -171,6 +178,8 @@ class BrokerClient:
                 ) from failure
             if response.status_code < 300:
                 return _answer_of(response)
+            if response.status_code < 400:
+                raise _redirect_refused(response)
             error = _error_from(response)
             delay = self._retry_wait(error, attempt)
             if delay is None:
@@ -189,7 +198,11 @@ class BrokerClient:
     def _send(self, url: str, payload: bytes) -> requests.Response:
         # Signed per attempt: a fresh X-Amz-Date, and credentials refreshed when they near expiry.
         headers = self._signer.headers_for("POST", url, payload, {"content-type": "application/json"})
-        return self._http.post(url, data=payload, headers=headers, timeout=self._timeout)
+        # Never redirected, whatever the session's settings: the signed headers (and the session
+        # token) would go to the redirect's target, which requests strips only of Authorization.
+        return self._http.post(
+            url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False
+        )
 
     def _retry_wait(self, error: BrokerError, attempt: int) -> float | None:
         """Seconds to wait before retrying ``error``, or None when it must be raised."""
@@ -256,6 +269,44 @@ class Multipart:
         self._client._call(
             upload.bucket, "multipart/abort", {"key": upload.key, "upload_id": upload.upload_id}
         )
+
+
+def _checked_base_url(base_url: str) -> str:
+    """``base_url`` if the client may send signed requests there: ``https``, or ``http`` to this
+    machine (nothing between the two ends can read or change loopback traffic)."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme == "https" and parts.hostname:
+        return base_url.strip()
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return base_url.strip()
+    shown = f"{parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else repr(base_url)
+    raise ValueError(
+        f"the broker's URL must be https:// (plain http:// only to 127.0.0.1, localhost or [::1]), not {shown}"
+    )
+
+
+def _is_loopback(hostname: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 (``urlsplit`` lowercases and unbrackets the host)."""
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _redirect_refused(response: requests.Response) -> BrokerError:
+    """The error for a 3xx answer, which the client does not follow."""
+    target = urlsplit(response.headers.get("Location", ""))
+    # The host alone: a Location's userinfo or query is nobody's business in an error message.
+    where = f" to {target.scheme}://{target.hostname}" if target.scheme and target.hostname else ""
+    return BrokerError(
+        f"a {response.status_code} redirect{where}, which the client does not follow (the signed "
+        "headers would go with it): point base_url at the API itself",
+        status=response.status_code,
+        code="unexpected_answer",
+        request_id=response.headers.get("x-amzn-RequestId"),
+    )
 
 
 def _answer_of(response: requests.Response) -> Any:  # noqa: ANN401
