@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { externalAccountUrlProblem } from '../../functions/shared/backends/gcp/external-account';
 import type { AwsExternalAccountConfig } from '../../functions/shared/backends/gcp/google-credentials';
 import type { SecretsBackend } from '../../functions/shared/registry/bucket-record';
+import { SECRETS_FUNCTIONS, type SecretsFunction } from '../iam/backend-identities';
 
 /** Where the external-account configuration lands in each function's bundle (`/var/task`). */
 export const GOOGLE_CREDENTIALS_BUNDLE_NAME = 'google-external-account.json';
@@ -66,9 +67,7 @@ export interface LambdaSecretsSettings {
   readonly vault?: Partial<LambdaVaultSettings>;
 }
 
-/** The functions that resolve secrets, each with its own identity on Vault and Google. */
-export const SECRETS_FUNCTIONS = ['presign', 'admin', 'drift'] as const;
-export type SecretsFunction = (typeof SECRETS_FUNCTIONS)[number];
+export { SECRETS_FUNCTIONS, type SecretsFunction };
 
 /** The context key naming each function's Vault role and Google service account. */
 export const IDENTITY_CONTEXT = {

@@ -5,21 +5,13 @@ import { adminSecretsBackend } from '../../../../functions/shared/backends/admin
 import { createSecretResolvers } from '../../../../functions/shared/backends/backend-registry';
 import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
 import { readEnvironment } from '../../../../functions/shared/config/environment';
+import { GOOGLE_SECRET_MANAGER_PERMISSIONS } from '../../../../lib/iam/backend-identities';
 import { uniqueName } from '../../support/aws';
 import { FakeGoogleCloud, type SecretManagerPermission } from '../../support/fake-gcp';
 
-/** The admin service account's grants, as README's "GCP from Lambda" table lists them. */
-const ADMIN_PERMISSIONS: readonly SecretManagerPermission[] = [
-  'secretmanager.secrets.create',
-  'secretmanager.secrets.get',
-  'secretmanager.secrets.update',
-  'secretmanager.versions.add',
-  'secretmanager.versions.list',
-  'secretmanager.versions.access',
-  'secretmanager.versions.disable',
-];
-/** Presign's: `roles/secretmanager.secretAccessor`, reads only. */
-const PRESIGN_PERMISSIONS: readonly SecretManagerPermission[] = ['secretmanager.versions.access'];
+/** Each service account's grants, as the matrix (and README's table) states them. */
+const ADMIN_PERMISSIONS: readonly SecretManagerPermission[] = GOOGLE_SECRET_MANAGER_PERMISSIONS.admin;
+const PRESIGN_PERMISSIONS: readonly SecretManagerPermission[] = GOOGLE_SECRET_MANAGER_PERMISSIONS.presign;
 
 /** The error `call` fails with (undefined if it succeeds), caught at once. */
 const failure = (call: Promise<unknown>): Promise<Error | undefined> =>
