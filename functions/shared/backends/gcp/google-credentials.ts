@@ -1,6 +1,7 @@
 import { createSign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type AwsCredentials, credentialsFromEnvironment } from '../../aws/aws-json-client';
+import { isSecureTransport } from '../../config/transport-url';
 import { ConfigurationError } from '../../errors';
 import { SigV4Presigner } from '../../signing/sigv4-presigner';
 import { externalAccountUrlProblem, impersonationUrl } from './external-account';
@@ -58,6 +59,12 @@ export class ServiceAccountKeyExchange implements GoogleTokenExchange {
 
   async fetch(until: number): Promise<GoogleAccessToken> {
     const tokenUri = this.key.token_uri ?? 'https://oauth2.googleapis.com/token';
+    // The signed assertion is a credential for an hour: it never crosses a network in the clear.
+    if (!URL.canParse(tokenUri) || !isSecureTransport(new URL(tokenUri))) {
+      throw new ConfigurationError(
+        `the service-account key of ${this.key.client_email} names a token_uri that is not https (plain http only to a loopback address)`,
+      );
+    }
     const issued = Math.floor(Date.now() / 1000);
     const assertion = signJwt(
       { alg: 'RS256', typ: 'JWT', ...(this.key.private_key_id ? { kid: this.key.private_key_id } : {}) },

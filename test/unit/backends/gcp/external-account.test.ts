@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { externalAccountUrlProblem } from '../../../../functions/shared/backends/gcp/external-account';
@@ -65,6 +66,20 @@ describe('Function: tokenExchangeFor', () => {
     expect(() =>
       tokenExchangeFor({ ...GCLOUD_CONFIG, token_url: 'https://attacker.example/v1/token' }),
     ).toThrow(ConfigurationError);
+  });
+
+  it('refuses a service-account key whose token_uri is plain http off the machine: the signed assertion is a credential', async () => {
+    // Prepare
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const exchange = tokenExchangeFor({
+      type: 'service_account',
+      client_email: 'dev@p.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      token_uri: 'http://oauth2.example.org/token',
+    });
+
+    // Act / Assess
+    await expect(exchange.fetch(Date.now() + 1000)).rejects.toThrow(/token_uri that is not https/);
   });
 });
 
