@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../../config/transport-url';
+import { isLoopbackHostname } from '../../http/loopback';
 
 /**
  * Google's own endpoints for workload identity federation, as `gcloud iam workload-identity-pools
@@ -34,7 +34,7 @@ export function externalAccountUrlProblem(
     } catch {
       return `${field} is not a URL`;
     }
-    if (options.allowLoopback && /^https?:$/.test(url.protocol) && isLoopbackHost(url.hostname)) {
+    if (options.allowLoopback && /^https?:$/.test(url.protocol) && isLoopbackHostname(url.hostname)) {
       return undefined;
     }
     const plain = url.port === '' && url.username === '' && url.password === '' && url.search === '';

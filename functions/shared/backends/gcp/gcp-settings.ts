@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { secureEndpointUrl } from '../../config/transport-url';
 import { ConfigurationError } from '../../errors';
+import { secureEndpointUrl } from '../../http/secure-endpoint';
 import type { SecretsBackend } from '../../secrets/backend-names';
 import type { CommonSecretsEnvironment } from '../../secrets/secrets-backend';
 import type { GoogleIdentityOptions } from './google-credentials';

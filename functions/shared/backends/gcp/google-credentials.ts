@@ -1,8 +1,8 @@
 import { createSign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type AwsCredentials, credentialsFromEnvironment } from '../../aws/aws-json-client';
-import { isSecureTransport } from '../../config/transport-url';
 import { ConfigurationError } from '../../errors';
+import { isSecureTransport } from '../../http/secure-endpoint';
 import { SigV4Presigner } from '../../signing/sigv4-presigner';
 import { externalAccountUrlProblem, impersonationUrl } from './external-account';
 import { callGoogle } from './google-http';

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { secureEndpointUrl } from '../../config/transport-url';
 import { ConfigurationError } from '../../errors';
+import { secureEndpointUrl } from '../../http/secure-endpoint';
 
 /** How the broker can log in to Vault. */
 export const VAULT_AUTH_METHODS = ['kubernetes', 'approle', 'aws', 'token'] as const;

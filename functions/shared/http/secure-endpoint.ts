@@ -1,18 +1,9 @@
 import * as z from 'zod/mini';
+import { isLoopbackHostname } from './loopback';
 
-/**
- * Whether `hostname` (as `URL.hostname` gives it) names this machine: `localhost`, 127.0.0.0/8 or
- * `::1`. Plain http stays on the machine there (a Vault agent sidecar, the tests' fakes); any
- * other host is reached over a network someone else may read.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/** Whether `url` is https, or plain http to this machine (see `isLoopbackHost`). */
+/** Whether `url` is https, or plain http to this machine (`isLoopbackHostname`). */
 export function isSecureTransport(url: URL): boolean {
-  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHostname(url.hostname));
 }
 
 /**
