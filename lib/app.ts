@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SECRETS_BACKENDS, type SecretsBackend } from '../functions/shared/registry/bucket-record';
+import { IDENTITY_CONTEXT, type SecretsFunction } from './constructs/lambda-secrets-access';
 import { FenceBucketBrokerStack, type RegistrySyncSettings } from './stacks/fence-bucket-broker-stack';
 
 /**
@@ -13,6 +14,11 @@ import { FenceBucketBrokerStack, type RegistrySyncSettings } from './stacks/fenc
 export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBrokerStack } {
   const app = new App(props);
   const context = (key: string): unknown => app.node.tryGetContext(key);
+  if (context('vaultAwsAuthRole') !== undefined) {
+    throw new Error(
+      `context vaultAwsAuthRole (one Vault role for every function) is replaced by one role per function, so presign can never write: -c ${Object.values(IDENTITY_CONTEXT.vault).join('=… -c ')}=… (README, "Vault from Lambda")`,
+    );
+  }
   const stack = new FenceBucketBrokerStack(app, String(context('stackName') ?? 'FenceBucketBroker'), {
     env:
       process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION
@@ -27,11 +33,12 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
     lambdaSecrets: {
       backends: secretsBackends(context('secretsBackends')),
       gcpExternalAccountFile: optionalText(context('gcpExternalAccountFile')),
+      gcpServiceAccounts: perFunction(IDENTITY_CONTEXT.gcp, context),
       gcpSecretManagerProject: optionalText(context('gcpSecretManagerProject')),
       gcpRequesterPaysProject: optionalText(context('gcpRequesterPaysProject')),
       vault: {
         address: optionalText(context('vaultAddr')),
-        awsAuthRole: optionalText(context('vaultAwsAuthRole')),
+        roles: perFunction(IDENTITY_CONTEXT.vault, context),
         awsAuthMount: optionalText(context('vaultAwsAuthMount')),
         iamServerId: optionalText(context('vaultIamServerId')),
         stsRegion: optionalText(context('vaultStsRegion')),
@@ -200,6 +207,19 @@ function lambdaArchitecture(value: unknown): lambda.Architecture | undefined {
     );
   }
   return architecture;
+}
+
+/** One context string per secrets function, from the keys that name them. */
+function perFunction(
+  keys: Record<SecretsFunction, string>,
+  context: (key: string) => unknown,
+): Partial<Record<SecretsFunction, string>> {
+  return Object.fromEntries(
+    Object.entries(keys).flatMap(([fn, key]) => {
+      const value = optionalText(context(key));
+      return value === undefined ? [] : [[fn, value]];
+    }),
+  );
 }
 
 /** A context string, or undefined when unset or empty. */

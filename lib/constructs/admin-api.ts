@@ -71,6 +71,8 @@ export class AdminApi extends Construct {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
         ...props.secretsAccess?.environment,
+        // Its own Vault role and Google service account: no other function shares them.
+        ...props.secretsAccess?.identities.admin,
         GCP_SECRET_MANAGER_PROJECT: props.secretsAccess?.gcpSecretManagerProject,
         FENCE_SECRETS_PREFIX: prefix,
         ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),

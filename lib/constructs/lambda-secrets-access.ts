@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { externalAccountUrlProblem } from '../../functions/shared/backends/gcp/external-account';
 import type { AwsExternalAccountConfig } from '../../functions/shared/backends/gcp/google-credentials';
 import type { SecretsBackend } from '../../functions/shared/registry/bucket-record';
+import { SECRETS_FUNCTIONS, type SecretsFunction } from '../iam/backend-identities';
 
 /** Where the external-account configuration lands in each function's bundle (`/var/task`). */
 export const GOOGLE_CREDENTIALS_BUNDLE_NAME = 'google-external-account.json';
@@ -16,12 +18,16 @@ export const VAULT_CA_BUNDLE_NAME = 'vault-ca.pem';
 export interface LambdaVaultSettings {
   /** `https://vault.example.org:8200`; the functions must reach it over the network. */
   readonly address: string;
-  /** The Vault role of the AWS auth method (`auth/<mount>/role/<role>`) bound to the functions' roles. */
-  readonly awsAuthRole: string;
+  /**
+   * Each function's own Vault role of the AWS auth method (`auth/<mount>/role/<role>`), bound to
+   * that function's execution role alone: presign's policy reads, the admin API's writes, the
+   * drift check's reads. Three distinct roles, so presign can never write.
+   */
+  readonly roles: Partial<Record<SecretsFunction, string>>;
   /** Where the AWS auth method is mounted. @default aws */
   readonly awsAuthMount?: string;
-  /** The `iam_server_id_header_value` the auth method requires. @default none sent */
-  readonly iamServerId?: string;
+  /** The `iam_server_id_header_value` the auth method requires (required: it ties a signed login to this Vault). */
+  readonly iamServerId: string;
   /** Region of the STS endpoint Vault is configured with (`sts_endpoint`/`sts_region`). @default the global endpoint */
   readonly stsRegion?: string;
   /** Vault Enterprise / OpenBao namespace. @default none */
@@ -42,6 +48,14 @@ export interface LambdaSecretsSettings {
    * no secret (audience, token URL, AWS URLs). @default none: no Google identity
    */
   readonly gcpExternalAccountFile?: string;
+  /**
+   * Each function's own Google service account, which it impersonates through the federation
+   * (`GCP_IMPERSONATE_SERVICE_ACCOUNT`) in place of the file's `service_account_impersonation_url`.
+   * Required when the file impersonates: one service account for every function would let
+   * presign write what the admin API writes. @default none: each function federates as its own
+   * execution role
+   */
+  readonly gcpServiceAccounts?: Partial<Record<SecretsFunction, string>>;
   /** Project where the admin API creates `gcp_sm` secrets. @default none: existing secrets only */
   readonly gcpSecretManagerProject?: string;
   /**
@@ -53,6 +67,24 @@ export interface LambdaSecretsSettings {
   readonly vault?: Partial<LambdaVaultSettings>;
 }
 
+export { SECRETS_FUNCTIONS, type SecretsFunction };
+
+/** The context key naming each function's Vault role and Google service account. */
+export const IDENTITY_CONTEXT = {
+  vault: { presign: 'vaultPresignRole', admin: 'vaultAdminRole', drift: 'vaultDriftRole' },
+  gcp: {
+    presign: 'gcpPresignServiceAccount',
+    admin: 'gcpAdminServiceAccount',
+    drift: 'gcpDriftServiceAccount',
+  },
+} as const satisfies Record<'vault' | 'gcp', Record<SecretsFunction, string>>;
+
+/** A function's own identity variables: its Vault role and the service account it acts as. */
+export interface FunctionIdentityEnvironment {
+  VAULT_ROLE?: string;
+  GCP_IMPERSONATE_SERVICE_ACCOUNT?: string;
+}
+
 /** What the presign, admin and drift-check functions are given, checked at synth. */
 export interface LambdaSecretsAccess {
   /** Variables every function that resolves secrets gets. */
@@ -60,6 +92,12 @@ export interface LambdaSecretsAccess {
     FENCE_SECRETS_BACKEND: string;
     GOOGLE_APPLICATION_CREDENTIALS?: string;
   } & VaultEnvironment;
+  /** Each function's own identity, added to `environment` by its construct. */
+  readonly identities: Readonly<Record<SecretsFunction, FunctionIdentityEnvironment>>;
+  /** Whether the functions log in to Vault (each with its role). */
+  readonly vault: boolean;
+  /** Whether the functions have a Google identity, and the service account each acts as (if any). */
+  readonly google?: { readonly serviceAccounts: Partial<Record<SecretsFunction, string>> };
   /** Files copied into each such function's bundle: name in the bundle → path at synth. */
   readonly bundledFiles: Record<string, string>;
   /** For the admin function only (`GCP_SECRET_MANAGER_PROJECT`). */
@@ -73,14 +111,18 @@ export interface LambdaSecretsAccess {
  * configuration, so a deployment that could not reach its secrets fails at synth rather than at
  * its first request.
  */
-export function lambdaSecretsAccess(settings: LambdaSecretsSettings = {}): LambdaSecretsAccess {
+export function lambdaSecretsAccess(
+  settings: LambdaSecretsSettings = {},
+  /** The functions deployed (the admin function only with admin principals). @default all three */
+  deployed: readonly SecretsFunction[] = SECRETS_FUNCTIONS,
+): LambdaSecretsAccess {
   const backends = settings.backends?.length ? [...new Set(settings.backends)] : ['aws_sm' as const];
   if (backends.includes('k8s')) {
     throw new Error(
       'secretsBackends: k8s reads secrets from mounted files, and a Lambda has none; use aws_sm or gcp_sm (run the broker on Kubernetes for k8s)',
     );
   }
-  const vault = vaultAccess(backends.includes('vault'), settings.vault);
+  const vault = vaultAccess(backends.includes('vault'), settings.vault, deployed);
   const file = settings.gcpExternalAccountFile;
   if (backends.includes('gcp_sm') && file === undefined) {
     throw new Error(
@@ -98,13 +140,33 @@ export function lambdaSecretsAccess(settings: LambdaSecretsSettings = {}): Lambd
     ...vault.environment,
   };
   const bundledFiles: Record<string, string> = { ...vault.bundledFiles };
+  let serviceAccounts: Partial<Record<SecretsFunction, string>> = {};
   if (file !== undefined) {
     const source = path.resolve(file);
-    checkExternalAccount(source);
+    const config = checkExternalAccount(source);
+    serviceAccounts = googleServiceAccounts(config, settings.gcpServiceAccounts ?? {}, deployed);
     bundledFiles[GOOGLE_CREDENTIALS_BUNDLE_NAME] = source;
+  } else if (Object.values(settings.gcpServiceAccounts ?? {}).some((value) => value !== undefined)) {
+    throw new Error(
+      `${Object.values(IDENTITY_CONTEXT.gcp).join(', ')} need gcpExternalAccountFile: the federation they act through`,
+    );
   }
+  const identities = Object.fromEntries(
+    SECRETS_FUNCTIONS.map((fn) => [
+      fn,
+      {
+        ...(vault.roles[fn] === undefined ? {} : { VAULT_ROLE: vault.roles[fn] }),
+        ...(serviceAccounts[fn] === undefined
+          ? {}
+          : { GCP_IMPERSONATE_SERVICE_ACCOUNT: serviceAccounts[fn] }),
+      },
+    ]),
+  ) as Record<SecretsFunction, FunctionIdentityEnvironment>;
   return {
     environment,
+    identities,
+    vault: backends.includes('vault'),
+    ...(file === undefined ? {} : { google: { serviceAccounts } }),
     bundledFiles,
     ...(settings.gcpSecretManagerProject === undefined
       ? {}
@@ -123,7 +185,6 @@ type VaultVariable =
   | 'VAULT_ADDR'
   | 'VAULT_AUTH_METHOD'
   | 'VAULT_AUTH_MOUNT'
-  | 'VAULT_ROLE'
   | 'VAULT_AWS_IAM_SERVER_ID'
   | 'VAULT_AWS_STS_REGION'
   | 'VAULT_NAMESPACE'
@@ -133,7 +194,7 @@ type VaultVariable =
 /** The context key naming each Vault setting, for the errors a deployer reads. */
 const VAULT_CONTEXT = {
   address: 'vaultAddr',
-  awsAuthRole: 'vaultAwsAuthRole',
+  roles: 'vaultPresignRole, vaultAdminRole, vaultDriftRole',
   awsAuthMount: 'vaultAwsAuthMount',
   iamServerId: 'vaultIamServerId',
   stsRegion: 'vaultStsRegion',
@@ -150,9 +211,17 @@ const VAULT_CONTEXT = {
 function vaultAccess(
   enabled: boolean,
   settings: Partial<LambdaVaultSettings> = {},
-): { environment: VaultEnvironment; bundledFiles: Record<string, string> } {
-  const given = (Object.keys(VAULT_CONTEXT) as (keyof LambdaVaultSettings)[]).filter(
-    (key) => settings[key] !== undefined,
+  deployed: readonly SecretsFunction[] = SECRETS_FUNCTIONS,
+): {
+  environment: VaultEnvironment;
+  roles: Partial<Record<SecretsFunction, string>>;
+  bundledFiles: Record<string, string>;
+} {
+  const roles = Object.fromEntries(
+    Object.entries(settings.roles ?? {}).filter((entry) => entry[1] !== undefined),
+  ) as Partial<Record<SecretsFunction, string>>;
+  const given = (Object.keys(VAULT_CONTEXT) as (keyof LambdaVaultSettings)[]).filter((key) =>
+    key === 'roles' ? Object.keys(roles).length > 0 : settings[key] !== undefined,
   );
   if (!enabled) {
     if (given.length > 0) {
@@ -160,15 +229,21 @@ function vaultAccess(
         `${given.map((key) => VAULT_CONTEXT[key]).join(', ')} need vault in secretsBackends (-c secretsBackends=aws_sm,vault)`,
       );
     }
-    return { environment: {}, bundledFiles: {} };
+    return { environment: {}, roles: {}, bundledFiles: {} };
   }
-  const missing = (['address', 'awsAuthRole'] as const).filter((key) => settings[key] === undefined);
+  const missing = [
+    ...(['address', 'iamServerId'] as const)
+      .filter((key) => settings[key] === undefined)
+      .map((key) => VAULT_CONTEXT[key]),
+    ...deployed.filter((fn) => roles[fn] === undefined).map((fn) => IDENTITY_CONTEXT.vault[fn]),
+  ];
   if (missing.length > 0) {
     throw new Error(
-      `secretsBackends vault needs ${missing.map((key) => `-c ${VAULT_CONTEXT[key]}=…`).join(' and ')}: the functions log in to Vault with its AWS auth method as their own execution roles (README, "Vault backend")`,
+      `secretsBackends vault needs ${missing.map((key) => `-c ${key}=…`).join(' and ')}: each function logs in to Vault with its AWS auth method as its own execution role, to its own Vault role, and the server id ties the signed login to this Vault (README, "Vault from Lambda")`,
     );
   }
-  const { address, awsAuthRole } = settings as LambdaVaultSettings;
+  distinctIdentities('Vault role', IDENTITY_CONTEXT.vault, roles, deployed);
+  const { address } = settings as LambdaVaultSettings;
   if (!/^https:\/\/[^/\s]+/.test(address)) {
     throw new Error(
       `vaultAddr must be an https:// address (the login carries the functions' signed AWS request), got ${JSON.stringify(address)}`,
@@ -186,7 +261,6 @@ function vaultAccess(
     environment: {
       VAULT_ADDR: address,
       VAULT_AUTH_METHOD: 'aws',
-      VAULT_ROLE: awsAuthRole,
       ...optional('VAULT_AUTH_MOUNT', settings.awsAuthMount),
       ...optional('VAULT_AWS_IAM_SERVER_ID', settings.iamServerId),
       ...optional('VAULT_AWS_STS_REGION', settings.stsRegion),
@@ -197,8 +271,53 @@ function vaultAccess(
         settings.caCertFile === undefined ? undefined : `/var/task/${VAULT_CA_BUNDLE_NAME}`,
       ),
     },
+    roles,
     bundledFiles,
   };
+}
+
+/**
+ * Refuses two deployed functions sharing one identity: above all presign and the admin API (presign
+ * could then write what the admin API writes), but the drift check reads only, too.
+ */
+function distinctIdentities(
+  what: string,
+  keys: Record<SecretsFunction, string>,
+  identities: Partial<Record<SecretsFunction, string>>,
+  deployed: readonly SecretsFunction[],
+): void {
+  for (const [index, fn] of deployed.entries()) {
+    const other = deployed.slice(index + 1).find((next) => identities[next] === identities[fn]);
+    if (other !== undefined && identities[fn] !== undefined) {
+      throw new Error(
+        `${keys[fn]} and ${keys[other]} name the same ${what} (${JSON.stringify(identities[fn])}): each function needs its own, so ${fn === 'presign' || other === 'presign' ? 'presign can never write what the admin API writes' : 'the drift check can never write'}`,
+      );
+    }
+  }
+}
+
+/**
+ * Each deployed function's service account. A file that impersonates one service account for
+ * every function is refused unless each has its own; without impersonation each function
+ * federates as its own execution role, which is already an identity of its own.
+ */
+function googleServiceAccounts(
+  config: Partial<Omit<AwsExternalAccountConfig, 'type'>>,
+  given: Partial<Record<SecretsFunction, string>>,
+  deployed: readonly SecretsFunction[],
+): Partial<Record<SecretsFunction, string>> {
+  const accounts = Object.fromEntries(
+    Object.entries(given).filter((entry) => entry[1] !== undefined),
+  ) as Partial<Record<SecretsFunction, string>>;
+  const named = Object.keys(accounts).length > 0;
+  const missing = deployed.filter((fn) => accounts[fn] === undefined).map((fn) => IDENTITY_CONTEXT.gcp[fn]);
+  if ((named || config.service_account_impersonation_url !== undefined) && missing.length > 0) {
+    throw new Error(
+      `${named ? 'each function needs its own Google service account' : 'gcpExternalAccountFile impersonates one service account for every function, so presign could write what the admin API writes'}: give ${missing.map((key) => `-c ${key}=…`).join(' and ')}${named ? '' : ', or create the configuration without --service-account so each function federates as its own execution role'} (README, "GCP from Lambda")`,
+    );
+  }
+  distinctIdentities('Google service account', IDENTITY_CONTEXT.gcp, accounts, deployed);
+  return accounts;
 }
 
 /** A CA bundle is public, but a private key pasted by mistake is not: ship certificates only. */
@@ -221,7 +340,7 @@ function checkCaBundle(file: string): void {
  * Refuses anything but an AWS external-account configuration. A service-account key is a secret:
  * it would sit readable in the bundle (and in the CDK asset bucket) of every function.
  */
-function checkExternalAccount(file: string): void {
+function checkExternalAccount(file: string): Partial<Omit<AwsExternalAccountConfig, 'type'>> {
   const refuse = (problem: string) => new Error(`gcpExternalAccountFile ${file}: ${problem}`);
   let text: string;
   try {
@@ -252,4 +371,8 @@ function checkExternalAccount(file: string): void {
   if (typeof config.credential_source?.regional_cred_verification_url !== 'string') {
     throw refuse('has no credential_source.regional_cred_verification_url');
   }
+  // The runtime checks the same (a fake on loopback only when a test allows it); a deployment never.
+  const problem = externalAccountUrlProblem(config, { allowLoopback: false });
+  if (problem !== undefined) throw refuse(problem);
+  return config;
 }

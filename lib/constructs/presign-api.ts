@@ -82,6 +82,8 @@ export class PresignApi extends Construct {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
         ...props.secretsAccess?.environment,
+        // Its own Vault role and Google service account: no other function shares them.
+        ...props.secretsAccess?.identities.presign,
         GCP_REQUESTER_PAYS_PROJECT: props.secretsAccess?.gcpRequesterPaysProject,
         FENCE_SECRETS_PREFIX: prefix,
       },

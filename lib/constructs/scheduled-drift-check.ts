@@ -79,6 +79,8 @@ export class ScheduledDriftCheck extends Construct {
         REGISTRY_TABLE_NAME: props.registry.tableName,
         FENCE_SECRETS_BACKEND: 'aws_sm',
         ...props.secretsAccess?.environment,
+        // Its own Vault role and Google service account: no other function shares them.
+        ...props.secretsAccess?.identities.drift,
         FENCE_SECRETS_PREFIX: prefix,
         DRIFT_REPORT_BUCKET: this.reports.bucketName,
         DRIFT_CONCURRENCY: String(props.concurrency ?? 16),

@@ -7,7 +7,12 @@ import type { Construct } from 'constructs';
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
 import { BrokerMonitoring } from '../constructs/broker-monitoring';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
-import { type LambdaSecretsSettings, lambdaSecretsAccess } from '../constructs/lambda-secrets-access';
+import {
+  type LambdaSecretsAccess,
+  type LambdaSecretsSettings,
+  lambdaSecretsAccess,
+  type SecretsFunction,
+} from '../constructs/lambda-secrets-access';
 import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
 import { RegistrySync } from '../constructs/registry-sync';
@@ -96,7 +101,11 @@ export class FenceBucketBrokerStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
-    const secretsAccess = lambdaSecretsAccess(props.lambdaSecrets);
+    const withAdmin = (props.adminRoleArns ?? []).length > 0;
+    const secretsAccess = lambdaSecretsAccess(
+      props.lambdaSecrets,
+      withAdmin ? ['presign', 'admin', 'drift'] : ['presign', 'drift'],
+    );
     this.registry = new BucketRegistryTable(this, 'Registry', props.registry);
     this.presignApi = new PresignApi(this, 'Presign', {
       registry: this.registry,
@@ -111,7 +120,7 @@ export class FenceBucketBrokerStack extends Stack {
     });
     // Fence DB's network, shared by the sync and (with Fence DB as the registry of record) the admin API.
     const fenceDb = props.registrySync === undefined ? undefined : this.fenceDbNetwork(props.registrySync);
-    if ((props.adminRoleArns ?? []).length > 0) {
+    if (withAdmin) {
       this.adminApi = new AdminApi(this, 'Admin', {
         api: this.presignApi.api,
         registry: this.registry,
@@ -182,27 +191,7 @@ export class FenceBucketBrokerStack extends Stack {
       rotationFunction: this.rotation?.function,
       alarmEmails: props.alarmEmails,
     });
-    // The functions that resolve secrets: each signs in elsewhere as its own execution role.
-    const secretsRoleArns = Fn.join(
-      ',',
-      [this.presignApi.function, this.adminApi?.function, this.driftCheck.function].flatMap((fn) =>
-        fn?.role === undefined ? [] : [fn.role.roleArn],
-      ),
-    );
-    if (secretsAccess.environment.VAULT_AUTH_METHOD === 'aws') {
-      new CfnOutput(this, 'VaultBoundRoleArns', {
-        value: secretsRoleArns,
-        description:
-          "Execution roles that log in to Vault with its AWS auth method: the bound_iam_principal_arn of the Vault role (README, 'Vault backend')",
-      });
-    }
-    if (secretsAccess.environment.GOOGLE_APPLICATION_CREDENTIALS !== undefined) {
-      new CfnOutput(this, 'GoogleFederatedRoleArns', {
-        value: secretsRoleArns,
-        description:
-          'Execution roles that sign in to Google through the external-account configuration: the AWS principals the workload identity pool must allow',
-      });
-    }
+    this.identityOutputs(secretsAccess);
     new CfnOutput(this, 'DriftReportBucketName', {
       value: this.driftCheck.reports.bucketName,
       description: 'S3 bucket of the drift reports (fence-buckets drift-check --last --report-bucket …)',
@@ -219,6 +208,36 @@ export class FenceBucketBrokerStack extends Stack {
       value: this.registry.tableName,
       description: 'DynamoDB table of the bucket registry (mirror of Fence DB)',
     });
+  }
+
+  /**
+   * Each function's identity on Vault and Google, one output per function: the execution role to
+   * bind to that function's own Vault role, and the role (and service account) its Google
+   * identity federates from. One list for all would invite one binding for all.
+   */
+  private identityOutputs(secretsAccess: LambdaSecretsAccess): void {
+    const functions: [SecretsFunction, string, lambda.IFunction | undefined][] = [
+      ['presign', 'Presign', this.presignApi.function],
+      ['admin', 'Admin', this.adminApi?.function],
+      ['drift', 'DriftCheck', this.driftCheck.function],
+    ];
+    for (const [fn, name, deployed] of functions) {
+      if (deployed?.role === undefined) continue;
+      const vaultRole = secretsAccess.identities[fn].VAULT_ROLE;
+      if (secretsAccess.vault && vaultRole !== undefined) {
+        new CfnOutput(this, `Vault${name}BoundRoleArn`, {
+          value: deployed.role.roleArn,
+          description: `Execution role of the ${fn} function: the bound_iam_principal_arn of its own Vault role ${vaultRole} (README, 'Vault from Lambda')`,
+        });
+      }
+      if (secretsAccess.google !== undefined) {
+        const account = secretsAccess.google.serviceAccounts[fn];
+        new CfnOutput(this, `Google${name}FederatedRoleArn`, {
+          value: deployed.role.roleArn,
+          description: `Execution role the ${fn} function federates to Google from${account === undefined ? ' (its own federated principal)' : `, impersonating ${account} (grant it roles/iam.workloadIdentityUser on that account)`} (README, 'GCP from Lambda')`,
+        });
+      }
+    }
   }
 
   /** Fence DB's secret and the VPC that reaches it, imported from ids alone (no lookup at synth). */

@@ -19,16 +19,24 @@ const VAULT_CA = join(__dirname, 'fixtures/vault-ca.pem');
 const VAULT_CONTEXT = {
   secretsBackends: 'aws_sm,vault',
   vaultAddr: 'https://vault.example.org:8200',
-  vaultAwsAuthRole: 'fence-bucket-broker',
+  vaultPresignRole: 'fence-broker-presign',
+  vaultAdminRole: 'fence-broker-admin',
+  vaultDriftRole: 'fence-broker-drift',
   vaultAwsAuthMount: 'aws-lambda',
   vaultIamServerId: 'vault.example.org',
   vaultNamespace: 'gen3',
   vaultKvMount: 'kv',
   vaultCaCertFile: VAULT_CA,
 };
+const GCP_ACCOUNTS = {
+  gcpPresignServiceAccount: 'fence-presign@gen3-data.iam.gserviceaccount.com',
+  gcpAdminServiceAccount: 'fence-admin@gen3-data.iam.gserviceaccount.com',
+  gcpDriftServiceAccount: 'fence-drift@gen3-data.iam.gserviceaccount.com',
+};
 const GCP_CONTEXT = {
   secretsBackends: 'aws_sm,gcp_sm',
   gcpExternalAccountFile: EXTERNAL_ACCOUNT,
+  ...GCP_ACCOUNTS,
   gcpSecretManagerProject: 'gen3-data',
 };
 
@@ -93,7 +101,7 @@ describe('Stack: secrets backends of the Lambdas', () => {
 
   it('gives GCS workload identity to an aws_sm deployment given only the external-account file', () => {
     // Act
-    const { stack } = build({ gcpExternalAccountFile: EXTERNAL_ACCOUNT });
+    const { stack } = build({ gcpExternalAccountFile: EXTERNAL_ACCOUNT, ...GCP_ACCOUNTS });
     const template = Template.fromStack(stack);
 
     // Assess
@@ -142,7 +150,6 @@ describe('Stack: secrets backends of the Lambdas', () => {
         FENCE_SECRETS_BACKEND: 'aws_sm,vault',
         VAULT_ADDR: 'https://vault.example.org:8200',
         VAULT_AUTH_METHOD: 'aws',
-        VAULT_ROLE: 'fence-bucket-broker',
         VAULT_AUTH_MOUNT: 'aws-lambda',
         VAULT_AWS_IAM_SERVER_ID: 'vault.example.org',
         VAULT_NAMESPACE: 'gen3',
@@ -158,13 +165,7 @@ describe('Stack: secrets backends of the Lambdas', () => {
       );
       expect(shipped).toBe(readFileSync(VAULT_CA, 'utf8'));
     }
-    const output = template.findOutputs('VaultBoundRoleArns').VaultBoundRoleArns;
-    const roles = JSON.stringify(output?.Value);
-    for (const fn of secretsFunctions(stack)) {
-      const roleId = Stack.of(fn).getLogicalId(fn.role?.node.defaultChild as never);
-      expect(roles).toContain(roleId);
-    }
-    expect(template.findOutputs('GoogleFederatedRoleArns')).toEqual({});
+    expect(template.findOutputs('VaultBoundRoleArns')).toEqual({});
   });
 
   it('refuses vault without its address or role, over plain http, with a CA file holding a key, and Vault settings without vault', () => {
@@ -178,10 +179,10 @@ describe('Stack: secrets backends of the Lambdas', () => {
 
     // Act / Assess
     expect(() => build({ secretsBackends: 'vault' })).toThrow(
-      /secretsBackends vault needs -c vaultAddr=… and -c vaultAwsAuthRole=…/,
+      /secretsBackends vault needs -c vaultAddr=… and -c vaultIamServerId=… and -c vaultPresignRole=… and -c vaultAdminRole=… and -c vaultDriftRole=…/,
     );
     expect(() => build({ secretsBackends: 'vault', vaultAddr: 'https://vault.example.org' })).toThrow(
-      /needs -c vaultAwsAuthRole=…/,
+      /needs -c vaultIamServerId=… and -c vaultPresignRole=…/,
     );
     expect(() => build({ ...VAULT_CONTEXT, vaultAddr: 'http://vault.example.org:8200' })).toThrow(
       /vaultAddr must be an https:\/\/ address/,
@@ -190,8 +191,8 @@ describe('Stack: secrets backends of the Lambdas', () => {
     expect(() => build({ ...VAULT_CONTEXT, vaultCaCertFile: EXTERNAL_ACCOUNT })).toThrow(
       /holds no PEM certificate/,
     );
-    expect(() => build({ vaultAddr: 'https://vault.example.org', vaultAwsAuthRole: 'r' })).toThrow(
-      /vaultAddr, vaultAwsAuthRole need vault in secretsBackends/,
+    expect(() => build({ vaultAddr: 'https://vault.example.org', vaultPresignRole: 'r' })).toThrow(
+      /vaultAddr, vaultPresignRole, vaultAdminRole, vaultDriftRole need vault in secretsBackends/,
     );
     expect(() => build({ ...VAULT_CONTEXT, vaultStsRegion: 'Frankfurt' })).toThrow(/VAULT_AWS_STS_REGION/);
   });
@@ -205,6 +206,140 @@ describe('Stack: secrets backends of the Lambdas', () => {
   it('refuses at synth a value the runtime schema would refuse at cold start', () => {
     expect(() => build({ ...GCP_CONTEXT, gcpSecretManagerProject: 'Not_A_Project' })).toThrow(
       /GCP_SECRET_MANAGER_PROJECT/,
+    );
+  });
+
+  /** The output `name`'s value as the logical id of the role it names (`Fn::GetAtt [id, Arn]`). */
+  const outputRole = (template: Template, name: string): string | undefined =>
+    (template.findOutputs(name)[name]?.Value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.[
+      'Fn::GetAtt'
+    ]?.[0];
+  const roleIdOf = (fn: lambda.Function) => Stack.of(fn).getLogicalId(fn.role?.node.defaultChild as never);
+
+  it('gives each function its own Vault role, and outputs per function the execution role its Vault role binds', () => {
+    // Act
+    const { stack } = build(VAULT_CONTEXT);
+    const template = Template.fromStack(stack);
+
+    // Assess
+    const [presign, admin, drift] = secretsFunctions(stack) as [
+      lambda.Function,
+      lambda.Function,
+      lambda.Function,
+    ];
+    expect(environmentOf(template, presign).VAULT_ROLE).toBe('fence-broker-presign');
+    expect(environmentOf(template, admin).VAULT_ROLE).toBe('fence-broker-admin');
+    expect(environmentOf(template, drift).VAULT_ROLE).toBe('fence-broker-drift');
+    expect(outputRole(template, 'VaultPresignBoundRoleArn')).toBe(roleIdOf(presign));
+    expect(outputRole(template, 'VaultAdminBoundRoleArn')).toBe(roleIdOf(admin));
+    expect(outputRole(template, 'VaultDriftCheckBoundRoleArn')).toBe(roleIdOf(drift));
+    expect(JSON.stringify(template.findOutputs('VaultPresignBoundRoleArn'))).toContain(
+      'fence-broker-presign',
+    );
+  });
+
+  it("refuses a Vault deployment where two functions share a role (presign's equal to the admin's above all), or the old shared key", () => {
+    expect(() => build({ ...VAULT_CONTEXT, vaultAdminRole: 'fence-broker-presign' })).toThrow(
+      /vaultPresignRole and vaultAdminRole name the same Vault role .*presign can never write/,
+    );
+    expect(() => build({ ...VAULT_CONTEXT, vaultDriftRole: 'fence-broker-admin' })).toThrow(
+      /vaultAdminRole and vaultDriftRole name the same Vault role/,
+    );
+    expect(() => build({ ...VAULT_CONTEXT, vaultAwsAuthRole: 'fence-bucket-broker' })).toThrow(
+      /vaultAwsAuthRole .* is replaced by one role per function/,
+    );
+    const { vaultIamServerId: _, ...withoutServerId } = VAULT_CONTEXT;
+    expect(() => build(withoutServerId)).toThrow(/needs -c vaultIamServerId=…/);
+  });
+
+  it('needs no admin Vault role where no admin function is deployed', () => {
+    // Act
+    const { vaultAdminRole: _, ...context } = VAULT_CONTEXT;
+    const { stack } = buildApp({ outdir: outdir(), context: { fenceRoleArns: FENCE_ROLE, ...context } });
+    const template = Template.fromStack(stack);
+
+    // Assess
+    expect(stack.adminApi).toBeUndefined();
+    expect(environmentOf(template, stack.presignApi.function).VAULT_ROLE).toBe('fence-broker-presign');
+    expect(template.findOutputs('VaultAdminBoundRoleArn')).toEqual({});
+  });
+
+  it('gives each function its own Google service account, and outputs per function the role it federates from', () => {
+    // Act
+    const { stack } = build(GCP_CONTEXT);
+    const template = Template.fromStack(stack);
+
+    // Assess
+    const [presign, admin, drift] = secretsFunctions(stack) as [
+      lambda.Function,
+      lambda.Function,
+      lambda.Function,
+    ];
+    expect(environmentOf(template, presign).GCP_IMPERSONATE_SERVICE_ACCOUNT).toBe(
+      GCP_ACCOUNTS.gcpPresignServiceAccount,
+    );
+    expect(environmentOf(template, admin).GCP_IMPERSONATE_SERVICE_ACCOUNT).toBe(
+      GCP_ACCOUNTS.gcpAdminServiceAccount,
+    );
+    expect(environmentOf(template, drift).GCP_IMPERSONATE_SERVICE_ACCOUNT).toBe(
+      GCP_ACCOUNTS.gcpDriftServiceAccount,
+    );
+    expect(outputRole(template, 'GooglePresignFederatedRoleArn')).toBe(roleIdOf(presign));
+    expect(outputRole(template, 'GoogleAdminFederatedRoleArn')).toBe(roleIdOf(admin));
+    expect(outputRole(template, 'GoogleDriftCheckFederatedRoleArn')).toBe(roleIdOf(drift));
+    expect(JSON.stringify(template.findOutputs('GoogleAdminFederatedRoleArn'))).toContain(
+      GCP_ACCOUNTS.gcpAdminServiceAccount,
+    );
+    expect(template.findOutputs('GoogleFederatedRoleArns')).toEqual({});
+  });
+
+  it('refuses one Google identity for presign and the admin API: a file that impersonates for all, or the same account twice', () => {
+    expect(() =>
+      build({ ...GCP_CONTEXT, gcpAdminServiceAccount: GCP_ACCOUNTS.gcpPresignServiceAccount }),
+    ).toThrow(/gcpPresignServiceAccount and gcpAdminServiceAccount name the same Google service account/);
+    expect(() =>
+      build({ secretsBackends: 'aws_sm,gcp_sm', gcpExternalAccountFile: EXTERNAL_ACCOUNT }),
+    ).toThrow(/impersonates one service account for every function/);
+    expect(() => build({ ...GCP_CONTEXT, gcpDriftServiceAccount: undefined })).toThrow(
+      /needs its own Google service account: give -c gcpDriftServiceAccount=…/,
+    );
+  });
+
+  it('lets each function federate as its own execution role when the file impersonates no one', () => {
+    // Prepare
+    const { service_account_impersonation_url: _, ...direct } = JSON.parse(
+      readFileSync(EXTERNAL_ACCOUNT, 'utf8'),
+    );
+    const file = join(mkdtempSync(join(tmpdir(), 'fbb-ext-')), 'direct.json');
+    writeFileSync(file, JSON.stringify(direct));
+
+    // Act
+    const { stack } = build({ secretsBackends: 'aws_sm,gcp_sm', gcpExternalAccountFile: file });
+    const template = Template.fromStack(stack);
+
+    // Assess
+    for (const fn of secretsFunctions(stack)) {
+      expect(environmentOf(template, fn).GCP_IMPERSONATE_SERVICE_ACCOUNT).toBeUndefined();
+    }
+    expect(outputRole(template, 'GooglePresignFederatedRoleArn')).toBe(roleIdOf(stack.presignApi.function));
+  });
+
+  it.each([
+    ['token_url', 'https://sts.example.org/v1/token'],
+    ['token_url', 'http://127.0.0.1:8080/v1/token'],
+    [
+      'service_account_impersonation_url',
+      'https://iam.example.org/v1/projects/-/serviceAccounts/x@p.iam.gserviceaccount.com:generateAccessToken',
+    ],
+  ])('refuses an external-account file whose %s is not Google’s (%s)', (field, url) => {
+    // Prepare
+    const config = { ...JSON.parse(readFileSync(EXTERNAL_ACCOUNT, 'utf8')), [field]: url };
+    const file = join(mkdtempSync(join(tmpdir(), 'fbb-ext-')), 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+
+    // Act / Assess
+    expect(() => build({ ...GCP_CONTEXT, gcpExternalAccountFile: file })).toThrow(
+      new RegExp(`${field} must be Google's https://`),
     );
   });
 });

@@ -5,7 +5,7 @@ import { lambdaFunctions, synthReadmeDeploy } from './readme-synth';
 const EXTERNAL_ACCOUNT = join(__dirname, 'fixtures/gcp-external-account.json');
 
 describe('README: GCP from Lambda', () => {
-  it('synthesizes offline with the context shown, shipping the external-account file to the functions', async () => {
+  it('synthesizes offline with the context shown, shipping the external-account file to the functions, each acting as its own service account', async () => {
     // Prepare / Act: the README's deploy command as an offline synth, with the fixture standing in
     // for the reader's external-account.json
     const { template, out } = await synthReadmeDeploy('### GCP from Lambda', [
@@ -23,7 +23,20 @@ describe('README: GCP from Lambda', () => {
         '/var/task/google-external-account.json',
       );
     }
-    expect(template.Outputs.GoogleFederatedRoleArns).toBeDefined();
+    expect(
+      google.map((fn) => fn.Properties.Environment?.Variables?.GCP_IMPERSONATE_SERVICE_ACCOUNT).sort(),
+    ).toEqual([
+      'fence-admin@gen3-data.iam.gserviceaccount.com',
+      'fence-drift@gen3-data.iam.gserviceaccount.com',
+      'fence-presign@gen3-data.iam.gserviceaccount.com',
+    ]);
+    for (const output of [
+      'GooglePresignFederatedRoleArn',
+      'GoogleAdminFederatedRoleArn',
+      'GoogleDriftCheckFederatedRoleArn',
+    ]) {
+      expect(template.Outputs[output]).toBeDefined();
+    }
     const shipped = readdirSync(out)
       .filter((name) => name.startsWith('asset.'))
       .filter((dir) => readdirSync(join(out, dir)).includes('google-external-account.json'));

@@ -5,7 +5,7 @@ import { lambdaFunctions, synthReadmeDeploy } from './readme-synth';
 const VAULT_CA = join(__dirname, 'fixtures/vault-ca.pem');
 
 describe('README: Vault from Lambda', () => {
-  it('synthesizes offline with the context shown: Vault AWS auth in the three functions, the CA in their bundles, the roles to bind as an output', async () => {
+  it('synthesizes offline with the context shown: Vault AWS auth in the three functions, each its own Vault role, the CA in their bundles, one role to bind per function as outputs', async () => {
     // Prepare / Act: the README's deploy command as an offline synth, with the fixture standing in
     // for the reader's vault-ca.pem
     const { template, out } = await synthReadmeDeploy('### Vault from Lambda', [
@@ -22,12 +22,22 @@ describe('README: Vault from Lambda', () => {
       expect(fn.Properties.Environment?.Variables).toMatchObject({
         VAULT_ADDR: 'https://vault.example.org:8200',
         VAULT_AUTH_METHOD: 'aws',
-        VAULT_ROLE: 'fence-bucket-broker',
         VAULT_AWS_IAM_SERVER_ID: 'vault.example.org',
         VAULT_CACERT: '/var/task/vault-ca.pem',
       });
     }
-    expect(template.Outputs.VaultBoundRoleArns).toBeDefined();
+    expect(vault.map((fn) => fn.Properties.Environment?.Variables?.VAULT_ROLE).sort()).toEqual([
+      'fence-broker-admin',
+      'fence-broker-drift',
+      'fence-broker-presign',
+    ]);
+    for (const output of [
+      'VaultPresignBoundRoleArn',
+      'VaultAdminBoundRoleArn',
+      'VaultDriftCheckBoundRoleArn',
+    ]) {
+      expect(template.Outputs[output]).toBeDefined();
+    }
     const shipped = readdirSync(out)
       .filter((name) => name.startsWith('asset.'))
       .filter((dir) => readdirSync(join(out, dir)).includes('vault-ca.pem'));

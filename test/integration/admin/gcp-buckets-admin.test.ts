@@ -60,6 +60,8 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in OpenBao)', () =
       VAULT_TOKEN: root.rootToken,
       GOOGLE_APPLICATION_CREDENTIALS: configFile,
       GCP_IAM_CREDENTIALS_ENDPOINT: fake.url,
+      // The external-account file names the fake's STS and IAM Credentials on loopback.
+      GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: 'true',
     };
   });
   afterAll(() => fake.close());
@@ -320,6 +322,8 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in GCP Secret Mana
       GCP_SECRET_MANAGER_PROJECT: 'gen3-project',
       GOOGLE_APPLICATION_CREDENTIALS: configFile,
       GCP_IAM_CREDENTIALS_ENDPOINT: fake.url,
+      // The external-account file names the fake's STS and IAM Credentials on loopback.
+      GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: 'true',
     };
   });
   afterAll(() => fake.close());

@@ -33,7 +33,9 @@ import { readBody } from './request-body';
  *   them (`<Error><Code>…</Code><Message>…</Message></Error>`).
  *
  * Every Secret Manager call needs a bearer token this fake issued and has not revoked (401
- * `UNAUTHENTICATED` otherwise); `allow` decides which principal may read which secret (403).
+ * `UNAUTHENTICATED` otherwise); `allow` decides which principal holds which of Secret Manager's
+ * IAM permissions on which secret (403 `PERMISSION_DENIED` naming the permission), as IAM
+ * bindings with conditions on the secret's name do.
  */
 export class FakeGoogleCloud {
   /** Tokens issued: token → principal (`serviceAccount:x@p.iam…` or `aws:<arn>`). */
@@ -61,8 +63,12 @@ export class FakeGoogleCloud {
   private readonly impersonators = new Map<string, Set<string>>();
   /** Workload identity pool audience the STS accepts. */
   audience = '//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/aws/providers/aws';
-  /** Principals allowed to access secrets; undefined: every authenticated principal. */
-  allow: ((principal: string, secret: string) => boolean) | undefined;
+  /**
+   * Whether `principal` holds `permission` (Secret Manager's own names, e.g.
+   * `secretmanager.versions.access`, `secretmanager.versions.add`) on `secret` (its full name);
+   * undefined: every authenticated principal holds every permission.
+   */
+  allow: ((principal: string, secret: string, permission: SecretManagerPermission) => boolean) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -326,6 +332,8 @@ export class FakeGoogleCloud {
         return googleError(response, 400, 'INVALID_ARGUMENT', `Invalid secret id [${secretId}].`);
       }
       const name = `${create[1]}/secrets/${secretId}`;
+      if (!this.permits(principal, name, 'secretmanager.secrets.create'))
+        return this.denied(response, name, 'secretmanager.secrets.create');
       if (this.liveSecret(name) !== undefined)
         return googleError(response, 409, 'ALREADY_EXISTS', `Secret [${name}] already exists.`);
       const resource = JSON.parse(body || '{}');
@@ -348,7 +356,8 @@ export class FakeGoogleCloud {
       const name = versionList[1] ?? '';
       const secret = this.liveSecret(name);
       if (secret === undefined) return googleError(response, 404, 'NOT_FOUND', `Secret [${name}] not found.`);
-      if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
+      if (!this.permits(principal, name, 'secretmanager.versions.list'))
+        return this.denied(response, name, 'secretmanager.versions.list');
       const pageSize = Math.min(Number(url.searchParams.get('pageSize') ?? '') || 25, 25_000);
       const offset = Number(url.searchParams.get('pageToken') ?? '0') || 0;
       const newestFirst = [...secret.versions].reverse();
@@ -366,7 +375,12 @@ export class FakeGoogleCloud {
       const secret = this.liveSecret(name);
       if (secret === undefined)
         return googleError(response, 404, 'NOT_FOUND', `Secret [${name}] not found or has no versions.`);
-      if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
+      const permission: SecretManagerPermission = path.endsWith(':addVersion')
+        ? 'secretmanager.versions.add'
+        : method === 'PATCH'
+          ? 'secretmanager.secrets.update'
+          : 'secretmanager.secrets.get';
+      if (!this.permits(principal, name, permission)) return this.denied(response, name, permission);
       if (method === 'GET' && !path.endsWith(':addVersion'))
         return send(response, 200, secretResource(name, secret));
       if (method === 'PATCH' && !path.endsWith(':addVersion')) {
@@ -420,7 +434,11 @@ export class FakeGoogleCloud {
       if (secret === undefined || version === undefined) {
         return googleError(response, 404, 'NOT_FOUND', `Secret Version [${name}/versions/${id}] not found.`);
       }
-      if (this.allow !== undefined && !this.allow(principal, name)) return this.denied(response, name);
+      const permission: SecretManagerPermission =
+        action === undefined
+          ? 'secretmanager.versions.get'
+          : (`secretmanager.versions.${action}` as SecretManagerPermission);
+      if (!this.permits(principal, name, permission)) return this.denied(response, name, permission);
       if (method === 'GET' && action === undefined)
         return send(response, 200, versionResource(name, version));
       if (method === 'GET' && action === 'access') {
@@ -600,15 +618,32 @@ export class FakeGoogleCloud {
     );
   }
 
-  private denied(response: ServerResponse, name: string): undefined {
+  private permits(principal: string, secret: string, permission: SecretManagerPermission): boolean {
+    return this.allow === undefined || this.allow(principal, secret, permission);
+  }
+
+  private denied(response: ServerResponse, name: string, permission: SecretManagerPermission): undefined {
     googleError(
       response,
       403,
       'PERMISSION_DENIED',
-      `Permission 'secretmanager.versions.access' denied for resource '${name}' (or it may not exist).`,
+      `Permission '${permission}' denied for resource '${name}' (or it may not exist).`,
     );
   }
 }
+
+/** The Secret Manager IAM permissions the fake checks, one per call it serves. */
+export type SecretManagerPermission =
+  | 'secretmanager.secrets.create'
+  | 'secretmanager.secrets.get'
+  | 'secretmanager.secrets.update'
+  | 'secretmanager.versions.add'
+  | 'secretmanager.versions.list'
+  | 'secretmanager.versions.get'
+  | 'secretmanager.versions.access'
+  | 'secretmanager.versions.disable'
+  | 'secretmanager.versions.enable'
+  | 'secretmanager.versions.destroy';
 
 /** An XML API multipart upload in progress. */
 interface GcsUpload {

@@ -40,6 +40,8 @@ export async function gcsPresignService(
     FENCE_SECRETS_DIR: join(directory, 'secrets'),
     GOOGLE_APPLICATION_CREDENTIALS: configFile,
     GCP_IAM_CREDENTIALS_ENDPOINT: fake.url,
+    // The external-account file names the fake's STS and IAM Credentials on loopback.
+    GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: 'true',
     ...options.variables,
   });
   return wirePresignService(environment, { registry }).service;

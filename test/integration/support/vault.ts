@@ -52,6 +52,17 @@ export class VaultRoot {
     return mount;
   }
 
+  /** The accessors of the live tokens that logged in through `mount`. */
+  async liveTokensOf(mount: string): Promise<string[]> {
+    const listed = await this.call('LIST', 'auth/token/accessors');
+    const live: string[] = [];
+    for (const accessor of (listed.body.data?.keys ?? []) as string[]) {
+      const token = await this.call('POST', 'auth/token/lookup-accessor', { accessor });
+      if (String(token.body.data?.path ?? '').startsWith(`auth/${mount}/`)) live.push(accessor);
+    }
+    return live;
+  }
+
   /** Revokes every token that logged in through `mount` (the broker's included). */
   async revokeTokensOf(mount: string): Promise<number> {
     const listed = await this.call('LIST', 'auth/token/accessors');

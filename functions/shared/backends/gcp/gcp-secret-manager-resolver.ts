@@ -61,7 +61,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
     const source = settings.credentials;
     const exchange: GoogleTokenExchange =
       source.kind === 'file'
-        ? credentialsFileExchange(source.path)
+        ? credentialsFileExchange(source.path, settings.identity)
         : lazyExchange(`service account key in ${source.backend}:${source.ref}`, async (until) => {
             const payload = await resolverFor(source.backend).get(source.ref, null, { deadline: until });
             const { service_account_key_json: json } = readSecretShape(

@@ -1,14 +1,19 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from '../../errors';
+import { secureEndpointUrl } from '../../http/secure-endpoint';
 import type { SecretsBackend } from '../../secrets/backend-names';
 import type { CommonSecretsEnvironment } from '../../secrets/secrets-backend';
+import type { GoogleIdentityOptions } from './google-credentials';
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** The GCP backend's variables: Secret Manager and the broker's Google identity. */
 export const GCP_ENVIRONMENT = {
-  /** Secret Manager's endpoint. @default https://secretmanager.googleapis.com */
-  GCP_SECRET_MANAGER_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  /**
+   * Secret Manager's endpoint; plain http only to a loopback address (the broker's bearer token
+   * travels to it). @default https://secretmanager.googleapis.com
+   */
+  GCP_SECRET_MANAGER_ENDPOINT: z.optional(secureEndpointUrl()),
   /** Project (id) where admin flows create `gcp_sm` secrets; without it they only use existing ones. */
   GCP_SECRET_MANAGER_PROJECT: z.optional(
     z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a GCP project id')),
@@ -19,7 +24,34 @@ export const GCP_ENVIRONMENT = {
    */
   GOOGLE_APPLICATION_CREDENTIALS: z.optional(nonEmpty()),
   /** IAM Credentials' endpoint, for signing GCS URLs as workload-identity buckets' service accounts. @default https://iamcredentials.googleapis.com */
-  GCP_IAM_CREDENTIALS_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  GCP_IAM_CREDENTIALS_ENDPOINT: z.optional(secureEndpointUrl()),
+  /**
+   * Tests only: lets the external-account configuration name token and impersonation URLs on a
+   * loopback address (a fake of Google's STS and IAM Credentials). Otherwise they must be
+   * Google's own https endpoints, since the broker sends its signed AWS request and its
+   * federated token there. @default false
+   */
+  GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: z.optional(
+    z.pipe(
+      z.enum(['true', 'false']),
+      z.transform((text) => text === 'true'),
+    ),
+  ),
+  /**
+   * The service account this function acts as through workload identity federation, in place of
+   * the external-account file's `service_account_impersonation_url`: the deployment gives each
+   * function its own (presign reads, the admin API writes). @default the file's own
+   */
+  GCP_IMPERSONATE_SERVICE_ACCOUNT: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9.-]+\.gserviceaccount\.com$/,
+          'must be a service account email',
+        ),
+      ),
+  ),
   /** Development: `<backend>:<ref>` of a secret in another backend holding `service_account_key_json`. */
   GCP_CREDENTIALS_SECRET: z.optional(
     z.string().check(z.regex(/^(aws_sm|vault|k8s):.+$/, 'must be <backend>:<ref>')),
@@ -38,6 +70,28 @@ export type GcpCredentialsSource =
 export interface GcpSecretManagerSettings {
   endpoint: string;
   credentials: GcpCredentialsSource;
+  /** How the credentials file gives this function its identity. */
+  identity: GoogleIdentityOptions;
+}
+
+/** The variables that shape a function's Google identity (the loopback allowance defaults to false). */
+export type GoogleIdentityEnvironment = Pick<
+  GcpEnvironment,
+  'GCP_IMPERSONATE_SERVICE_ACCOUNT' | 'GCP_IAM_CREDENTIALS_ENDPOINT'
+> &
+  Partial<Pick<GcpEnvironment, 'GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK'>>;
+
+/** The identity options of `environment` (`GCP_IMPERSONATE_SERVICE_ACCOUNT` and its endpoint, the loopback allowance). */
+export function googleIdentityOptions(environment: GoogleIdentityEnvironment): GoogleIdentityOptions {
+  return {
+    allowLoopbackEndpoints: environment.GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK === true,
+    ...(environment.GCP_IMPERSONATE_SERVICE_ACCOUNT === undefined
+      ? {}
+      : { serviceAccount: environment.GCP_IMPERSONATE_SERVICE_ACCOUNT }),
+    ...(environment.GCP_IAM_CREDENTIALS_ENDPOINT === undefined
+      ? {}
+      : { iamCredentialsEndpoint: environment.GCP_IAM_CREDENTIALS_ENDPOINT }),
+  };
 }
 
 /**
@@ -56,7 +110,8 @@ export function readGcpSecretManagerSettings(environment: GcpEnvironment): GcpSe
       'give either GOOGLE_APPLICATION_CREDENTIALS or GCP_CREDENTIALS_SECRET, not both',
     );
   }
-  if (file !== undefined) return { endpoint, credentials: { kind: 'file', path: file } };
+  const identity = googleIdentityOptions(environment);
+  if (file !== undefined) return { endpoint, credentials: { kind: 'file', path: file }, identity };
   if (secret === undefined) {
     throw new ConfigurationError(
       'FENCE_SECRETS_BACKEND names gcp_sm, which needs GOOGLE_APPLICATION_CREDENTIALS (workload identity federation or a key file) or GCP_CREDENTIALS_SECRET',
@@ -69,5 +124,5 @@ export function readGcpSecretManagerSettings(environment: GcpEnvironment): GcpSe
       `GCP_CREDENTIALS_SECRET names backend ${backend}, which FENCE_SECRETS_BACKEND does not`,
     );
   }
-  return { endpoint, credentials: { kind: 'secret', backend, ref: secret.slice(colon + 1) } };
+  return { endpoint, credentials: { kind: 'secret', backend, ref: secret.slice(colon + 1) }, identity };
 }

@@ -1,7 +1,10 @@
 import { createSign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type AwsCredentials, credentialsFromEnvironment } from '../../aws/aws-json-client';
+import { ConfigurationError } from '../../errors';
+import { isSecureTransport } from '../../http/secure-endpoint';
 import { SigV4Presigner } from '../../signing/sigv4-presigner';
+import { externalAccountUrlProblem, impersonationUrl } from './external-account';
 import { callGoogle } from './google-http';
 
 /** The scope every broker call to Google needs (Secret Manager, IAM Credentials). */
@@ -56,6 +59,12 @@ export class ServiceAccountKeyExchange implements GoogleTokenExchange {
 
   async fetch(until: number): Promise<GoogleAccessToken> {
     const tokenUri = this.key.token_uri ?? 'https://oauth2.googleapis.com/token';
+    // The signed assertion is a credential for an hour: it never crosses a network in the clear.
+    if (!URL.canParse(tokenUri) || !isSecureTransport(new URL(tokenUri))) {
+      throw new ConfigurationError(
+        `the service-account key of ${this.key.client_email} names a token_uri that is not https (plain http only to a loopback address)`,
+      );
+    }
     const issued = Math.floor(Date.now() / 1000);
     const assertion = signJwt(
       { alg: 'RS256', typ: 'JWT', ...(this.key.private_key_id ? { kid: this.key.private_key_id } : {}) },
@@ -164,11 +173,50 @@ export async function impersonatedToken(
   return { token: answer.accessToken, expiresAt };
 }
 
-/** A token exchange for a credentials file (ADC: `GOOGLE_APPLICATION_CREDENTIALS`). */
-export function tokenExchangeFor(file: GoogleCredentialsFile): GoogleTokenExchange {
+/** How a function's Google identity is taken from its credentials file. */
+export interface GoogleIdentityOptions {
+  /**
+   * Tests only (`GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK`): the file's token and impersonation URLs
+   * may name a loopback fake instead of Google. @default false
+   */
+  allowLoopbackEndpoints?: boolean;
+  /**
+   * The service account this function acts as (`GCP_IMPERSONATE_SERVICE_ACCOUNT`), in place of
+   * the file's `service_account_impersonation_url`: one pool configuration, one identity per
+   * function. @default the file's own
+   */
+  serviceAccount?: string;
+  /** IAM Credentials' endpoint for that impersonation. @default https://iamcredentials.googleapis.com */
+  iamCredentialsEndpoint?: string;
+}
+
+/**
+ * A token exchange for a credentials file (ADC: `GOOGLE_APPLICATION_CREDENTIALS`). An external
+ * account's Google URLs are checked before anything is sent (`externalAccountUrlProblem`).
+ */
+export function tokenExchangeFor(
+  file: GoogleCredentialsFile,
+  options: GoogleIdentityOptions = {},
+): GoogleTokenExchange {
   if (file.type === 'service_account') return new ServiceAccountKeyExchange(file);
   if (file.type === 'external_account' && file.credential_source?.environment_id?.startsWith('aws')) {
-    return new AwsWorkloadIdentityExchange(file);
+    const problem = externalAccountUrlProblem(file, {
+      allowLoopback: options.allowLoopbackEndpoints === true,
+    });
+    if (problem !== undefined) {
+      throw new ConfigurationError(`the external-account configuration's ${problem}`);
+    }
+    return new AwsWorkloadIdentityExchange(
+      options.serviceAccount === undefined
+        ? file
+        : {
+            ...file,
+            service_account_impersonation_url: impersonationUrl(
+              options.iamCredentialsEndpoint ?? 'https://iamcredentials.googleapis.com',
+              options.serviceAccount,
+            ),
+          },
+    );
   }
   throw new Error(
     'Google credentials must be a service-account key or an AWS external-account configuration',
@@ -234,12 +282,15 @@ function signJwt(header: object, claims: object, privateKeyPem: string): string 
  * The exchange for the credentials file at `path` (ADC, `GOOGLE_APPLICATION_CREDENTIALS`), read
  * at each exchange so a replaced file is picked up.
  */
-export function credentialsFileExchange(path: string): GoogleTokenExchange {
+export function credentialsFileExchange(
+  path: string,
+  options: GoogleIdentityOptions = {},
+): GoogleTokenExchange {
   return {
-    description: `credentials file ${path}`,
+    description: `credentials file ${path}${options.serviceAccount === undefined ? '' : ` as ${options.serviceAccount}`}`,
     async fetch(until: number): Promise<GoogleAccessToken> {
       const file = JSON.parse(await readFile(path, 'utf8')) as GoogleCredentialsFile;
-      return tokenExchangeFor(file).fetch(until);
+      return tokenExchangeFor(file, options).fetch(until);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { GcsSigner } from '../../signing/gcs-v4-presigner';
-import type { GcpEnvironment } from './gcp-settings';
+import { type GcpEnvironment, type GoogleIdentityEnvironment, googleIdentityOptions } from './gcp-settings';
 
 /** Signers for service accounts the broker acts as (workload identity), one per account. */
 export interface WorkloadIdentitySigners {
@@ -14,7 +14,7 @@ export interface WorkloadIdentitySigners {
  * workload-identity bucket first signs, so deployments without GCP buckets never run it.
  */
 export function workloadIdentitySigners(
-  environment: Pick<GcpEnvironment, 'GOOGLE_APPLICATION_CREDENTIALS' | 'GCP_IAM_CREDENTIALS_ENDPOINT'>,
+  environment: Pick<GcpEnvironment, 'GOOGLE_APPLICATION_CREDENTIALS'> & GoogleIdentityEnvironment,
   budgetMs = 2000,
 ): WorkloadIdentitySigners | undefined {
   const file = environment.GOOGLE_APPLICATION_CREDENTIALS;
@@ -26,7 +26,7 @@ export function workloadIdentitySigners(
   const sharedTokens = () => {
     tokens ??= import('./google-credentials').then(
       ({ credentialsFileExchange, GoogleAccessTokens }) =>
-        new GoogleAccessTokens(credentialsFileExchange(file)),
+        new GoogleAccessTokens(credentialsFileExchange(file, googleIdentityOptions(environment))),
     );
     return tokens;
   };

@@ -38,6 +38,11 @@ export interface VaultLogin {
   token: string;
   leaseMs: number | null;
   renewable: boolean;
+  /**
+   * Whether the token is the broker's own, made by this login, so the client revokes it when it
+   * replaces it. A token given outright (`VAULT_TOKEN`) is the operator's and is never revoked.
+   */
+  revocable: boolean;
 }
 
 /** An auth method: logs in through `post`, an unauthenticated request to Vault. */
@@ -67,6 +72,7 @@ export function loginFrom(method: string, answer: VaultAnswer): VaultLogin {
     token: auth.client_token,
     leaseMs: lease > 0 ? lease * 1000 : null,
     renewable: auth.renewable === true,
+    revocable: true,
   };
 }
 
@@ -107,6 +113,11 @@ export class StaticTokenVaultAuth implements VaultAuth {
   readonly method = 'token';
   constructor(private readonly token: VaultCredentialSource) {}
   async login(): Promise<VaultLogin> {
-    return { token: await readSource(this.token, this.method), leaseMs: null, renewable: false };
+    return {
+      token: await readSource(this.token, this.method),
+      leaseMs: null,
+      renewable: false,
+      revocable: false,
+    };
   }
 }

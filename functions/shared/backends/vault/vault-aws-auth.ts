@@ -73,9 +73,7 @@ export class AwsIamVaultAuth implements VaultAuth {
       path,
       headers: {
         'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-        ...(this.settings.serverId === undefined
-          ? {}
-          : { 'x-vault-aws-iam-server-id': this.settings.serverId }),
+        'x-vault-aws-iam-server-id': this.settings.serverId,
       },
       body: GET_CALLER_IDENTITY,
       region: this.settings.stsRegion,

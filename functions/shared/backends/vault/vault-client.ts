@@ -63,22 +63,30 @@ interface Session {
   obtainedAt: number;
   leaseMs: number | null;
   renewable: boolean;
+  /** The broker's own token (not one given outright): revoked when a login replaces it. */
+  revocable: boolean;
   /** The lease of the login that started it: a renewal capped far below it means log in again. */
   loginLeaseMs: number | null;
 }
 
 /**
  * Vault's HTTP API over `exchange()`: no Vault SDK (the JavaScript ones are either unmaintained
- * or heavy, and the broker needs four endpoints). Owns the token: logs in on first use, renews
- * it once two thirds of its lease have passed (logs in again when renewal is refused or capped
- * by the token's max TTL), and on a 403 forgets it, logs in again and retries once, so a revoked
- * token heals on the next request. Every call fits its budget and the caller's deadline, login
- * included.
+ * or heavy, and the broker needs a handful of endpoints). Owns the token: logs in on first use,
+ * renews it once two thirds of its lease have passed (logs in again when renewal is refused or
+ * capped by the token's max TTL). Vault answers 403 both to a token it no longer honours and to
+ * a path the token's policy does not grant, so on a 403 the client asks `lookup-self` which it
+ * is: a live token keeps serving and the 403 stands (a denied path is no reason to log in), a
+ * dead one is forgotten and the request retried once after a new login, so a revoked token heals
+ * on the next request. A token the broker logged in for is revoked (`revoke-self`) when a new
+ * login replaces it, so no replaced token lives on until its TTL. Every call fits its budget and
+ * the caller's deadline, login included.
  */
 export class VaultClient {
   /** Logins and renewals made, for metrics and tests. */
   readonly counters = { logins: 0, renewals: 0 };
   private session: Session | undefined;
+  /** A session dropped after a 403 its `lookup-self` did not pass: revoked once a login replaces it. */
+  private abandoned: Session | undefined;
   private refreshing: Promise<Session> | undefined;
   private readonly budgetMs: number;
   private readonly attemptTimeoutMs: number;
@@ -125,9 +133,12 @@ export class VaultClient {
     for (let retriedWithNewToken = false; ; retriedWithNewToken = true) {
       const session = await this.currentSession(until);
       const answer = await this.send(method, apiPath, options.body, session.token, until);
-      if (answer.status === 403 && !retriedWithNewToken) {
+      if (answer.status === 403 && !retriedWithNewToken && !(await this.isLive(session, until))) {
         // Revoked, expired early, or replaced: log in again and try once more.
-        if (this.session === session) this.session = undefined;
+        if (this.session === session) {
+          this.session = undefined;
+          this.abandoned = session;
+        }
         continue;
       }
       if ((answer.status >= 200 && answer.status < 300) || answer.status === 404) return answer;
@@ -164,16 +175,41 @@ export class VaultClient {
       const login = await this.options.auth.login((path, body) =>
         this.send('POST', path, body, undefined, until),
       );
-      this.session = {
-        ...login,
-        obtainedAt: this.clock(),
-        loginLeaseMs: login.leaseMs,
-      };
-      return this.session;
+      const session = { ...login, obtainedAt: this.clock(), loginLeaseMs: login.leaseMs };
+      this.session = session;
+      const replaced = [old, this.abandoned];
+      this.abandoned = undefined;
+      for (const token of new Set(replaced.flatMap((r) => (r?.revocable ? [r.token] : [])))) {
+        if (token !== session.token) await this.revoke(token, until);
+      }
+      return session;
     } catch (error) {
       if (old !== undefined && old.leaseMs !== null && this.clock() < old.obtainedAt + old.leaseMs)
         return old;
       throw error;
+    }
+  }
+
+  /**
+   * Whether Vault still honours the session's token. Vault's default policy lets every token
+   * look itself up; a token whose policies leave that out reads as dead, which costs a login
+   * (and revokes the old token), never a wrong answer.
+   */
+  private async isLive(session: Session, until: number): Promise<boolean> {
+    const answer = await this.send('GET', 'auth/token/lookup-self', undefined, session.token, until);
+    return answer.status === 200;
+  }
+
+  /**
+   * `auth/token/revoke-self` for a token a new login replaced. Best effort: a token already dead
+   * answers 403, and a failure here must not fail the request the new token is serving; a token
+   * not revoked still dies at its TTL.
+   */
+  private async revoke(token: string, until: number): Promise<void> {
+    try {
+      await this.send('POST', 'auth/token/revoke-self', {}, token, until);
+    } catch {
+      // Unreachable or out of time: the token expires at its TTL.
     }
   }
 

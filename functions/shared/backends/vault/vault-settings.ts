@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from '../../errors';
+import { secureEndpointUrl } from '../../http/secure-endpoint';
 
 /** How the broker can log in to Vault. */
 export const VAULT_AUTH_METHODS = ['kubernetes', 'approle', 'aws', 'token'] as const;
@@ -9,8 +10,12 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** The Vault backend's variables (part of every function's secrets environment). */
 export const VAULT_ENVIRONMENT = {
-  /** Vault (or OpenBao) address, `https://vault.example.org:8200`; required for the `vault` backend. */
-  VAULT_ADDR: z.optional(z.url({ protocol: /^https?$/ })),
+  /**
+   * Vault (or OpenBao) address, `https://vault.example.org:8200`; required for the `vault`
+   * backend. Plain http only to a loopback address (a Vault agent beside the broker): the token
+   * and the login's signed AWS request travel to it.
+   */
+  VAULT_ADDR: z.optional(secureEndpointUrl()),
   /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
   VAULT_NAMESPACE: z.optional(nonEmpty()),
   /** PEM file of the CA(s) that sign Vault's certificate, instead of the system roots. */
@@ -24,8 +29,9 @@ export const VAULT_ENVIRONMENT = {
   /** Kubernetes auth: the projected service-account token. @default /var/run/secrets/kubernetes.io/serviceaccount/token */
   VAULT_K8S_TOKEN_FILE: z.optional(nonEmpty()),
   /**
-   * AWS auth: the value Vault's `iam_server_id_header_value` requires, sent signed as
-   * `X-Vault-AWS-IAM-Server-ID` so a request signed for this Vault cannot be replayed to another.
+   * AWS auth (required with it): the value Vault's `iam_server_id_header_value` requires, sent
+   * signed as `X-Vault-AWS-IAM-Server-ID` so a request signed for this Vault cannot be replayed
+   * to another.
    */
   VAULT_AWS_IAM_SERVER_ID: z.optional(nonEmpty()),
   /**
@@ -39,7 +45,7 @@ export const VAULT_ENVIRONMENT = {
    * AWS auth: the STS URL the request is signed for, when it is not AWS's own for the region
    * (a VPC endpoint's name, an emulator). @default https://sts.amazonaws.com, or https://sts.<region>.amazonaws.com
    */
-  VAULT_AWS_STS_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  VAULT_AWS_STS_ENDPOINT: z.optional(secureEndpointUrl()),
   /** AppRole auth: the role id, or a file holding it. */
   VAULT_ROLE_ID: z.optional(nonEmpty()),
   VAULT_ROLE_ID_FILE: z.optional(nonEmpty()),
@@ -67,8 +73,8 @@ export type VaultAuthSettings =
       method: 'aws';
       mount: string;
       role: string;
-      /** Sent signed as `X-Vault-AWS-IAM-Server-ID` when Vault requires one. */
-      serverId?: string;
+      /** Sent signed as `X-Vault-AWS-IAM-Server-ID`. */
+      serverId: string;
       /** The STS URL the GetCallerIdentity request is signed for (Vault sends it to its own `sts_endpoint`). */
       stsUrl: string;
       /** The region the request is signed for. */
@@ -139,13 +145,19 @@ function authSettings(
       };
     case 'aws':
       if (environment.VAULT_ROLE === undefined) throw missing('VAULT_ROLE', 'the Vault role to log in as');
+      // Without a server id, the signed GetCallerIdentity request the broker hands to Vault logs
+      // in to any Vault that trusts the role: whoever receives one can replay it elsewhere.
+      if (environment.VAULT_AWS_IAM_SERVER_ID === undefined) {
+        throw missing(
+          'VAULT_AWS_IAM_SERVER_ID',
+          "with VAULT_AUTH_METHOD=aws: the auth method's iam_server_id_header_value, which ties the signed login to this Vault",
+        );
+      }
       return {
         method,
         mount: environment.VAULT_AUTH_MOUNT ?? 'aws',
         role: environment.VAULT_ROLE,
-        ...(environment.VAULT_AWS_IAM_SERVER_ID === undefined
-          ? {}
-          : { serverId: environment.VAULT_AWS_IAM_SERVER_ID }),
+        serverId: environment.VAULT_AWS_IAM_SERVER_ID,
         ...stsTarget(environment.VAULT_AWS_STS_REGION, environment.VAULT_AWS_STS_ENDPOINT),
       };
     case 'token':

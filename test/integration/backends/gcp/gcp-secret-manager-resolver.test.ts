@@ -273,6 +273,7 @@ describe('Class: GcpSecretManagerResolver (REST, on a fake Secret Manager driven
         FENCE_SECRETS_BACKEND: 'gcp_sm',
         GCP_SECRET_MANAGER_ENDPOINT: fake.url,
         GOOGLE_APPLICATION_CREDENTIALS: configFile,
+        GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: 'true',
       }),
     );
 

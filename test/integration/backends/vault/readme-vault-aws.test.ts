@@ -8,10 +8,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SecretsEnvironmentSchema } from '../../../../functions/shared/backends/secrets-environment';
+import { VaultAdministration } from '../../../../functions/shared/backends/vault/vault-administration';
+import { VaultClient } from '../../../../functions/shared/backends/vault/vault-client';
 import { VaultResolver } from '../../../../functions/shared/backends/vault/vault-resolver';
 import { readVaultSettings } from '../../../../functions/shared/backends/vault/vault-settings';
 import { readEnvironment } from '../../../../functions/shared/config/environment';
-import { BucketMisconfiguredError } from '../../../../functions/shared/errors';
+import { BucketMisconfiguredError, SecretBackendUnavailableError } from '../../../../functions/shared/errors';
 import { openBaoBinary } from '../../services/openbao';
 import { uniqueName } from '../../support/aws';
 import { readmeBlock } from '../../support/readme';
@@ -25,10 +27,24 @@ function deployContext(key: string): string {
   return value;
 }
 
+/** The functions, their stack output and the context key of their Vault role, as the README names them. */
+const FUNCTIONS = [
+  { name: 'presign', output: 'VaultPresignBoundRoleArn', context: 'vaultPresignRole' },
+  { name: 'admin', output: 'VaultAdminBoundRoleArn', context: 'vaultAdminRole' },
+  { name: 'drift', output: 'VaultDriftCheckBoundRoleArn', context: 'vaultDriftRole' },
+] as const;
+
+/** The error `call` fails with (undefined if it succeeds). */
+const failure = (call: Promise<unknown>): Promise<Error | undefined> =>
+  call.then(
+    () => undefined,
+    (error: Error) => error,
+  );
+
 describe('README: Vault backend, AWS auth for the Lambdas', () => {
-  it("binds the stack's VaultBoundRoleArns as shown, and each function's role logs in with the settings the deploy command gives", async () => {
-    // Prepare: a FenceBucketBroker stack in the emulator whose output names three execution
-    // roles, as the real stack's does; the README's policy.
+  it("binds each function's output to its own Vault role as shown: presign and drift read but cannot write, the admin API writes but never under admin/", async () => {
+    // Prepare: a FenceBucketBroker stack in the emulator whose outputs name one execution role
+    // per function, as the real stack's do; the README's three policies.
     const root = VaultRoot.ofRun();
     const directory = mkdtempSync(join(tmpdir(), 'fbb-readme-vault-aws-'));
     const roleResource = (name: string) => ({
@@ -51,21 +67,12 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
     writeFileSync(
       template,
       JSON.stringify({
-        Resources: {
-          PresignRole: roleResource('PresignRole'),
-          AdminRole: roleResource('AdminRole'),
-          DriftCheckRole: roleResource('DriftCheckRole'),
-        },
-        Outputs: {
-          VaultBoundRoleArns: {
-            Value: {
-              'Fn::Join': [
-                ',',
-                ['PresignRole', 'AdminRole', 'DriftCheckRole'].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
-              ],
-            },
-          },
-        },
+        Resources: Object.fromEntries(
+          FUNCTIONS.map((fn) => [`${fn.name}Role`, roleResource(`${fn.name}Role`)]),
+        ),
+        Outputs: Object.fromEntries(
+          FUNCTIONS.map((fn) => [fn.output, { Value: { 'Fn::GetAtt': [`${fn.name}Role`, 'Arn'] } }]),
+        ),
       }),
     );
     // The AWS CLI, as the README's own command uses it (moto serves CloudFormation); it reads
@@ -87,6 +94,8 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
     await root.call('PUT', 'sys/policies/acl/fence-broker-read', {
       policy: readmeBlock('### Vault backend', 'hcl'),
     });
+    writeFileSync(join(directory, 'fence-broker-admin.hcl'), readmeBlock('### Vault backend', 'hcl', 1));
+    writeFileSync(join(directory, 'fence-broker-drift.hcl'), readmeBlock('### Vault backend', 'hcl', 2));
     const bucket = uniqueName('readme-aws');
     await root.writeSecret(`gen3/fence/minio/${bucket}`, {
       access_key_id: 'readme-aws-key',
@@ -97,7 +106,7 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
       secret_access_key: 's',
     });
     // Vault on AWS needs no endpoints; here the auth method's STS and IAM are the emulator's,
-    // set right after the README enables it and before the README writes the role.
+    // set right after the README enables it and before the README writes the roles.
     const emulatorEndpoints = [
       `sts_endpoint=${stsEndpoint()}`,
       `sts_region=${process.env.AWS_REGION}`,
@@ -120,42 +129,70 @@ ${readmeBlock('### Vault backend', 'bash', 1)}`;
       },
       stdio: 'pipe',
     });
-    const bound = String(
-      (await root.call('GET', 'auth/aws/role/fence-bucket-broker')).body.data.bound_iam_principal_arn,
-    ).split(',');
-    const resolvers = await Promise.all(
-      bound.map(async (roleArn) => {
-        const identity = await assumeRole(roleArn, 'function');
-        return VaultResolver.fromSettings(
-          readVaultSettings(
-            readEnvironment(SecretsEnvironmentSchema, {
-              FENCE_SECRETS_BACKEND: 'vault',
-              VAULT_ADDR: root.address,
-              VAULT_AUTH_METHOD: 'aws',
-              VAULT_ROLE: deployContext('vaultAwsAuthRole'),
-              VAULT_AWS_IAM_SERVER_ID: deployContext('vaultIamServerId'),
-              VAULT_AWS_STS_ENDPOINT: stsEndpoint(),
-            }),
-          ),
-          { awsCredentials: async () => identity },
-        );
-      }),
-    );
+    /** A function's Vault client: its own role's credentials, its Vault role from the deploy command. */
+    const clientOf = async (fn: (typeof FUNCTIONS)[number], vaultRole = deployContext(fn.context)) => {
+      const roleArn = String(
+        (await root.call('GET', `auth/aws/role/${deployContext(fn.context)}`)).body.data
+          .bound_iam_principal_arn,
+      );
+      const identity = await assumeRole(roleArn, fn.name);
+      return VaultClient.fromSettings(
+        readVaultSettings(
+          readEnvironment(SecretsEnvironmentSchema, {
+            FENCE_SECRETS_BACKEND: 'vault',
+            VAULT_ADDR: root.address,
+            VAULT_AUTH_METHOD: 'aws',
+            VAULT_ROLE: vaultRole,
+            VAULT_AWS_IAM_SERVER_ID: deployContext('vaultIamServerId'),
+            VAULT_AWS_STS_ENDPOINT: stsEndpoint(),
+          }),
+        ),
+        { awsCredentials: async () => identity },
+      );
+    };
+    const [presign, admin, drift] = await Promise.all(FUNCTIONS.map((fn) => clientOf(fn)));
+    if (presign === undefined || admin === undefined || drift === undefined) throw new Error('three clients');
+    const written = (client: VaultClient, name: string) =>
+      new VaultAdministration(client, 'secret').create(
+        name,
+        { access_key_id: 'written', secret_access_key: 's' },
+        { tags: { purpose: 'readme-test' } },
+      );
     const reads = await Promise.all(
-      resolvers.map((resolver) => resolver.get(`secret/gen3/fence/minio/${bucket}`)),
+      [presign, admin, drift].map((client) =>
+        new VaultResolver(client).get(`secret/gen3/fence/minio/${bucket}`),
+      ),
     );
-    const admin = await resolvers[0]?.get(`secret/gen3/fence/admin/minio/${bucket}`).then(
-      () => undefined,
-      (error: Error) => error,
+    const presignWrite = await failure(written(presign, `gen3/fence/minio/${bucket}-by-presign`));
+    const driftWrite = await failure(written(drift, `gen3/fence/minio/${bucket}-by-drift`));
+    const adminWrite = await failure(written(admin, `gen3/fence/minio/${bucket}-by-admin`));
+    const adminUnderAdmin = await failure(written(admin, `gen3/fence/admin/minio/${bucket}-by-admin`));
+    const presignUnderAdmin = await failure(
+      new VaultResolver(presign).get(`secret/gen3/fence/admin/minio/${bucket}`),
     );
+    const presignAsAdmin = await failure(
+      new VaultResolver(await clientOf(FUNCTIONS[0], deployContext('vaultAdminRole'))).get(
+        `secret/gen3/fence/minio/${bucket}`,
+      ),
+    );
+    const stored = async (path: string) => (await root.call('GET', `secret/data/${path}`)).status;
 
     // Assess
-    expect(bound).toHaveLength(3);
     expect(reads.map((read) => read.access_key_id)).toEqual([
       'readme-aws-key',
       'readme-aws-key',
       'readme-aws-key',
     ]);
-    expect(admin).toBeInstanceOf(BucketMisconfiguredError);
+    expect(presignWrite).toBeDefined();
+    expect(driftWrite).toBeDefined();
+    expect(await stored(`gen3/fence/minio/${bucket}-by-presign`)).toBe(404);
+    expect(await stored(`gen3/fence/minio/${bucket}-by-drift`)).toBe(404);
+    expect(adminWrite).toBeUndefined();
+    expect(await stored(`gen3/fence/minio/${bucket}-by-admin`)).toBe(200);
+    expect(adminUnderAdmin).toBeDefined();
+    expect(await stored(`gen3/fence/admin/minio/${bucket}-by-admin`)).toBe(404);
+    expect(presignUnderAdmin).toBeInstanceOf(BucketMisconfiguredError);
+    // Presign's execution role is not bound to the admin's Vault role: the login is refused.
+    expect(presignAsAdmin).toBeInstanceOf(SecretBackendUnavailableError);
   }, 60_000);
 });

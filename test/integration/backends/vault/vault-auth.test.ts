@@ -8,6 +8,7 @@ import { VaultResolver } from '../../../../functions/shared/backends/vault/vault
 import { readVaultSettings } from '../../../../functions/shared/backends/vault/vault-settings';
 import { readEnvironment } from '../../../../functions/shared/config/environment';
 import { BucketMisconfiguredError, SecretBackendUnavailableError } from '../../../../functions/shared/errors';
+import { uniqueName } from '../../support/aws';
 import { ManualClock } from '../../support/counting-resolver';
 import {
   configureKubernetesAuth,
@@ -205,7 +206,7 @@ describe('Class: VaultClient (logins on a real OpenBao)', () => {
     expect(resolver.client.counters.logins).toBe(2);
   });
 
-  it('answers bucket_misconfigured when even a fresh token may not read the path', async () => {
+  it('answers bucket_misconfigured on a path its policy does not grant, keeping its live token', async () => {
     // Prepare
     const resolver = fromEnvironment({ VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: await root.token([policy]) });
 
@@ -215,7 +216,74 @@ describe('Class: VaultClient (logins on a real OpenBao)', () => {
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(BucketMisconfiguredError);
     expect(resolver.client).toBeInstanceOf(VaultClient);
-    expect(resolver.client.counters.logins).toBe(2);
+    expect(resolver.client.counters.logins).toBe(1);
+  });
+
+  it('leaves one live token after three reads its policy denies: no new login, nothing abandoned', async () => {
+    // Prepare: an AppRole mount of its own, so the tokens counted are this client's only.
+    const mount = await root.enableAuth('approle');
+    const { roleId, secretId } = await createAppRole(root, mount, 'denied-reads', [policy]);
+    const resolver = fromEnvironment({
+      VAULT_AUTH_METHOD: 'approle',
+      VAULT_AUTH_MOUNT: mount,
+      VAULT_ROLE_ID: roleId,
+      VAULT_SECRET_ID: secretId,
+    });
+    await resolver.get(`secret/${secretPath}`);
+    const before = await root.liveTokensOf(mount);
+
+    // Act
+    const denied = [];
+    for (let read = 0; read < 3; read++) {
+      denied.push(
+        await resolver.get(`secret/${uniqueSecretPath('denied')}`).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+    }
+    const after = await root.liveTokensOf(mount);
+    const stillReads = await resolver.get(`secret/${secretPath}`);
+
+    // Assess
+    for (const error of denied) expect(error).toBeInstanceOf(BucketMisconfiguredError);
+    expect(before).toHaveLength(1);
+    expect(after).toEqual(before);
+    expect(resolver.client.counters.logins).toBe(1);
+    expect(stillReads.access_key_id).toBe('vault-key');
+  });
+
+  it('revokes the token a new login replaces when its own policies leave out lookup-self', async () => {
+    // Prepare: a role whose tokens lack Vault's default policy, so the client cannot tell a
+    // denied path from a dead token and logs in again; the token it replaces must not live on.
+    const mount = await root.enableAuth('approle');
+    const revokeSelf = uniqueName('revoke-self');
+    await root.call('PUT', `sys/policies/acl/${revokeSelf}`, {
+      policy: 'path "auth/token/revoke-self" { capabilities = ["update"] }',
+    });
+    await root.call('POST', `auth/${mount}/role/no-default`, {
+      token_policies: [policy, revokeSelf],
+      token_no_default_policy: true,
+      token_ttl: '1h',
+    });
+    const roleId = (await root.call('GET', `auth/${mount}/role/no-default/role-id`)).body.data.role_id;
+    const secretId = (await root.call('POST', `auth/${mount}/role/no-default/secret-id`, {})).body.data
+      .secret_id;
+    const resolver = fromEnvironment({
+      VAULT_AUTH_METHOD: 'approle',
+      VAULT_AUTH_MOUNT: mount,
+      VAULT_ROLE_ID: roleId,
+      VAULT_SECRET_ID: secretId,
+    });
+
+    // Act
+    for (let read = 0; read < 3; read++) {
+      await resolver.get(`secret/${uniqueSecretPath('denied')}`).catch(() => undefined);
+    }
+
+    // Assess: each denied read logged in again, and only the last login's token is alive.
+    expect(resolver.client.counters.logins).toBe(4);
+    expect(await root.liveTokensOf(mount)).toHaveLength(1);
   });
 });
 

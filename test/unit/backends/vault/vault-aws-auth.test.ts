@@ -28,7 +28,7 @@ describe('Class: AwsIamVaultAuth', () => {
     });
 
     // Assess
-    expect(login).toEqual({ token: 't', leaseMs: 3_600_000, renewable: true });
+    expect(login).toEqual({ token: 't', leaseMs: 3_600_000, renewable: true, revocable: true });
     const [{ path, body }] = posted as [(typeof posted)[number]];
     expect(path).toBe('auth/aws/login');
     expect(body.role).toBe('fbb');

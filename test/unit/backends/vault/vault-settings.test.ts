@@ -99,6 +99,7 @@ describe('Function: readVaultSettings', () => {
         VAULT_ADDR: 'https://v',
         VAULT_AUTH_METHOD: 'aws',
         VAULT_ROLE: 'r',
+        VAULT_AWS_IAM_SERVER_ID: 'vault.example.org',
         VAULT_AWS_STS_REGION: 'Frankfurt',
       }),
     ).toThrow(/VAULT_AWS_STS_REGION/);
@@ -111,6 +112,7 @@ describe('Function: readVaultSettings', () => {
         VAULT_ADDR: 'https://vault:8200',
         VAULT_AUTH_METHOD: 'aws',
         VAULT_ROLE: 'fbb',
+        VAULT_AWS_IAM_SERVER_ID: 'vault.example.org',
         ...variables,
       }).auth;
 
@@ -119,14 +121,13 @@ describe('Function: readVaultSettings', () => {
       method: 'aws',
       mount: 'aws',
       role: 'fbb',
+      serverId: 'vault.example.org',
       stsUrl: 'https://sts.amazonaws.com',
       stsRegion: 'us-east-1',
     });
-    expect(
-      aws({ VAULT_AUTH_MOUNT: 'aws-lambda', VAULT_AWS_IAM_SERVER_ID: 'vault.example.org' }),
-    ).toMatchObject({
+    expect(aws({ VAULT_AUTH_MOUNT: 'aws-lambda', VAULT_AWS_IAM_SERVER_ID: 'vault-2' })).toMatchObject({
       mount: 'aws-lambda',
-      serverId: 'vault.example.org',
+      serverId: 'vault-2',
     });
     expect(aws({ VAULT_AWS_STS_REGION: 'eu-west-1' })).toMatchObject({
       stsUrl: 'https://sts.eu-west-1.amazonaws.com',
@@ -146,4 +147,40 @@ describe('Function: readVaultSettings', () => {
       }),
     ).toMatchObject({ stsUrl: 'https://vpce-1.sts.eu-west-1.vpce.amazonaws.com', stsRegion: 'eu-west-1' });
   });
+
+  it('requires the server id with AWS auth: a signed login without one could be replayed to another Vault', () => {
+    // Act / Assess
+    expect(() =>
+      settingsOf({ VAULT_ADDR: 'https://vault:8200', VAULT_AUTH_METHOD: 'aws', VAULT_ROLE: 'fbb' }),
+    ).toThrow(/VAULT_AWS_IAM_SERVER_ID/);
+  });
+
+  it.each([
+    ['VAULT_ADDR', 'http://vault.example.org:8200'],
+    ['VAULT_ADDR', 'http://10.0.0.5:8200'],
+    ['VAULT_ADDR', 'https://user:pw@vault.example.org'],
+    ['VAULT_AWS_STS_ENDPOINT', 'http://sts.eu-west-1.amazonaws.com'],
+  ])('refuses %s=%s at cold start: plain http leaves the machine', (variable, value) => {
+    // Act / Assess
+    expect(() =>
+      settingsOf({
+        VAULT_ADDR: 'https://vault:8200',
+        VAULT_AUTH_METHOD: 'aws',
+        VAULT_ROLE: 'fbb',
+        VAULT_AWS_IAM_SERVER_ID: 'vault.example.org',
+        [variable]: value,
+      }),
+    ).toThrow(new RegExp(`${variable} must be an https:// URL \\(plain http only to a loopback address\\)`));
+  });
+
+  it.each(['http://127.0.0.1:8200', 'http://localhost:8200', 'http://[::1]:8200'])(
+    'accepts plain http to a loopback address (%s): a Vault agent beside the broker, the tests',
+    (address) => {
+      // Act
+      const settings = settingsOf({ VAULT_ADDR: address, VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: 't' });
+
+      // Assess
+      expect(settings.address).toBe(address);
+    },
+  );
 });
