@@ -4,7 +4,15 @@ const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
 // The Python client (its venv and caches) is none of jest's business: not crawled, not resolved.
 const modulePathIgnorePatterns = ['<rootDir>/clients/'];
-const common = { testEnvironment: 'node', transform, transformIgnorePatterns, modulePathIgnorePatterns };
+// Every project: stores in tests listen on loopback over http (test/support/store-endpoints.ts).
+const setupFiles = ['<rootDir>/test/support/store-endpoints.ts'];
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns,
+  modulePathIgnorePatterns,
+  setupFiles,
+};
 // `npm run test:localstack` sets FBB_AWS_EMULATOR=localstack: the integration tests run again with
 // LocalStack serving Secrets Manager, STS and S3, plus the `*.localstack.test.ts` files, which
 // test what only LocalStack has (its S3 checking URLs signed by its STS, its own departures from

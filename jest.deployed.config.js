@@ -12,6 +12,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   modulePathIgnorePatterns: ['<rootDir>/clients/'],
   testMatch: ['<rootDir>/test/deployed/**/*.test.ts'],
+  // The CLI and helpers that run in the test process call stores on loopback over http.
+  setupFiles: ['<rootDir>/test/support/store-endpoints.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/deployed/services/test-timeout.ts'],
   globalSetup: '<rootDir>/test/deployed/services/global-setup.ts',
   globalTeardown: '<rootDir>/test/deployed/services/global-teardown.ts',

@@ -2,8 +2,10 @@ import { App, type AppProps, Duration, RemovalPolicy, Validations } from 'aws-cd
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { allowedNetworkProblem } from '../functions/shared/network/store-endpoint-policy';
 import { SECRETS_BACKENDS, type SecretsBackend } from '../functions/shared/registry/bucket-record';
 import { IDENTITY_CONTEXT, type SecretsFunction } from './constructs/lambda-secrets-access';
+import type { StoreEndpointSettings } from './constructs/store-endpoint-settings';
 import { FenceBucketBrokerStack, type RegistrySyncSettings } from './stacks/fence-bucket-broker-stack';
 
 /**
@@ -80,6 +82,10 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
         context('registryDeletionProtection') !== 'false' && context('registryDeletionProtection') !== false,
     },
     lambdaArchitecture: lambdaArchitecture(context('lambdaArchitecture')),
+    storeEndpoints: storeEndpoints(
+      context('storeEndpointAllowHttp'),
+      context('storeEndpointAllowedNetworks'),
+    ),
   });
   // AWS Solutions checks run at every synth; each acknowledgement sits on its construct with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -88,8 +94,9 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
 
 /**
  * The sync from Fence DB, when `fenceDbSecretArn` is given: with `vpcId` and `vpcSubnetIds`
- * (required), `vpcSecurityGroupIds` and `syncSchedule` (an EventBridge `rate(…)` or `cron(…)`
- * expression, or a whole number of minutes).
+ * (required), `vpcSecurityGroupIds`, `syncSchedule` (an EventBridge `rate(…)` or `cron(…)`
+ * expression, or a whole number of minutes), and Fence DB's own `fenceDbSecurityGroupId` and
+ * `fenceDbPort` (default 5432), the only place besides HTTPS the admin function may connect to.
  */
 function registrySync(context: (key: string) => unknown): RegistrySyncSettings | undefined {
   const secretArn = context('fenceDbSecretArn');
@@ -102,9 +109,11 @@ function registrySync(context: (key: string) => unknown): RegistrySyncSettings |
     );
   }
   const securityGroupIds = list(context('vpcSecurityGroupIds'));
+  const databaseSecurityGroupId = optionalText(context('fenceDbSecurityGroupId'));
   for (const [key, prefix, ids] of [
     ['vpcSubnetIds', 'subnet', subnetIds],
     ['vpcSecurityGroupIds', 'sg', securityGroupIds],
+    ['fenceDbSecurityGroupId', 'sg', databaseSecurityGroupId === undefined ? [] : [databaseSecurityGroupId]],
   ] as const) {
     const wrong = ids.find((id) => !awsId(prefix, id));
     if (wrong !== undefined)
@@ -115,8 +124,19 @@ function registrySync(context: (key: string) => unknown): RegistrySyncSettings |
     vpcId,
     subnetIds,
     ...(securityGroupIds.length > 0 ? { securityGroupIds } : {}),
+    ...(databaseSecurityGroupId === undefined ? {} : { databaseSecurityGroupId }),
+    databasePort: port('fenceDbPort', context('fenceDbPort')),
     schedule: syncSchedule(context('syncSchedule')),
   };
+}
+
+/** A TCP port from context, or undefined when unset. */
+function port(key: string, value: unknown): number | undefined {
+  const number = count(key, value, 1);
+  if (number !== undefined && number > 65_535) {
+    throw new Error(`context ${key} must be a TCP port (1–65535), got ${JSON.stringify(value)}`);
+  }
+  return number;
 }
 
 /** An EC2 resource id: the prefix, then 8 or 17 hexadecimal characters. */
@@ -135,6 +155,25 @@ function syncSchedule(value: unknown): events.Schedule | undefined {
     );
   }
   return events.Schedule.rate(Duration.minutes(minutes));
+}
+
+/**
+ * The store-endpoint policy (SSRF): `storeEndpointAllowHttp` (`true`/`false`) and
+ * `storeEndpointAllowedNetworks` (host names and CIDRs, a JSON array or comma-separated). A bad
+ * entry fails the synth, naming it, rather than leaving an allow-list the functions would refuse.
+ */
+function storeEndpoints(allowHttp: unknown, networks: unknown): StoreEndpointSettings {
+  if (allowHttp !== undefined && !['true', 'false', true, false].includes(allowHttp as string | boolean)) {
+    throw new Error(`context storeEndpointAllowHttp must be true or false, got ${JSON.stringify(allowHttp)}`);
+  }
+  const allowedNetworks = list(networks);
+  for (const entry of allowedNetworks) {
+    const problem = allowedNetworkProblem(entry);
+    if (problem !== undefined) {
+      throw new Error(`context storeEndpointAllowedNetworks: ${JSON.stringify(entry)} ${problem}`);
+    }
+  }
+  return { allowHttp: allowHttp === true || allowHttp === 'true', allowedNetworks };
 }
 
 /** A context value given as a JSON array or a comma-separated string. */

@@ -5,6 +5,7 @@ import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identit
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import type { WorkloadIdentitySigners } from '../shared/credentials/bucket-credentials';
 import { ConfigurationError } from '../shared/errors';
+import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
@@ -43,6 +44,7 @@ export function wireBucketAdmin(
     ...withWorkloadIdentity(workloadIdentitySigners(environment)),
     secretsPrefix: environment.FENCE_SECRETS_PREFIX,
     recoveryWindowDays: environment.ADMIN_SECRET_RECOVERY_DAYS,
+    endpointPolicy: StoreEndpointPolicy.fromEnvironment(environment),
     audit: options.audit,
   });
 }

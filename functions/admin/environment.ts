@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { commaList, seconds } from '../shared/config/environment';
+import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 import { FENCE_DB_SSL_MODES } from '../shared/registry/fence-db-connection';
 
 /** Where admin writes go first: Fence DB, or DynamoDB alone. */
@@ -46,5 +47,7 @@ export const AdminEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   ADMIN_SECRET_RECOVERY_DAYS: z._default(z.coerce.number().check(z.int(), z.minimum(7), z.maximum(30)), 7),
   /** Session length for role-mode proofs. */
   ASSUME_ROLE_DURATION_SECONDS: seconds(900),
+  /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
+  ...StoreEndpointEnvironment,
 });
 export type AdminEnvironment = z.output<typeof AdminEnvironmentSchema>;

@@ -8,6 +8,7 @@ import { DriftFinding } from '../shared/drift/drift-finding';
 import { AwsKmsKeys } from '../shared/drift/kms-keys';
 import { AwsSecretResourcePolicies } from '../shared/drift/secret-resource-policies';
 import { MinioAdminClient } from '../shared/minio/minio-admin-client';
+import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
@@ -33,6 +34,7 @@ export function wireDriftCheck(
   }
   const adminSecrets = new AwsSecretsManagerResolver();
   const workloadIdentity = overrides.workloadIdentity ?? workloadIdentitySigners(environment);
+  const endpointPolicy = overrides.endpointPolicy ?? StoreEndpointPolicy.fromEnvironment(environment);
   return new DriftCheck({
     registry: overrides.registry ?? new DynamoDbBucketRegistry(environment.REGISTRY_TABLE_NAME),
     backends,
@@ -44,8 +46,9 @@ export function wireDriftCheck(
     resourcePolicies: overrides.resourcePolicies ?? new AwsSecretResourcePolicies(),
     minioAdmin: overrides.minioAdmin ?? {
       credentials: (ref) => readAdminSecret(adminSecrets, ref, environment.FENCE_MINIO_ADMIN_SECRET_ARNS),
-      client: (connection) => new MinioAdminClient(connection),
+      client: (connection) => new MinioAdminClient(connection, endpointPolicy),
     },
+    endpointPolicy,
     readers: {
       cacheTtlSeconds: environment.FENCE_SECRET_CACHE_TTL_SECONDS,
       cacheJitter: 0.1,

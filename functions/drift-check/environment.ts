@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { booleanFlag, commaList, positiveInteger, seconds } from '../shared/config/environment';
+import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 
 /**
  * The drift check's settings: the drift-check Lambda's environment (the CDK construct is typed by
@@ -32,5 +33,7 @@ export const DriftEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false),
   /** Session length of role-mode proofs (STS's minimum). */
   ASSUME_ROLE_DURATION_SECONDS: seconds(900),
+  /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
+  ...StoreEndpointEnvironment,
 });
 export type DriftEnvironment = z.output<typeof DriftEnvironmentSchema>;

@@ -46,6 +46,14 @@ export interface LocalRunner {
 }
 
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
+/**
+ * The store-endpoint policy of one machine: its stores (the demo store, MinIO, LocalStack) listen
+ * on loopback over http, which a deployment refuses. Set in the environment to change it.
+ */
+const LOCAL_STORE_ENDPOINTS = {
+  STORE_ENDPOINT_ALLOW_HTTP: 'true',
+  STORE_ENDPOINT_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128,localhost',
+};
 export const DEMO_BUCKET = 'demo-bucket';
 /** An empty bucket on the local store, for trying registration (README, "Managing buckets"). */
 export const SPARE_DEMO_BUCKET = 'my-dataset';
@@ -60,7 +68,7 @@ export const SPARE_DEMO_BUCKET = 'my-dataset';
  * `refusedCaller`).
  */
 export async function startLocalRunner(options: LocalRunnerOptions = {}): Promise<LocalRunner> {
-  const env = options.env ?? process.env;
+  const env: NodeJS.ProcessEnv = { ...LOCAL_STORE_ENDPOINTS, ...(options.env ?? process.env) };
   // A variable of its own, not HOST: shells and containers set HOST for other reasons (zsh to the
   // machine's name, images to 0.0.0.0), which would put an API without authentication on the network.
   const host = options.host ?? (env.FBB_LOCAL_HOST || '127.0.0.1');

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { GCP_PROJECT_ID_PATTERN } from '../shared/backends/gcp/service-account-project';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { positiveInteger, seconds } from '../shared/config/environment';
+import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 
 /** The presign function's environment; the CDK construct is typed by the same schema. */
 export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
@@ -29,5 +30,7 @@ export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   GCP_REQUESTER_PAYS_PROJECT: z.optional(
     z.string().check(z.regex(GCP_PROJECT_ID_PATTERN, 'must be a GCP project id')),
   ),
+  /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
+  ...StoreEndpointEnvironment,
 });
 export type PresignEnvironment = z.output<typeof PresignEnvironmentSchema>;

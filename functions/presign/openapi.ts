@@ -58,6 +58,10 @@ export function brokerOpenApiDocument(): Record<string, unknown> {
           code: { type: 'string', enum: [...ERROR_CODES] },
           message: { type: 'string' },
           request_id: { type: 'string' },
+          field: {
+            type: 'string',
+            description: 'The request (or record) field to fix, on a 4xx caused by one field',
+          },
         },
       },
     },

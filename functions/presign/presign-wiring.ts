@@ -4,6 +4,7 @@ import { workloadIdentitySigners } from '../shared/backends/gcp/workload-identit
 import type { SecretsEnvironment } from '../shared/backends/secrets-environment';
 import { AssumedRoleCredentials } from '../shared/credentials/assumed-role-credentials';
 import { BucketCredentialsService } from '../shared/credentials/bucket-credentials';
+import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import { MultipartStoreClient } from '../shared/presign/multipart-store-client';
 import { PresignService } from '../shared/presign/presign-service';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
@@ -64,7 +65,10 @@ export function wirePresignService(
       workloadIdentitySigners(environment, PRESIGN_CALL_BUDGETS_MS.sts),
     ),
     presigner: new SigV4Presigner(),
-    multipart: new MultipartStoreClient(PRESIGN_CALL_BUDGETS_MS.store),
+    multipart: new MultipartStoreClient(
+      PRESIGN_CALL_BUDGETS_MS.store,
+      StoreEndpointPolicy.fromEnvironment(environment),
+    ),
     ...(environment.GCP_REQUESTER_PAYS_PROJECT === undefined
       ? {}
       : { gcsRequesterPaysProject: environment.GCP_REQUESTER_PAYS_PROJECT }),

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { booleanFlag, seconds } from '../shared/config/environment';
+import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 
 /**
  * The rotation function's environment; the CDK construct is typed by the same schema. The
@@ -22,5 +23,7 @@ export const RotationEnvironmentSchema = z.object({
   REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
   /** Accept `http` MinIO endpoints: for tests and local development only. */
   FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false),
+  /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
+  ...StoreEndpointEnvironment,
 });
 export type RotationEnvironment = z.output<typeof RotationEnvironmentSchema>;

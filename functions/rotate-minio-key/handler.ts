@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { AwsSecretsManagerResolver } from '../shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { readEnvironment } from '../shared/config/environment';
 import { MinioAdminClient } from '../shared/minio/minio-admin-client';
+import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import { probeMinioBucket } from '../shared/rotation/minio-bucket-probe';
 import { MinioKeyRotation } from '../shared/rotation/minio-key-rotation';
 import { ReaderRetirementGrace } from '../shared/rotation/retirement-grace';
@@ -21,11 +22,12 @@ import { ROTATION_METRICS } from './rotation-metrics';
 const environment = readEnvironment(RotationEnvironmentSchema);
 const logger = new Logger();
 const metrics = new Metrics();
+const storeEndpoints = StoreEndpointPolicy.fromEnvironment(environment);
 const rotation = new MinioKeyRotation({
   store: new RotationStore(new SecretsManagerClient({})),
   adminSecrets: new AwsSecretsManagerResolver(),
-  adminClient: (connection) => new MinioAdminClient(connection),
-  probe: probeMinioBucket,
+  adminClient: (connection) => new MinioAdminClient(connection, storeEndpoints),
+  probe: (secret) => probeMinioBucket(secret, storeEndpoints),
   grace: new ReaderRetirementGrace({
     cacheTtlSeconds: environment.FENCE_SECRET_CACHE_TTL_SECONDS,
     cacheJitter: 0.1,

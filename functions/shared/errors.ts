@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'bucket_misconfigured',
   'secret_backend_unavailable',
   'store_unavailable',
+  'endpoint_not_allowed',
   'registry_unavailable',
   'caller_not_allowed',
   'unknown_secret',
@@ -243,6 +244,26 @@ export class StoreUnavailableError extends BrokerError {
 }
 
 /**
+ * A bucket's store endpoint that this deployment's store-endpoint policy refuses: not `https`
+ * (without `STORE_ENDPOINT_ALLOW_HTTP`), with userinfo, a query or a fragment, or a host that is
+ * (or resolves to) a loopback, link-local, private, CGNAT, ULA or unspecified address outside
+ * `STORE_ENDPOINT_ALLOWED_NETWORKS`. Raised where a record's `endpoint` is accepted and again at
+ * connect time, after DNS, so no request reaches such an address. Names the field and the rule,
+ * never a resolved address (the answer would map the deployment's network for the caller).
+ */
+export class StoreEndpointRefusedError extends BrokerError {
+  override readonly name: string = 'StoreEndpointRefusedError';
+  readonly code = 'endpoint_not_allowed';
+  readonly status = 400;
+  constructor(
+    message: string,
+    readonly field = 'endpoint',
+  ) {
+    super(message);
+  }
+}
+
+/**
  * The registry (the DynamoDB mirror) did not answer within its budget, failed, or could not be
  * reached. Nothing about the bucket is known, so the request can only be retried.
  */
@@ -323,6 +344,19 @@ export class MigrationFailedError extends BrokerError {
       { cause },
     );
   }
+}
+
+/** C0 controls, DEL and C1 controls: terminals and log parsers act on them. */
+const CONTROL_CHARACTERS = /\p{Cc}/gu;
+
+/**
+ * Text a store (or another system the broker calls) wrote, made fit to keep in a message:
+ * control characters dropped and at most `max` characters, so a store can neither write escape
+ * sequences into a terminal or a log nor grow an answer. Prefer not keeping store text at all.
+ */
+export function storeText(text: string, max = 128): string {
+  const clean = text.replace(CONTROL_CHARACTERS, '');
+  return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
 }
 
 /** Whether `error` is one of ours (as opposed to a bug or an unmapped SDK error). */

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -13,6 +13,7 @@ import { routeAccessStatements } from '../iam/route-access';
 import { BrokerFunction, RDS_CA_BUNDLE } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
+import { type StoreEndpointSettings, storeEndpointEnvironment } from './store-endpoint-settings';
 
 /** Fence DB, the registry of record: its connection secret and the network that reaches it. */
 export interface FenceDbAccess {
@@ -21,6 +22,13 @@ export interface FenceDbAccess {
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Fence DB's own security group: the admin function's group may reach it on `port` (and it is
+   * told to admit the admin function). @default none: the port is open towards any address
+   */
+  readonly databaseSecurityGroup?: ec2.ISecurityGroup;
+  /** Fence DB's port. @default 5432 */
+  readonly port?: number;
 }
 
 export interface AdminApiProps {
@@ -47,6 +55,8 @@ export interface AdminApiProps {
   readonly fenceDb?: FenceDbAccess;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
+  /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
+  readonly storeEndpoints?: StoreEndpointSettings;
 }
 
 /**
@@ -55,6 +65,8 @@ export interface AdminApiProps {
  */
 export class AdminApi extends Construct {
   readonly function: BrokerFunction<typeof AdminEnvironmentSchema>;
+  /** The function's own security group, in Fence DB's VPC (absent without Fence DB). */
+  securityGroup?: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: AdminApiProps) {
     super(scope, id);
@@ -76,6 +88,7 @@ export class AdminApi extends Construct {
         GCP_SECRET_MANAGER_PROJECT: props.secretsAccess?.gcpSecretManagerProject,
         FENCE_SECRETS_PREFIX: prefix,
         ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),
+        ...storeEndpointEnvironment(props.storeEndpoints),
         ...(props.fenceDb === undefined
           ? {}
           : {
@@ -90,12 +103,18 @@ export class AdminApi extends Construct {
         : {
             vpc: props.fenceDb.vpc,
             vpcSubnets: props.fenceDb.vpcSubnets,
-            securityGroups: props.fenceDb.securityGroups,
+            securityGroups: [this.fenceDbEgress(props.fenceDb)],
           }),
       bundledFiles: props.secretsAccess?.bundledFiles,
       // A registration proves credentials on the bucket (AssumeRole, a store round trip): seconds, not ms.
       timeout: Duration.seconds(29),
     });
+    if (this.securityGroup !== undefined) {
+      new CfnOutput(this, 'SecurityGroupId', {
+        value: this.securityGroup.securityGroupId,
+        description: "The admin function's security group: Fence DB's group must admit it on Fence DB's port",
+      });
+    }
     const role = this.function.role as iam.Role;
     addMatrixRules(role, Object.values(ADMIN_MATRIX.rules), {
       prefix,
@@ -130,5 +149,30 @@ export class AdminApi extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
       reason: 'Bucket secrets are created and registered at run time, under the broker prefix only.',
     });
+  }
+
+  /**
+   * The admin function's network in Fence DB's VPC. It calls whatever endpoint an admin registers
+   * (SSRF), so its group lets out only HTTPS (AWS APIs, secrets backends, stores) and Fence DB's
+   * port, towards Fence DB's own group when it is known; never the operator's groups, which may
+   * allow everything out.
+   */
+  private fenceDbEgress(fenceDb: FenceDbAccess): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: fenceDb.vpc,
+      description: 'fence-bucket-broker admin function: HTTPS and Fence DB only',
+      allowAllOutbound: false,
+      allowAllIpv6Outbound: false,
+    });
+    group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, secrets backends, stores');
+    group.addEgressRule(ec2.Peer.anyIpv6(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, secrets backends, stores');
+    const port = ec2.Port.tcp(fenceDb.port ?? 5432);
+    if (fenceDb.databaseSecurityGroup === undefined) {
+      group.addEgressRule(ec2.Peer.anyIpv4(), port, 'Fence DB (its security group was not given)');
+    } else {
+      group.connections.allowTo(fenceDb.databaseSecurityGroup, port, 'Fence DB');
+    }
+    this.securityGroup = group;
+    return group;
   }
 }

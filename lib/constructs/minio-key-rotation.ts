@@ -12,6 +12,7 @@ import { ADMIN_SECRETS_PATH, ROTATION_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules, matrixStatement } from '../iam/matrix-statement';
 import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
+import { type StoreEndpointSettings, storeEndpointEnvironment } from './store-endpoint-settings';
 
 export interface MinioKeyRotationProps {
   /** Secrets under this name prefix may be rotated. @default 'gen3/fence/' */
@@ -46,6 +47,8 @@ export interface MinioKeyRotationProps {
   readonly retirementMargin?: Duration;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
+  /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
+  readonly storeEndpoints?: StoreEndpointSettings;
 }
 
 /** What the interval rule needs to know about the readers of a rotated secret and its schedule. */
@@ -99,6 +102,7 @@ export class MinioKeyRotation extends Construct {
         ),
         FENCE_ROTATION_MARGIN_SECONDS: String((props.retirementMargin ?? Duration.minutes(10)).toSeconds()),
         REGISTRY_TABLE_NAME: props.registry?.tableName,
+        ...storeEndpointEnvironment(props.storeEndpoints),
       },
       // Each admin answer costs one Argon2id derivation (64 MiB, ~0.25 s).
       memorySize: 1024,

@@ -14,6 +14,7 @@ import { routeAccessStatements } from '../iam/route-access';
 import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
+import { type StoreEndpointSettings, storeEndpointEnvironment } from './store-endpoint-settings';
 
 export interface PresignApiProps {
   readonly registry: BucketRegistryTable;
@@ -40,6 +41,8 @@ export interface PresignApiProps {
   readonly reservedConcurrency?: number;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
+  /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
+  readonly storeEndpoints?: StoreEndpointSettings;
 }
 
 /**
@@ -86,6 +89,7 @@ export class PresignApi extends Construct {
         ...props.secretsAccess?.identities.presign,
         GCP_REQUESTER_PAYS_PROJECT: props.secretsAccess?.gcpRequesterPaysProject,
         FENCE_SECRETS_PREFIX: prefix,
+        ...storeEndpointEnvironment(props.storeEndpoints),
       },
       bundledFiles: props.secretsAccess?.bundledFiles,
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,

@@ -13,6 +13,7 @@ import { BrokerFunction } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import { DriftReportBucket } from './drift-report-bucket';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
+import { type StoreEndpointSettings, storeEndpointEnvironment } from './store-endpoint-settings';
 
 /**
  * SDK clients the drift check takes from the Lambda runtime's own AWS SDK v3 (as the presign
@@ -52,6 +53,8 @@ export interface ScheduledDriftCheckProps {
   readonly checkTimeout?: Duration;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
+  /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
+  readonly storeEndpoints?: StoreEndpointSettings;
 }
 
 /**
@@ -86,6 +89,7 @@ export class ScheduledDriftCheck extends Construct {
         DRIFT_CONCURRENCY: String(props.concurrency ?? 16),
         DRIFT_CHECK_TIMEOUT_SECONDS: String((props.checkTimeout ?? Duration.seconds(10)).toSeconds()),
         FENCE_MINIO_ADMIN_SECRET_ARNS: adminSecretArns.length === 0 ? undefined : adminSecretArns.join(','),
+        ...storeEndpointEnvironment(props.storeEndpoints),
       },
       // A parent's key listing costs one Argon2id derivation (64 MiB); a thousand buckets take ~a minute.
       memorySize: 1024,

@@ -17,6 +17,7 @@ import { MinioKeyRotation } from '../constructs/minio-key-rotation';
 import { PresignApi } from '../constructs/presign-api';
 import { RegistrySync } from '../constructs/registry-sync';
 import { ScheduledDriftCheck } from '../constructs/scheduled-drift-check';
+import type { StoreEndpointSettings } from '../constructs/store-endpoint-settings';
 
 export interface FenceBucketBrokerStackProps extends StackProps {
   /** Settings of the registry table. @default see BucketRegistryTableProps */
@@ -72,6 +73,11 @@ export interface FenceBucketBrokerStackProps extends StackProps {
    * Lambda containers on an x86_64 host; nothing else differs. @default arm64
    */
   readonly lambdaArchitecture?: lambda.Architecture;
+  /**
+   * Where the functions' own calls to buckets' stores may go (SSRF): admin, presign, drift
+   * check and rotation get the same policy. @default https to public addresses only
+   */
+  readonly storeEndpoints?: StoreEndpointSettings;
 }
 
 export interface RegistrySyncSettings {
@@ -82,6 +88,10 @@ export interface RegistrySyncSettings {
   readonly subnetIds: string[];
   /** @default a new security group with outbound access only */
   readonly securityGroupIds?: string[];
+  /** Fence DB's own security group: the admin function may connect only there (and to HTTPS). */
+  readonly databaseSecurityGroupId?: string;
+  /** Fence DB's port. @default 5432 */
+  readonly databasePort?: number;
   /** @default every 5 minutes */
   readonly schedule?: events.Schedule;
 }
@@ -117,6 +127,7 @@ export class FenceBucketBrokerStack extends Stack {
       throttlingBurstLimit: props.presignThrottle?.burstLimit,
       reservedConcurrency: props.presignReservedConcurrency,
       lambdaArchitecture: props.lambdaArchitecture,
+      storeEndpoints: props.storeEndpoints,
     });
     // Fence DB's network, shared by the sync and (with Fence DB as the registry of record) the admin API.
     const fenceDb = props.registrySync === undefined ? undefined : this.fenceDbNetwork(props.registrySync);
@@ -129,6 +140,7 @@ export class FenceBucketBrokerStack extends Stack {
         secretsPrefix: props.secretsPrefix,
         secretsAccess,
         lambdaArchitecture: props.lambdaArchitecture,
+        storeEndpoints: props.storeEndpoints,
         ...(fenceDb === undefined ? {} : { fenceDb }),
       });
     }
@@ -146,6 +158,7 @@ export class FenceBucketBrokerStack extends Stack {
         registry: this.registry,
         reservedConcurrency: props.rotationReservedConcurrency,
         lambdaArchitecture: props.lambdaArchitecture,
+        storeEndpoints: props.storeEndpoints,
       });
       for (const [index, name] of rotated.entries()) {
         const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
@@ -184,6 +197,7 @@ export class FenceBucketBrokerStack extends Stack {
       schedule: props.driftSchedule,
       reportRetention: props.driftReportRetention,
       lambdaArchitecture: props.lambdaArchitecture,
+      storeEndpoints: props.storeEndpoints,
     });
     this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
       presignFunction: this.presignApi.function,
@@ -267,6 +281,16 @@ export class FenceBucketBrokerStack extends Stack {
       secretArn: settings.fenceDbSecretArn,
       vpc,
       vpcSubnets: { subnets },
+      ...(settings.databasePort === undefined ? {} : { port: settings.databasePort }),
+      ...(settings.databaseSecurityGroupId === undefined
+        ? {}
+        : {
+            databaseSecurityGroup: ec2.SecurityGroup.fromSecurityGroupId(
+              this,
+              'FenceDbDatabaseSecurityGroup',
+              settings.databaseSecurityGroupId,
+            ),
+          }),
       ...(settings.securityGroupIds === undefined
         ? {}
         : {

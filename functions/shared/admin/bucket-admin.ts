@@ -138,6 +138,8 @@ export class BucketAdmin {
         throw new InvalidRequestError('keys may only be given with create_secret: true', 'secret');
       }
       const registration = parseRequest(BucketRegistrationSchema, fields);
+      // Before any secret is created or read, and even without the proof (`--no-validate`).
+      this.proof.checkEndpoint(registration);
       if (createSecret === true && registration.auth_mode !== 'static') {
         throw new InvalidRequestError('create_secret is for auth_mode static', 'create_secret');
       }
@@ -244,6 +246,9 @@ export class BucketAdmin {
         );
       }
       const next = applyBucketChanges(current, changes as BucketChanges, new Date());
+      // A suspended bucket is not proven, but its endpoint is still checked: resuming it must
+      // not be the way to point the broker somewhere the policy refuses.
+      if ('endpoint' in changes) this.proof.checkEndpoint(next);
       const touchesAccess = ['secret_version', 'endpoint', 'region'].some((field) => field in changes);
       let payload: SecretPayload | undefined;
       if (next.auth_mode === 'static' && next.secret_ref !== null && 'secret_version' in changes) {

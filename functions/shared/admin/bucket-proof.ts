@@ -6,8 +6,10 @@ import {
   InvalidSecretError,
   SecretNotFoundError,
   SecretShapeError,
+  storeText,
   UnknownSecretError,
 } from '../errors';
+import { type StoreEndpointPolicy, storeEndpointPolicy } from '../network/store-endpoint-policy';
 import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
 import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import type { BucketRecord, Provider, SecretsBackend } from '../registry/bucket-record';
@@ -39,10 +41,15 @@ export interface BucketProofDependencies {
   gcsProbe?: (record: BucketRecord, signer: GcsSigner) => Promise<void>;
   /** Signs as GCP service accounts (workload identity); absent without a Google identity. */
   workloadIdentity?: WorkloadIdentitySigners;
+  /**
+   * Where a record's endpoint may point, checked before any secret is read or request sent, and
+   * by the default probes at connect time. @default the process's (`STORE_ENDPOINT_…` variables)
+   */
+  endpointPolicy?: StoreEndpointPolicy;
 }
 
 /** Checks of the registration proof. Messages name refs and fields, never values. */
-export type ProofCheckName = 'secret' | 'secret_shape' | 'secret_pin' | 'bucket_access';
+export type ProofCheckName = 'endpoint' | 'secret' | 'secret_shape' | 'secret_pin' | 'bucket_access';
 
 /** One check of a report. */
 export interface ProofCheck<Name extends string = ProofCheckName> {
@@ -90,10 +97,22 @@ const AWS_STAGES = new Set(['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING']);
 export class BucketProof {
   private readonly probe: (record: BucketRecord, credentials: ProbeCredentials) => Promise<void>;
   private readonly gcsProbe: (record: BucketRecord, signer: GcsSigner) => Promise<void>;
+  private readonly endpointPolicy: StoreEndpointPolicy;
 
   constructor(private readonly deps: BucketProofDependencies) {
-    this.probe = deps.probe ?? ((record, credentials) => probeBucketAccess(record, credentials));
-    this.gcsProbe = deps.gcsProbe ?? ((record, signer) => probeGcsBucketAccess(record, signer));
+    const policy = deps.endpointPolicy ?? storeEndpointPolicy();
+    this.endpointPolicy = policy;
+    this.probe = deps.probe ?? ((record, credentials) => probeBucketAccess(record, credentials, { policy }));
+    this.gcsProbe = deps.gcsProbe ?? ((record, signer) => probeGcsBucketAccess(record, signer, { policy }));
+  }
+
+  /**
+   * The record's endpoint is one this deployment's store-endpoint policy allows (400
+   * `endpoint_not_allowed` naming `endpoint` otherwise). A record without one goes to its
+   * provider's own endpoint.
+   */
+  checkEndpoint(record: Pick<BucketRecord, 'endpoint'>): void {
+    if (record.endpoint !== null) this.endpointPolicy.checkEndpoint(record.endpoint);
   }
 
   /** Runs every check that applies to the record; a failing check is a verdict, not an error. */
@@ -115,6 +134,15 @@ export class BucketProof {
       }
     };
     const result: BucketProofResult = { checks };
+    // First, so a refused endpoint costs no secret read and sends no request. Reported only
+    // when it fails: a record without an endpoint has nothing to check.
+    try {
+      this.checkEndpoint(record);
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      checks.push({ name: 'endpoint', ok: false, message: `${error.code}: ${error.message}` });
+      return result;
+    }
     if (record.auth_mode === 'static' && record.secret_ref !== null) {
       const ref = record.secret_ref;
       let backend: AdminSecretsBackend | undefined;
@@ -162,6 +190,7 @@ export class BucketProof {
 
   /** Proves the credentials on the bucket: the store's answer to a signed HEAD of it. */
   async proveAccess(record: BucketRecord, payload: SecretPayload | undefined): Promise<void> {
+    this.checkEndpoint(record);
     switch (record.auth_mode) {
       case 'static': {
         if (payload === undefined || record.secret_ref === null) {
@@ -292,5 +321,6 @@ export class BucketProof {
 /** An error that is not one of ours, as a check's message: its name and a bounded message. */
 export function describeUnexpected(error: unknown): string {
   if (!(error instanceof Error)) return 'unexpected error';
-  return `${error.name}: ${error.message}`.slice(0, 300);
+  // Such a message may quote a store's answer: bounded and without control characters.
+  return storeText(`${error.name}: ${error.message}`, 300);
 }

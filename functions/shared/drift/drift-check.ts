@@ -6,6 +6,7 @@ import {
 } from '../admin/bucket-proof';
 import type { AssumedRoleCredentials } from '../credentials/assumed-role-credentials';
 import { type BucketRecordShapeError, InvalidRequestError } from '../errors';
+import type { StoreEndpointPolicy } from '../network/store-endpoint-policy';
 import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
 import type { BucketRecord } from '../registry/bucket-record';
 import type { BucketRegistry } from '../registry/bucket-registry';
@@ -64,6 +65,11 @@ export interface DriftCheckDependencies {
   readers: DriftReaderSettings;
   /** Accept `http` MinIO endpoints in rotation metadata (tests, development). @default false */
   allowInsecureMinioHttp?: boolean;
+  /**
+   * Where records' endpoints may point (checked first, then at connect time by the default
+   * probes). @default the process's (`STORE_ENDPOINT_…` variables)
+   */
+  endpointPolicy?: StoreEndpointPolicy;
   /** @default () => new Date() */
   clock?: () => Date;
 }
@@ -167,7 +173,10 @@ export class DriftCheck {
     const probe =
       this.deps.probe ??
       ((record: BucketRecord, credentials: ProbeCredentials, ms: number) =>
-        probeBucketAccess(record, credentials, { timeoutMs: ms }));
+        probeBucketAccess(record, credentials, {
+          timeoutMs: ms,
+          ...(this.deps.endpointPolicy === undefined ? {} : { policy: this.deps.endpointPolicy }),
+        }));
     const backends: BucketProofDependencies['backends'] = {};
     for (const [name, backend] of Object.entries(this.deps.backends) as [
       SecretsBackend,
@@ -182,6 +191,7 @@ export class DriftCheck {
       probe: (record, credentials) => probe(record, credentials, timeoutMs),
       ...(this.deps.gcsProbe === undefined ? {} : { gcsProbe: this.deps.gcsProbe }),
       ...(this.deps.workloadIdentity === undefined ? {} : { workloadIdentity: this.deps.workloadIdentity }),
+      ...(this.deps.endpointPolicy === undefined ? {} : { endpointPolicy: this.deps.endpointPolicy }),
     };
     const grace = new ReaderRetirementGrace({
       ...this.deps.readers,

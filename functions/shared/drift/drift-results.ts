@@ -2,11 +2,13 @@ import type { ProofCheck, ProofCheckName } from '../admin/bucket-proof';
 
 /**
  * The checks of a drift run, in the order they run. `record` is the registry record itself (a
- * malformed one, or a name asked for that is not registered); the proof's four come from
- * `BucketProof`, the same code the admin core's validate runs.
+ * malformed one, or a name asked for that is not registered); the proof's five come from
+ * `BucketProof`, the same code the admin core's validate runs (`endpoint` only when the
+ * store-endpoint policy refuses the record's endpoint: then nothing else is checked).
  */
 export const DRIFT_CHECK_NAMES = [
   'record',
+  'endpoint',
   'secret',
   'secret_pin',
   'secret_shape',

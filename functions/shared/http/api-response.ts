@@ -1,5 +1,11 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { BrokerError, type ErrorCode, MethodNotAllowedError } from '../errors';
+import { BrokerError, type ErrorCode, MethodNotAllowedError, storeText } from '../errors';
+
+/**
+ * The longest message an error answer carries: with the code, request id and field the body
+ * stays under the 1 KB the README promises, whatever a message was built from.
+ */
+const MAX_MESSAGE_CHARACTERS = 768;
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
@@ -7,7 +13,10 @@ export function jsonResponse(status: number, body: unknown): APIGatewayProxyResu
   return { statusCode: status, headers: JSON_HEADERS, body: JSON.stringify(body) };
 }
 
-/** What an error becomes on the wire: status, stable code, message; never a stack or a secret. */
+/**
+ * What an error becomes on the wire: status, stable code, message and, for a 4xx caused by one
+ * field of the request or record, that `field`; never a stack or a secret.
+ */
 export function errorResponse(
   error: unknown,
   requestId: string,
@@ -15,7 +24,8 @@ export function errorResponse(
   const known = error instanceof BrokerError;
   const status = known ? error.status : 500;
   const code: ErrorCode = known ? error.code : 'internal_error';
-  const message = known ? error.message : 'internal error';
+  const message = known ? storeText(error.message, MAX_MESSAGE_CHARACTERS) : 'internal error';
+  const field = known && status < 500 ? fieldOf(error) : undefined;
   const headers: Record<string, string> = { ...JSON_HEADERS };
   if (known && error.retryAfterSeconds !== undefined)
     headers['retry-after'] = String(error.retryAfterSeconds);
@@ -23,7 +33,15 @@ export function errorResponse(
   return {
     statusCode: status,
     headers,
-    body: JSON.stringify({ error: { code, message, request_id: requestId } }),
+    body: JSON.stringify({
+      error: { code, message, request_id: requestId, ...(field === undefined ? {} : { field }) },
+    }),
     code,
   };
+}
+
+/** The field an error names (`InvalidRequestError`, `StoreEndpointRefusedError`), if any. */
+function fieldOf(error: BrokerError): string | undefined {
+  const field = (error as { field?: unknown }).field;
+  return typeof field === 'string' && /^[a-z_][a-z0-9_.[\]]{0,63}$/.test(field) ? field : undefined;
 }

@@ -1,5 +1,19 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+
+/**
+ * Where a request may connect (the store-endpoint policy, `network/`, is one): the target URL
+ * before anything is sent, and each address a host name resolves to, at connect time.
+ */
+export interface ConnectGuard {
+  /** Throws when the URL's scheme or literal host may not be reached. */
+  checkTarget(url: URL): void;
+  /** `net.connect`'s lookup: fails the connection when a resolved address may not be reached. */
+  lookup: LookupFunction;
+  /** Keep-alive agents whose connections go through `lookup`. */
+  keepAliveAgents(): { http: HttpAgent; https: HttpsAgent };
+}
 
 /** One HTTP request the broker makes itself, its body a string both ways. */
 export interface HttpExchange {
@@ -13,6 +27,11 @@ export interface HttpExchange {
   timeoutMs: number;
   /** PEM bundle to trust instead of the system roots (stores with a private CA). */
   ca?: string;
+  /**
+   * Checks the target and every connection (calls to a bucket's store). Redirects are never
+   * followed here, so the one target checked is the only one reached.
+   */
+  guard?: ConnectGuard;
 }
 
 export interface HttpAnswer {
@@ -49,9 +68,19 @@ export function exchange(url: string | URL, request: HttpExchange): Promise<Http
     return Promise.reject(new ExchangeTimeoutError(new URL(url).host, request.timeoutMs));
   }
   const send = secure ? httpsRequest : httpRequest;
-  // A private CA needs an agent of its own (a shared agent would reuse sockets trusted otherwise).
+  const { guard } = request;
+  try {
+    guard?.checkTarget(new URL(url));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const shared = guard === undefined ? agents : guard.keepAliveAgents();
+  // A private CA needs an agent of its own (a shared agent would reuse sockets trusted otherwise);
+  // a guarded one also a socket of its own, so it never rides a connection nobody checked.
   const connection =
-    request.ca === undefined ? { agent: secure ? agents.https : agents.http } : { ca: request.ca };
+    request.ca === undefined
+      ? { agent: secure ? shared.https : shared.http }
+      : { ca: request.ca, ...(guard === undefined ? {} : { agent: false as const, lookup: guard.lookup }) };
   return new Promise((resolve, reject) => {
     const outgoing = send(
       url,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { CredentialsRejectedError, StoreUnavailableError } from '../errors';
+import { BrokerError, CredentialsRejectedError, StoreUnavailableError, storeText } from '../errors';
 import { exchange } from '../http/http-exchange';
+import { type StoreEndpointPolicy, storeEndpointPolicy } from '../network/store-endpoint-policy';
 import { SigV4Presigner } from '../signing/sigv4-presigner';
 import { decryptMadmin, encryptMadmin, MadminAlgorithm, type MadminAlgorithmId } from './madmin-crypto';
 
@@ -100,7 +101,14 @@ export class MinioAdminClient {
   private readonly endpoint: URL;
   private readonly signer = new SigV4Presigner();
 
-  constructor(private readonly connection: MinioAdminConnection) {
+  /**
+   * @param policy where the admin API may be reached: checked on the URL and, after DNS, at
+   * connect time (no redirect is followed). @default the process's (`STORE_ENDPOINT_…` variables)
+   */
+  constructor(
+    private readonly connection: MinioAdminConnection,
+    private readonly policy: StoreEndpointPolicy = storeEndpointPolicy(),
+  ) {
     this.endpoint = new URL(connection.endpoint);
   }
 
@@ -211,8 +219,10 @@ export class MinioAdminClient {
       headers,
       body,
       timeoutMs: this.connection.timeoutMs ?? 10_000,
+      guard: this.policy,
       ...(this.connection.caPem === undefined ? {} : { ca: this.connection.caPem }),
     }).catch((error: unknown) => {
+      if (error instanceof BrokerError) throw error;
       throw new StoreUnavailableError(`MinIO admin API at ${this.endpoint.host} could not be reached`, {
         cause: error,
       });
@@ -225,13 +235,18 @@ export class MinioAdminClient {
   }
 }
 
+/**
+ * An error answer of the admin API as an error. MinIO's code and message are kept (operators
+ * read them in rotation logs and drift reports), but capped and without control characters: a
+ * server could otherwise write escape sequences into a terminal or a 2 KB essay into a report.
+ */
 function adminError(status: number, body: string): Error {
   let code = `HTTP${status}`;
   let message = `MinIO admin API answered ${status}`;
   try {
-    const parsed = JSON.parse(body) as { Code?: string; Message?: string };
-    if (parsed.Code) code = parsed.Code;
-    if (parsed.Message) message = `${parsed.Code}: ${parsed.Message}`;
+    const parsed = JSON.parse(body) as { Code?: unknown; Message?: unknown };
+    if (typeof parsed.Code === 'string' && parsed.Code !== '') code = storeText(parsed.Code, 64);
+    if (typeof parsed.Message === 'string') message = `${code}: ${storeText(parsed.Message)}`;
   } catch {
     // not JSON: keep the status
   }

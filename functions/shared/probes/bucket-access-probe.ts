@@ -1,7 +1,6 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { Client } from 'minio';
-import { CredentialsRejectedError, StoreUnavailableError, ThrottledError } from '../errors';
+import { BrokerError, CredentialsRejectedError, StoreUnavailableError, ThrottledError } from '../errors';
+import { type StoreEndpointPolicy, storeEndpointPolicy } from '../network/store-endpoint-policy';
 import type { BucketRecord } from '../registry/bucket-record';
 import type { SigningCredentials } from '../signing/sigv4-presigner';
 
@@ -41,7 +40,7 @@ export interface ProbeTarget {
 export function probeBucketAccess(
   record: BucketRecord,
   credentials: ProbeCredentials,
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  options: ProbeOptions & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<void> {
   const endpoint = storeEndpoint(record, options.env);
   return probeStoreBucket(
@@ -56,23 +55,35 @@ export function probeBucketAccess(
   );
 }
 
-/** The probe itself, for any store and bucket (rotation's testSecret proves a pending key with it). */
+/** How a probe runs. */
+export interface ProbeOptions {
+  /** @default 5000 */
+  timeoutMs?: number;
+  /** Where the probe may connect. @default the process's (`STORE_ENDPOINT_…` variables) */
+  policy?: StoreEndpointPolicy;
+}
+
+/**
+ * The probe itself, for any store and bucket (rotation's testSecret proves a pending key with it).
+ * The store-endpoint policy checks the endpoint before anything is sent and every address its
+ * name resolves to at connect time; the minio client follows no redirect.
+ */
 export async function probeStoreBucket(
   target: ProbeTarget,
   credentials: ProbeCredentials,
-  options: { timeoutMs?: number } = {},
+  options: ProbeOptions = {},
 ): Promise<void> {
   const { endpoint } = target;
   const secure = endpoint.protocol === 'https:';
+  const policy = options.policy ?? storeEndpointPolicy();
+  policy.checkTarget(endpoint);
   // An agent of its own: it carries the store's CA and client certificate, and destroying it
   // ends a request that outlived the timeout (the minio client has no timeout of its own).
-  const agent = secure
-    ? new HttpsAgent({
-        ...(credentials.caBundlePem === undefined ? {} : { ca: credentials.caBundlePem }),
-        ...(credentials.clientCertPem === undefined ? {} : { cert: credentials.clientCertPem }),
-        ...(credentials.clientKeyPem === undefined ? {} : { key: credentials.clientKeyPem }),
-      })
-    : new HttpAgent();
+  const agent = policy.agent(secure, {
+    ...(credentials.caBundlePem === undefined ? {} : { ca: credentials.caBundlePem }),
+    ...(credentials.clientCertPem === undefined ? {} : { cert: credentials.clientCertPem }),
+    ...(credentials.clientKeyPem === undefined ? {} : { key: credentials.clientKeyPem }),
+  });
   const client = new Client({
     endPoint: endpoint.hostname,
     port: endpoint.port ? Number(endpoint.port) : secure ? 443 : 80,
@@ -108,6 +119,8 @@ export async function probeStoreBucket(
 }
 
 function translate(error: unknown, target: ProbeTarget): Error {
+  // The policy's refusal at connect time, as it was raised.
+  if (error instanceof BrokerError) return error;
   if (error instanceof ProbeTimeout) {
     return new StoreUnavailableError(
       `the store for bucket "${target.bucket}" did not answer the check ${error.message}`,

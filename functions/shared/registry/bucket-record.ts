@@ -66,7 +66,16 @@ const fields = {
   ),
   gcp_service_account: z.nullable(z.email()),
   kms_key_ref: z.nullable(boundedString(2048)),
-  endpoint: z.nullable(z.url({ protocol: /^https?$/ })),
+  // The shape every store endpoint has; where it may point is the deployment's store-endpoint
+  // policy (network/), checked where records are accepted and at connect time.
+  endpoint: z.nullable(
+    z.url({ protocol: /^https?$/ }).check(
+      z.refine((text) => {
+        const url = URL.canParse(text) ? new URL(text) : undefined;
+        return url !== undefined && url.username === '' && url.password === '' && !/[?#]/.test(url.href);
+      }, 'must not carry userinfo, a query or a fragment'),
+    ),
+  ),
   region: z.nullable(patterned(/^[a-z0-9-]{2,32}$/, 'must be a region name such as us-east-1')),
   allowed_ops: z.array(z.enum(BUCKET_OPERATIONS)).check(
     z.minLength(1),

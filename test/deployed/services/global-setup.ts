@@ -100,6 +100,10 @@ export default async function globalSetup(): Promise<void> {
     minioAdminSecretArns: String(minioAdmin.ARN),
     fenceDbSecretArn: String(fenceDb.ARN),
     lambdaArchitecture: 'x86_64',
+    // The run's stores (MinIO, moto's S3) listen on loopback over http, which the store-endpoint
+    // policy refuses by default: the deployment allow-lists them as an on-prem store would be.
+    storeEndpointAllowHttp: 'true',
+    storeEndpointAllowedNetworks: '127.0.0.0/8',
   };
   const deployment = synthesizeDeployment(context, { region });
   const templateFile = join(deployment.outdir, `${deployment.stackName}.template.json`);

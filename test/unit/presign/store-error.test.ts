@@ -39,6 +39,22 @@ describe('Function: storeError (S3 and GCS XML API error answers)', () => {
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error).toMatchObject({ code: 'invalid_request', status: 400, field });
     expect(error.message).toContain(code);
+    // The README's promise: the message names the field to fix, first.
+    if (code !== 'UserProjectMissing') expect(error.message.startsWith(field)).toBe(true);
+  });
+
+  it.each([
+    ['2 KB long', 'X'.repeat(2048)],
+    ['with control characters', 'NoSuch\u001b[2JUpload\u0007'],
+    ['with markup', '<script>'],
+    ['with spaces', 'Access Denied'],
+  ])('never repeats a store code %s: 503 naming the HTTP status only', (_case, code) => {
+    // Act
+    const error = storeError(code, 500);
+
+    // Assess
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error.message).toBe('the store failed the request (HTTP 500, with an error code that is not one)');
   });
 
   it.each([
