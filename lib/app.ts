@@ -59,6 +59,9 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       'rotationReservedConcurrency',
       context('rotationReservedConcurrency'),
     ),
+    adminReservedConcurrency: reservation('adminReservedConcurrency', context('adminReservedConcurrency')),
+    syncReservedConcurrency: reservation('syncReservedConcurrency', context('syncReservedConcurrency')),
+    driftReservedConcurrency: reservation('driftReservedConcurrency', context('driftReservedConcurrency')),
     registrySync: registrySync(context),
     driftSchedule: schedule('driftSchedule', context('driftSchedule')),
     driftReportRetention: optionalDuration(

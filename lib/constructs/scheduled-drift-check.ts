@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { DriftEnvironmentSchema } from '../../functions/drift-check/environment';
 import { DRIFT_CHECK_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
-import { BrokerFunction } from './broker-function';
+import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import { DriftReportBucket } from './drift-report-bucket';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
@@ -46,10 +46,22 @@ export interface ScheduledDriftCheckProps {
   readonly schedule?: events.Schedule;
   /** How long reports are kept. @default see DriftReportBucketProps */
   readonly reportRetention?: Duration;
+  /**
+   * Roles that may read the reports besides the drift-check role (the stack passes
+   * `adminRoleArns`); every other principal is denied by the bucket policy. @default none
+   */
+  readonly reportReaderArns?: string[];
   /** Buckets checked at the same time. @default 16 */
   readonly concurrency?: number;
   /** The longest one check may take. @default Duration.seconds(10) */
   readonly checkTimeout?: Duration;
+  /**
+   * Concurrent executions reserved for the drift check: one run at a time. A run probes every
+   * bucket's store and reads every secret (with `concurrency` in flight); a second run started
+   * by hand during the nightly one would double that load for the same answer. 0: no
+   * reservation. @default 1
+   */
+  readonly reservedConcurrency?: number;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
 }
@@ -88,8 +100,7 @@ export class ScheduledDriftCheck extends Construct {
       // A parent's key listing costs one Argon2id derivation (64 MiB); a thousand buckets take ~a minute.
       memorySize: 1024,
       timeout: Duration.minutes(10),
-      // No reserved concurrency: a reservation fails deploys in accounts still at Lambda's
-      // starting limit, and a nightly run of minutes cannot overlap the next.
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 1),
       bundledFiles: props.secretsAccess?.bundledFiles,
       runtimeProvidedModules: DRIFT_RUNTIME_PROVIDED_MODULES,
     });
@@ -106,6 +117,7 @@ export class ScheduledDriftCheck extends Construct {
         reportBucket: this.reports.bucket.bucketArn,
       },
     );
+    this.reports.admitOnly({ writerRoleArn: role.roleArn, readerArns: props.reportReaderArns ?? [] });
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the fence-bucket-broker drift check',
       schedule: props.schedule ?? events.Schedule.expression(DEFAULT_DRIFT_SCHEDULE),

@@ -49,6 +49,12 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly presignReservedConcurrency?: number;
   /** Reserved concurrency of the rotation function; 0: none. @default 5 */
   readonly rotationReservedConcurrency?: number;
+  /** Reserved concurrency of the admin function; 0: none. @default 5 */
+  readonly adminReservedConcurrency?: number;
+  /** Reserved concurrency of the sync function; 0: none. @default 1 */
+  readonly syncReservedConcurrency?: number;
+  /** Reserved concurrency of the drift-check function; 0: none. @default 1 */
+  readonly driftReservedConcurrency?: number;
   /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
   readonly maxUrlLifetime?: Duration;
   /** When the drift check runs. @default nightly (DEFAULT_DRIFT_SCHEDULE) */
@@ -119,6 +125,7 @@ export class FenceBucketBrokerStack extends Stack {
         assumableRoleArns: props.assumableRoleArns,
         secretsPrefix: props.secretsPrefix,
         secretsAccess,
+        reservedConcurrency: props.adminReservedConcurrency,
         lambdaArchitecture: props.lambdaArchitecture,
         ...(fenceDb === undefined ? {} : { fenceDb }),
       });
@@ -159,6 +166,7 @@ export class FenceBucketBrokerStack extends Stack {
         securityGroups: fenceDb.securityGroups,
         schedule: props.registrySync.schedule,
         secretsPrefix: props.secretsPrefix,
+        reservedConcurrency: props.syncReservedConcurrency,
         lambdaArchitecture: props.lambdaArchitecture,
       });
       new CfnOutput(this, 'RegistrySyncFunctionName', {
@@ -174,6 +182,8 @@ export class FenceBucketBrokerStack extends Stack {
       adminSecretArns,
       schedule: props.driftSchedule,
       reportRetention: props.driftReportRetention,
+      reportReaderArns: props.adminRoleArns,
+      reservedConcurrency: props.driftReservedConcurrency,
       lambdaArchitecture: props.lambdaArchitecture,
     });
     this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
