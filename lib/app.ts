@@ -68,6 +68,10 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       count('driftReportRetentionDays', context('driftReportRetentionDays'), 1),
       Duration.days,
     ),
+    driftMaxPinAge: optionalDuration(
+      count('driftMaxPinAgeDays', context('driftMaxPinAgeDays'), 1),
+      Duration.days,
+    ),
     alarmEmails: list(context('alarmEmails')),
     registry: {
       removalPolicy:

@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DriftEnvironmentSchema } from '../../functions/drift-check/environment';
+import { DEFAULT_MAX_PIN_AGE_DAYS } from '../../functions/shared/drift/drift-check';
 import { DRIFT_CHECK_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 import { BrokerFunction, reservedOrNone } from './broker-function';
@@ -56,6 +57,11 @@ export interface ScheduledDriftCheckProps {
   /** The longest one check may take. @default Duration.seconds(10) */
   readonly checkTimeout?: Duration;
   /**
+   * The oldest a version pinned by a custom staging label may be before the pin is a `pin_age`
+   * finding (whole days). @default Duration.days(DEFAULT_MAX_PIN_AGE_DAYS), 30 days
+   */
+  readonly maxPinAge?: Duration;
+  /**
    * Concurrent executions reserved for the drift check: one run at a time. A run probes every
    * bucket's store and reads every secret (with `concurrency` in flight); a second run started
    * by hand during the nightly one would double that load for the same answer. 0: no
@@ -95,6 +101,7 @@ export class ScheduledDriftCheck extends Construct {
         DRIFT_REPORT_BUCKET: this.reports.bucketName,
         DRIFT_CONCURRENCY: String(props.concurrency ?? 16),
         DRIFT_CHECK_TIMEOUT_SECONDS: String((props.checkTimeout ?? Duration.seconds(10)).toSeconds()),
+        DRIFT_MAX_PIN_AGE_DAYS: String((props.maxPinAge ?? Duration.days(DEFAULT_MAX_PIN_AGE_DAYS)).toDays()),
         FENCE_MINIO_ADMIN_SECRET_ARNS: adminSecretArns.length === 0 ? undefined : adminSecretArns.join(','),
       },
       // A parent's key listing costs one Argon2id derivation (64 MiB); a thousand buckets take ~a minute.

@@ -397,10 +397,11 @@ export const DRIFT_CHECK_MATRIX = {
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:GetResourcePolicy',
+        'secretsmanager:ListSecretVersionIds',
       ],
       resources: [`${SECRET}{prefix}*`],
       reason:
-        'the proof reads each bucket’s secret (and the versions rotation labels), its KMS key id, rotation state and resource policy',
+        'the proof reads each bucket’s secret (and the versions rotation labels), its KMS key id, rotation state and resource policy; a custom-label pin’s age is its version’s creation date (metadata only)',
     },
     readAdminSecrets: {
       effect: 'Allow',

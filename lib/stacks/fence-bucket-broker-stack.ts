@@ -61,6 +61,8 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly driftSchedule?: events.Schedule;
   /** How long drift reports are kept. @default 400 days */
   readonly driftReportRetention?: Duration;
+  /** The oldest a custom-label pin's version may be before the drift check flags it. @default 30 days */
+  readonly driftMaxPinAge?: Duration;
   /** E-mail addresses subscribed to the alarm topic. @default none (subscribe to AlarmTopicArn yourself) */
   readonly alarmEmails?: string[];
   /**
@@ -183,6 +185,7 @@ export class FenceBucketBrokerStack extends Stack {
       schedule: props.driftSchedule,
       reportRetention: props.driftReportRetention,
       reportReaderArns: props.adminRoleArns,
+      maxPinAge: props.driftMaxPinAge,
       reservedConcurrency: props.driftReservedConcurrency,
       lambdaArchitecture: props.lambdaArchitecture,
     });

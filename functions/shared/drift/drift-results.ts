@@ -1,9 +1,10 @@
 import type { ProofCheck, ProofCheckName } from '../admin/bucket-proof';
 
 /**
- * The checks of a drift run, in the order they run. `record` is the registry record itself (a
- * malformed one, or a name asked for that is not registered); the proof's four come from
- * `BucketProof`, the same code the admin core's validate runs.
+ * The checks of a drift run (each name is the stable code of its finding in reports and metrics).
+ * `record` is the registry record itself (a malformed one, or a name asked for that is not
+ * registered); the proof's four come from `BucketProof`, the same code the admin core's validate
+ * runs; `pin_age` ages a custom-label pin. Reports list checks in the order they ran.
  */
 export const DRIFT_CHECK_NAMES = [
   'record',
@@ -11,6 +12,7 @@ export const DRIFT_CHECK_NAMES = [
   'secret_pin',
   'secret_shape',
   'bucket_access',
+  'pin_age',
   'kms_key',
   'resource_policy',
   'url_lifetime',

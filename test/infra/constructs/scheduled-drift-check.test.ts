@@ -67,6 +67,7 @@ describe('Construct: ScheduledDriftCheck', () => {
           FENCE_MINIO_ADMIN_SECRET_ARNS: ADMIN_SECRET,
           DRIFT_CONCURRENCY: '16',
           DRIFT_CHECK_TIMEOUT_SECONDS: '10',
+          DRIFT_MAX_PIN_AGE_DAYS: '30',
           POWERTOOLS_METRICS_NAMESPACE: 'FenceBucketBroker',
         }),
       },
@@ -126,6 +127,18 @@ describe('Construct: ScheduledDriftCheck', () => {
         ]),
       },
     });
+  });
+
+  it('takes -c driftMaxPinAgeDays (the age past which a custom-label pin is a pin_age finding), refusing a non-count', () => {
+    // Act
+    const { template } = synthesize({ driftMaxPinAgeDays: '45' });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('drift check'),
+      Environment: { Variables: Match.objectLike({ DRIFT_MAX_PIN_AGE_DAYS: '45' }) },
+    });
+    expect(() => synthesize({ driftMaxPinAgeDays: 'a month' })).toThrow(/driftMaxPinAgeDays/);
   });
 
   it('expires reports after 400 days unless told otherwise', () => {
