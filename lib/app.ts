@@ -68,10 +68,17 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
       'rotationReservedConcurrency',
       context('rotationReservedConcurrency'),
     ),
+    adminReservedConcurrency: reservation('adminReservedConcurrency', context('adminReservedConcurrency')),
+    syncReservedConcurrency: reservation('syncReservedConcurrency', context('syncReservedConcurrency')),
+    driftReservedConcurrency: reservation('driftReservedConcurrency', context('driftReservedConcurrency')),
     registrySync: registrySync(context),
     driftSchedule: schedule('driftSchedule', context('driftSchedule')),
     driftReportRetention: optionalDuration(
       count('driftReportRetentionDays', context('driftReportRetentionDays'), 1),
+      Duration.days,
+    ),
+    driftMaxPinAge: optionalDuration(
+      count('driftMaxPinAgeDays', context('driftMaxPinAgeDays'), 1),
       Duration.days,
     ),
     alarmEmails: list(context('alarmEmails')),

@@ -106,6 +106,34 @@ function matchPath(path: string): { template: AdminRoute['path']; id: string } |
 }
 
 /**
+ * Whether the event is what API Gateway's REST API sends after IAM authorization: a request
+ * context naming the API and the request, and an identity with the SigV4 access key and the
+ * caller's ARN. Anything else (a console test event, a hand-written invoke payload, a function
+ * URL's or an HTTP API's payload, an authorizer other than IAM, which leaves `accessKey` null)
+ * is refused.
+ *
+ * This is a shape check, not authentication: the fields are whatever the invoker wrote. API
+ * Gateway's IAM authorization, its resource policy (only `adminRoleArns`) and the route table
+ * are what protect the admin API, and a principal granted `lambda:InvokeFunction` on the admin
+ * function skips all three: it can write any `userArn` and call any route as any admin. So the
+ * only invoke grant on this function is API Gateway's, and none may be added (README, "Managing
+ * buckets").
+ */
+export function isIamApiGatewayRequest(event: AdminApiEvent): boolean {
+  const context = event.requestContext as Partial<APIGatewayProxyEvent['requestContext']> | undefined;
+  const identity = context?.identity as
+    | Partial<APIGatewayProxyEvent['requestContext']['identity']>
+    | undefined;
+  const present = (value: unknown) => typeof value === 'string' && value !== '';
+  return (
+    present(context?.apiId) &&
+    present(context?.requestId) &&
+    present(identity?.accessKey) &&
+    present(identity?.userArn)
+  );
+}
+
+/**
  * The admin API over an API Gateway (REST, proxy) event: check the caller, route, call the admin
  * core, map the result or error (the same error shape and codes as the presign API).
  */
@@ -116,7 +144,10 @@ export async function handleAdminApi(
 ): Promise<APIGatewayProxyResult> {
   const caller = event.requestContext?.identity?.userArn ?? undefined;
   try {
-    if (deps.allowedCallers !== undefined && !isAllowedCaller(caller, deps.allowedCallers)) {
+    if (
+      deps.allowedCallers !== undefined &&
+      (!isIamApiGatewayRequest(event) || !isAllowedCaller(caller, deps.allowedCallers))
+    ) {
       deps.refused?.({
         request_id: requestId,
         caller,

@@ -20,6 +20,12 @@ export interface AdminFenceDb {
  * path. With Fence DB as the registry of record, its connection comes from its secret through
  * `@middy/secrets-manager` (DESIGN.md: the package's place), read on each invocation (admin calls
  * are rare; a rotated database password is picked up at once), and the core is built for it.
+ *
+ * The caller check (`handleAdminApi`) trusts what the event says, as any Lambda must: API Gateway
+ * writes it after IAM authorization and its resource policy. A direct `lambda:InvokeFunction`
+ * bypasses both, and the route check, with an event of the invoker's making; events that are not
+ * shaped as API Gateway's IAM-authorized ones are refused (`isIamApiGatewayRequest`), forged ones
+ * cannot be told apart, so no principal but API Gateway may hold that permission.
  */
 export function createAdminHandler(options: {
   /** The admin core, for Fence DB's connection when there is one. */

@@ -18,6 +18,39 @@ export interface CliIo {
   prompt?: (question: string, hidden: boolean) => Promise<string>;
 }
 
+/**
+ * Characters a terminal may act on rather than show: C0 controls but the newline (ESC starts
+ * colour, cursor, title and OSC 8 link sequences; BEL rings; CR overwrites a line), DEL, C1
+ * controls (U+009B is a one-character CSI on some terminals) and the bidirectional overrides and
+ * isolates that reorder what is shown ("Trojan Source", CVE-2021-42574).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's whole purpose.
+const TERMINAL_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with each terminal control written as a visible `\uXXXX` escape. Applied to every cell
+ * and, in `runCli`, to everything written to stdout and stderr: messages and records carry text
+ * from elsewhere (a store's error `<Code>`, a registry field, a Fence DB row, a secret's
+ * description) that must reach the operator's terminal as text. In `--json` output the escape is
+ * JSON's own, so the parsed value is unchanged (`JSON.stringify` already escapes C0, but not DEL,
+ * C1 or the bidi controls). Idempotent: the escapes are plain ASCII.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(
+    TERMINAL_CONTROLS,
+    (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** `io` with everything written through `terminalSafe` (the CLI's output boundary). */
+export function terminalSafeIo(io: CliIo): CliIo {
+  return {
+    ...io,
+    out: (text) => io.out(terminalSafe(text)),
+    err: (text) => io.err(terminalSafe(text)),
+  };
+}
+
 export interface OutputOptions {
   json: boolean;
 }
@@ -69,7 +102,7 @@ export function printReports(io: CliIo, options: OutputOptions, reports: Validat
   const table = new Table({ head: ['bucket', 'check', 'ok', 'message'], style: { head: [], border: [] } });
   for (const report of reports) {
     for (const check of report.checks)
-      table.push([report.bucket, check.name, check.ok ? 'yes' : 'NO', check.message]);
+      table.push([report.bucket, check.name, check.ok ? 'yes' : 'NO', check.message].map(cell));
   }
   const failed = reports.filter((report) => !report.ok).length;
   io.out(`${table.toString()}\n${reports.length - failed} of ${reports.length} bucket(s) passed\n`);
@@ -85,10 +118,11 @@ export function printObject(io: CliIo, options: OutputOptions, value: Record<str
   io.out(`${table.toString()}\n`);
 }
 
-function cell(value: unknown): string {
+/** A table cell, made terminal-safe before the table measures it (so the borders line up). */
+export function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.join(',');
-  return String(value);
+  if (Array.isArray(value)) return terminalSafe(value.join(','));
+  return terminalSafe(String(value));
 }
 
 /** A progress bar on stderr for operations over many buckets; silent when stderr is not a terminal. */

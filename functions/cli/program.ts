@@ -18,7 +18,7 @@ import { registerCommand } from './commands/register';
 import { rotateCommand } from './commands/rotate';
 import { syncCommand } from './commands/sync';
 import { validateCommand } from './commands/validate';
-import { type CliIo, EXIT } from './output';
+import { type CliIo, EXIT, terminalSafeIo } from './output';
 
 /**
  * `fence-buckets`: the admin core from a shell. In process with the operator's AWS credentials
@@ -27,9 +27,10 @@ import { type CliIo, EXIT } from './output';
  */
 export async function runCli(
   argv: string[],
-  io: CliIo,
+  terminal: CliIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  const io = terminalSafeIo(terminal);
   const program = new Command('fence-buckets');
   let operations: AdminOperations | undefined;
   const globals = () => program.opts<GlobalOptions>();

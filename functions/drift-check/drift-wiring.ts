@@ -57,6 +57,7 @@ export function wireDriftCheck(
       defaultMaxUrlLifetimeSeconds: environment.FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS,
     },
     allowInsecureMinioHttp: environment.FENCE_ALLOW_INSECURE_MINIO_HTTP,
+    maxPinAgeDays: environment.DRIFT_MAX_PIN_AGE_DAYS,
     ...(overrides.probe === undefined ? {} : { probe: overrides.probe }),
     ...(overrides.gcsProbe === undefined ? {} : { gcsProbe: overrides.gcsProbe }),
     ...(workloadIdentity === undefined ? {} : { workloadIdentity }),

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { booleanFlag, commaList, positiveInteger, seconds } from '../shared/config/environment';
+import { DEFAULT_MAX_PIN_AGE_DAYS } from '../shared/drift/drift-check';
 import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 
 /**
@@ -29,6 +30,11 @@ export const DriftEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   FENCE_MINIO_ADMIN_SECRET_ARNS: z.optional(
     commaList(z.string().check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:/))),
   ),
+  /**
+   * The oldest a version pinned by a custom staging label may be before the pin is a `pin_age`
+   * finding (`driftMaxPinAgeDays` in the stack).
+   */
+  DRIFT_MAX_PIN_AGE_DAYS: z._default(positiveInteger(), DEFAULT_MAX_PIN_AGE_DAYS),
   /** Accept `http` MinIO endpoints: for tests and local development only. */
   FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false),
   /** Session length of role-mode proofs (STS's minimum). */

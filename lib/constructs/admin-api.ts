@@ -10,7 +10,7 @@ import { AdminEnvironmentSchema } from '../../functions/admin/environment';
 import { ADMIN_MATRIX, API_ROUTE_ACCESS } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 import { routeAccessStatements } from '../iam/route-access';
-import { BrokerFunction, RDS_CA_BUNDLE } from './broker-function';
+import { BrokerFunction, RDS_CA_BUNDLE, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
 import { type StoreEndpointSettings, storeEndpointEnvironment } from './store-endpoint-settings';
@@ -53,6 +53,13 @@ export interface AdminApiProps {
    * @default none: the table is the registry
    */
   readonly fenceDb?: FenceDbAccess;
+  /**
+   * Concurrent executions reserved for the admin function: its cap more than its share. Admin
+   * calls are a person or a script; a runaway loop of them (or of a stolen admin session) then
+   * cannot take the account's pool from presign and rotation, nor open more than this many
+   * connection pools on Fence DB. 0: no reservation. @default 5
+   */
+  readonly reservedConcurrency?: number;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
   /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
@@ -108,6 +115,7 @@ export class AdminApi extends Construct {
       bundledFiles: props.secretsAccess?.bundledFiles,
       // A registration proves credentials on the bucket (AssumeRole, a store round trip): seconds, not ms.
       timeout: Duration.seconds(29),
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 5),
     });
     if (this.securityGroup !== undefined) {
       new CfnOutput(this, 'SecurityGroupId', {

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { SyncEnvironmentSchema } from '../../functions/sync-registry/environment';
 import { SYNC_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
-import { BrokerFunction, RDS_CA_BUNDLE } from './broker-function';
+import { BrokerFunction, RDS_CA_BUNDLE, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 
 export interface RegistrySyncProps {
@@ -33,6 +33,13 @@ export interface RegistrySyncProps {
    * runtime's CAs, RDS's included). @default 'verify'
    */
   readonly ssl?: 'verify' | 'require' | 'disable';
+  /**
+   * Concurrent executions reserved for the sync: one run at a time. Overlapping runs are safe
+   * (conditional writes) but only double the load on Fence DB and the table; a manual invoke
+   * during a scheduled run is throttled instead, and Lambda retries it from its queue.
+   * 0: no reservation. @default 1
+   */
+  readonly reservedConcurrency?: number;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
 }
@@ -63,6 +70,7 @@ export class RegistrySync extends Construct {
       },
       // A run is seconds for 10,000 buckets; it must end before the next one starts.
       timeout: Duration.minutes(4),
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 1),
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,

@@ -7,9 +7,10 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DriftEnvironmentSchema } from '../../functions/drift-check/environment';
+import { DEFAULT_MAX_PIN_AGE_DAYS } from '../../functions/shared/drift/drift-check';
 import { DRIFT_CHECK_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
-import { BrokerFunction } from './broker-function';
+import { BrokerFunction, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
 import { DriftReportBucket } from './drift-report-bucket';
 import type { LambdaSecretsAccess } from './lambda-secrets-access';
@@ -47,10 +48,27 @@ export interface ScheduledDriftCheckProps {
   readonly schedule?: events.Schedule;
   /** How long reports are kept. @default see DriftReportBucketProps */
   readonly reportRetention?: Duration;
+  /**
+   * Roles that may read the reports besides the drift-check role (the stack passes
+   * `adminRoleArns`); every other principal is denied by the bucket policy. @default none
+   */
+  readonly reportReaderArns?: string[];
   /** Buckets checked at the same time. @default 16 */
   readonly concurrency?: number;
   /** The longest one check may take. @default Duration.seconds(10) */
   readonly checkTimeout?: Duration;
+  /**
+   * The oldest a version pinned by a custom staging label may be before the pin is a `pin_age`
+   * finding (whole days). @default Duration.days(DEFAULT_MAX_PIN_AGE_DAYS), 30 days
+   */
+  readonly maxPinAge?: Duration;
+  /**
+   * Concurrent executions reserved for the drift check: one run at a time. A run probes every
+   * bucket's store and reads every secret (with `concurrency` in flight); a second run started
+   * by hand during the nightly one would double that load for the same answer. 0: no
+   * reservation. @default 1
+   */
+  readonly reservedConcurrency?: number;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
   /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
@@ -88,14 +106,14 @@ export class ScheduledDriftCheck extends Construct {
         DRIFT_REPORT_BUCKET: this.reports.bucketName,
         DRIFT_CONCURRENCY: String(props.concurrency ?? 16),
         DRIFT_CHECK_TIMEOUT_SECONDS: String((props.checkTimeout ?? Duration.seconds(10)).toSeconds()),
+        DRIFT_MAX_PIN_AGE_DAYS: String((props.maxPinAge ?? Duration.days(DEFAULT_MAX_PIN_AGE_DAYS)).toDays()),
         FENCE_MINIO_ADMIN_SECRET_ARNS: adminSecretArns.length === 0 ? undefined : adminSecretArns.join(','),
         ...storeEndpointEnvironment(props.storeEndpoints),
       },
       // A parent's key listing costs one Argon2id derivation (64 MiB); a thousand buckets take ~a minute.
       memorySize: 1024,
       timeout: Duration.minutes(10),
-      // No reserved concurrency: a reservation fails deploys in accounts still at Lambda's
-      // starting limit, and a nightly run of minutes cannot overlap the next.
+      reservedConcurrentExecutions: reservedOrNone(props.reservedConcurrency ?? 1),
       bundledFiles: props.secretsAccess?.bundledFiles,
       runtimeProvidedModules: DRIFT_RUNTIME_PROVIDED_MODULES,
     });
@@ -112,6 +130,7 @@ export class ScheduledDriftCheck extends Construct {
         reportBucket: this.reports.bucket.bucketArn,
       },
     );
+    this.reports.admitOnly({ writerRoleArn: role.roleArn, readerArns: props.reportReaderArns ?? [] });
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the fence-bucket-broker drift check',
       schedule: props.schedule ?? events.Schedule.expression(DEFAULT_DRIFT_SCHEDULE),

@@ -397,10 +397,11 @@ export const DRIFT_CHECK_MATRIX = {
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:GetResourcePolicy',
+        'secretsmanager:ListSecretVersionIds',
       ],
       resources: [`${SECRET}{prefix}*`],
       reason:
-        'the proof reads each bucket’s secret (and the versions rotation labels), its KMS key id, rotation state and resource policy',
+        'the proof reads each bucket’s secret (and the versions rotation labels), its KMS key id, rotation state and resource policy; a custom-label pin’s age is its version’s creation date (metadata only)',
     },
     readAdminSecrets: {
       effect: 'Allow',
@@ -486,3 +487,22 @@ export const API_ROUTE_ACCESS = {
     principals: 'the operators’ admin role ARNs (adminRoleArns)',
   },
 } as const satisfies Record<string, { resourcePath: string; principals: string }>;
+
+/**
+ * Who may read and write the drift report bucket, by its bucket policy
+ * (`reportBucketStatements`): reports map every bucket's secret refs and weak spots, so only the
+ * drift-check role and the admin roles read them, and only the drift-check role writes them
+ * (whatever an identity policy in the account allows). Bucket-level actions stay open to IAM, so
+ * the deploy role can always change the policy and root can always delete it (break-glass).
+ */
+export const DRIFT_REPORT_ACCESS = {
+  read: {
+    principals: 'the admin role ARNs (adminRoleArns), and the drift-check role',
+    allowedActions: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions'],
+    deniedToOthers: ['s3:GetObject*', 's3:ListBucket*'],
+  },
+  write: {
+    principals: 'the drift-check role',
+    deniedToOthers: ['s3:PutObject*', 's3:DeleteObject*', 's3:RestoreObject', 's3:ReplicateObject'],
+  },
+} as const;

@@ -55,12 +55,20 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly presignReservedConcurrency?: number;
   /** Reserved concurrency of the rotation function; 0: none. @default 5 */
   readonly rotationReservedConcurrency?: number;
+  /** Reserved concurrency of the admin function; 0: none. @default 5 */
+  readonly adminReservedConcurrency?: number;
+  /** Reserved concurrency of the sync function; 0: none. @default 1 */
+  readonly syncReservedConcurrency?: number;
+  /** Reserved concurrency of the drift-check function; 0: none. @default 1 */
+  readonly driftReservedConcurrency?: number;
   /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
   readonly maxUrlLifetime?: Duration;
   /** When the drift check runs. @default nightly (DEFAULT_DRIFT_SCHEDULE) */
   readonly driftSchedule?: events.Schedule;
   /** How long drift reports are kept. @default 400 days */
   readonly driftReportRetention?: Duration;
+  /** The oldest a custom-label pin's version may be before the drift check flags it. @default 30 days */
+  readonly driftMaxPinAge?: Duration;
   /** E-mail addresses subscribed to the alarm topic. @default none (subscribe to AlarmTopicArn yourself) */
   readonly alarmEmails?: string[];
   /**
@@ -139,6 +147,7 @@ export class FenceBucketBrokerStack extends Stack {
         assumableRoleArns: props.assumableRoleArns,
         secretsPrefix: props.secretsPrefix,
         secretsAccess,
+        reservedConcurrency: props.adminReservedConcurrency,
         lambdaArchitecture: props.lambdaArchitecture,
         storeEndpoints: props.storeEndpoints,
         ...(fenceDb === undefined ? {} : { fenceDb }),
@@ -181,6 +190,7 @@ export class FenceBucketBrokerStack extends Stack {
         securityGroups: fenceDb.securityGroups,
         schedule: props.registrySync.schedule,
         secretsPrefix: props.secretsPrefix,
+        reservedConcurrency: props.syncReservedConcurrency,
         lambdaArchitecture: props.lambdaArchitecture,
       });
       new CfnOutput(this, 'RegistrySyncFunctionName', {
@@ -196,6 +206,9 @@ export class FenceBucketBrokerStack extends Stack {
       adminSecretArns,
       schedule: props.driftSchedule,
       reportRetention: props.driftReportRetention,
+      reportReaderArns: props.adminRoleArns,
+      maxPinAge: props.driftMaxPinAge,
+      reservedConcurrency: props.driftReservedConcurrency,
       lambdaArchitecture: props.lambdaArchitecture,
       storeEndpoints: props.storeEndpoints,
     });

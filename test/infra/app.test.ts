@@ -294,6 +294,52 @@ describe('App: fence-bucket-broker', () => {
       expect(rotationFunction(reserved)?.ReservedConcurrentExecutions).toBe(2);
     });
 
+    it('reserves 5 admin, 1 sync and 1 drift-check executions by default, each from context, none meaning no reservation', () => {
+      // Prepare
+      const everything = {
+        ...REGISTRY_SYNC_CONTEXT,
+        adminRoleArns: 'arn:aws:iam::123456789012:role/gen3-admin',
+      };
+      const admin = (template: Template) =>
+        functionsOf(template).find((fn) => String(fn.Description).startsWith('Registers and manages'));
+      const sync = (template: Template) =>
+        functionsOf(template).find((fn) => String(fn.Description).startsWith('Mirrors Fence DB'));
+      const drift = (template: Template) =>
+        functionsOf(template).find((fn) => String(fn.Description).includes('drift check'));
+
+      // Act
+      const { template: defaults } = synthesize(everything);
+      const { template: set } = synthesize({
+        ...everything,
+        adminReservedConcurrency: '2',
+        syncReservedConcurrency: 3,
+        driftReservedConcurrency: '4',
+      });
+      const { template: none } = synthesize({
+        ...everything,
+        adminReservedConcurrency: 'none',
+        syncReservedConcurrency: '0',
+        driftReservedConcurrency: 'none',
+      });
+
+      // Assess
+      expect(
+        [defaults, set].map((t) =>
+          [admin(t), sync(t), drift(t)].map((fn) => fn?.ReservedConcurrentExecutions),
+        ),
+      ).toEqual([
+        [5, 1, 1],
+        [2, 3, 4],
+      ]);
+      for (const fn of [admin(none), sync(none), drift(none)]) {
+        expect(fn).toBeDefined();
+        expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
+      }
+      expect(() => synthesize({ ...everything, driftReservedConcurrency: 'one' })).toThrow(
+        /driftReservedConcurrency/,
+      );
+    });
+
     it('refuses values that are not counts, naming the setting', () => {
       expect(() => synthesize({ presignThrottleRate: 'fast' })).toThrow(/presignThrottleRate/);
       expect(() => synthesize({ presignThrottleBurst: '-1' })).toThrow(/presignThrottleBurst/);

@@ -7,7 +7,7 @@ import { LATEST_REPORT_KEY, S3DriftReportStore } from '../../shared/drift/drift-
 import { type DriftReport, driftTotals } from '../../shared/drift/drift-results';
 import { AdminOperationError } from '../admin-operations';
 import { type CliContext, positiveInt, UsageError } from '../cli-context';
-import { type CliIo, EXIT, type OutputOptions, progress } from '../output';
+import { type CliIo, cell, EXIT, type OutputOptions, progress } from '../output';
 
 interface DriftCheckOptions {
   bucket?: string[];
@@ -144,7 +144,7 @@ function printDriftReport(io: CliIo, options: OutputOptions, report: DriftReport
     });
     for (const result of failing) {
       for (const check of result.checks)
-        if (!check.ok) table.push([result.bucket, check.name, check.message]);
+        if (!check.ok) table.push([result.bucket, check.name, check.message].map(cell));
     }
     io.out(`${table.toString()}\n`);
   }

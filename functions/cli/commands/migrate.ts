@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { MigrationReport } from '../../shared/migration/fence-config-migration';
 import { type CliContext, type GlobalOptions, UsageError } from '../cli-context';
 import { inProcessMigration } from '../migration-operations';
-import { type CliIo, EXIT } from '../output';
+import { type CliIo, cell, EXIT } from '../output';
 
 interface MigrateOptions {
   config: string;
@@ -86,13 +86,11 @@ function printReport(io: CliIo, report: MigrationReport): void {
   if (report.secrets.length > 0) {
     const secrets = new Table({ head: ['credential', 'secret', 'outcome', 'buckets', 'message'], style });
     for (const secret of report.secrets) {
-      secrets.push([
-        secret.credential,
-        secret.name,
-        secret.outcome,
-        secret.buckets.join(','),
-        secret.message ?? '',
-      ]);
+      secrets.push(
+        [secret.credential, secret.name, secret.outcome, secret.buckets.join(','), secret.message ?? ''].map(
+          cell,
+        ),
+      );
     }
     out.push(`Secrets\n${secrets.toString()}`);
   }
@@ -102,14 +100,16 @@ function printReport(io: CliIo, report: MigrationReport): void {
       style,
     });
     for (const record of report.records) {
-      records.push([
-        record.bucket,
-        record.auth_mode,
-        record.provider,
-        record.credential,
-        record.outcome,
-        record.message ?? '',
-      ]);
+      records.push(
+        [
+          record.bucket,
+          record.auth_mode,
+          record.provider,
+          record.credential,
+          record.outcome,
+          record.message ?? '',
+        ].map(cell),
+      );
     }
     out.push(`Records\n${records.toString()}`);
   }

@@ -151,6 +151,12 @@ export class BucketAdmin {
           'secret',
         );
       }
+      if (keys !== undefined && newSecretName !== undefined) {
+        // Before anything is written: a payload the presign path could never read (a service
+        // account key that is not one) would otherwise be created, then only removed with a
+        // recovery window, holding the name; or kept, with `validate: false`.
+        this.proof.checkShape(newSecretName, newSecretPayload(keys), registration.provider);
+      }
       if ((await this.deps.registry.getByName(registration.bucket_name)) !== undefined) {
         throw new BucketExistsError(registration.bucket_name);
       }

@@ -294,13 +294,27 @@ export class BucketProof {
     version: string | null,
     provider: Provider,
   ): Promise<SecretPayload> {
+    let payload: SecretPayload;
     try {
-      const payload = await backend.read.get(ref, version);
-      if (provider === 'gcp') serviceAccountKeyFrom(ref, payload);
-      else staticCredentialsFrom(ref, payload);
-      return payload;
+      payload = await backend.read.get(ref, version);
     } catch (error) {
       if (error instanceof SecretNotFoundError) throw new UnknownSecretError(ref, { cause: error });
+      if (error instanceof SecretShapeError) throw new InvalidSecretError(error.message, { cause: error });
+      throw error;
+    }
+    this.checkShape(ref, payload, provider);
+    return payload;
+  }
+
+  /**
+   * The payload has the shape of its provider's credentials (`secret-shapes.ts`, the rules the
+   * presign path reads it by): an `InvalidSecretError` naming the ref and the field, never a value.
+   */
+  checkShape(ref: string, payload: SecretPayload, provider: Provider): void {
+    try {
+      if (provider === 'gcp') serviceAccountKeyFrom(ref, payload);
+      else staticCredentialsFrom(ref, payload);
+    } catch (error) {
       if (error instanceof SecretShapeError) throw new InvalidSecretError(error.message, { cause: error });
       throw error;
     }

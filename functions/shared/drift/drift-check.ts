@@ -70,6 +70,12 @@ export interface DriftCheckDependencies {
    * probes). @default the process's (`STORE_ENDPOINT_…` variables)
    */
   endpointPolicy?: StoreEndpointPolicy;
+  /**
+   * The oldest a version pinned by a custom staging label may be, in days, before the pin is a
+   * finding (`pin_age`): such a version keeps its key through every rotation, so a forgotten
+   * blue/green pin keeps an old key signing for good. @default DEFAULT_MAX_PIN_AGE_DAYS
+   */
+  maxPinAgeDays?: number;
   /** @default () => new Date() */
   clock?: () => Date;
 }
@@ -86,6 +92,14 @@ export interface DriftRunOptions {
 }
 
 type SecretsBackend = NonNullable<BucketRecord['secrets_backend']>;
+
+/** `DRIFT_MAX_PIN_AGE_DAYS` unless set: a month, the rotation interval the README suggests. */
+export const DEFAULT_MAX_PIN_AGE_DAYS = 30;
+
+/** Labels a backend moves by itself: a pin to one of them is not a custom-label pin. */
+const BACKEND_LABELS = new Set(['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING', 'latest']);
+
+const DAY_MS = 86_400_000;
 
 const PAGE = 1000;
 
@@ -239,9 +253,44 @@ export class DriftCheck {
     };
     const secret = proven.secret;
     if (secret !== undefined) {
+      await this.checkPinAge(record, secret, check);
       await this.checkSecret(record, secret, run, check);
     }
     return { ...base, status: checks.every((entry) => entry.ok) ? 'passed' : 'failed', checks };
+  }
+
+  /**
+   * A pin to a custom staging label (not a version id, not a label the backend moves itself) is
+   * no older than `maxPinAgeDays`, by its version's creation date. Backends without custom labels
+   * (no `versionCreatedAt`) have no such pins.
+   */
+  private async checkPinAge(
+    record: BucketRecord,
+    secret: NonNullable<BucketProofResult['secret']>,
+    check: (name: DriftCheckName, work: () => Promise<string>) => Promise<void>,
+  ): Promise<void> {
+    const label = record.secret_version;
+    const { description, backend } = secret;
+    const admin = backend.admin;
+    if (label === null || BACKEND_LABELS.has(label) || admin.versionCreatedAt === undefined) return;
+    if (description.versions.some((version) => version.id === label)) return;
+    const pinned = description.versions.find((version) => version.stages.includes(label));
+    // A label that names no version is the proof's `secret_pin` finding already.
+    if (pinned === undefined) return;
+    const maxDays = this.deps.maxPinAgeDays ?? DEFAULT_MAX_PIN_AGE_DAYS;
+    await check('pin_age', async () => {
+      const created = await admin.versionCreatedAt?.(description.ref, pinned.id);
+      if (created === undefined) {
+        throw new DriftFinding(`${description.name}: the version labelled ${label} has no creation date`);
+      }
+      const days = Math.floor((this.clock().getTime() - created.getTime()) / DAY_MS);
+      if (days > maxDays) {
+        throw new DriftFinding(
+          `${description.name} is pinned to ${label}, a version created ${created.toISOString()}, ${days} days ago: older than the ${maxDays}-day limit (DRIFT_MAX_PIN_AGE_DAYS); its key outlives every rotation: move the label to a newer version, or unpin`,
+        );
+      }
+      return `pinned to ${label}, a version created ${days} day(s) ago (limit ${maxDays})`;
+    });
   }
 
   /** The checks of a bucket's secret beyond the proof. */

@@ -1,10 +1,11 @@
 import type { ProofCheck, ProofCheckName } from '../admin/bucket-proof';
 
 /**
- * The checks of a drift run, in the order they run. `record` is the registry record itself (a
- * malformed one, or a name asked for that is not registered); the proof's five come from
- * `BucketProof`, the same code the admin core's validate runs (`endpoint` only when the
- * store-endpoint policy refuses the record's endpoint: then nothing else is checked).
+ * The checks of a drift run (each name is the stable code of its finding in reports and metrics).
+ * `record` is the registry record itself (a malformed one, or a name asked for that is not
+ * registered); the proof's five come from `BucketProof`, the same code the admin core's validate
+ * runs (`endpoint` only when the store-endpoint policy refuses the record's endpoint: then nothing
+ * else is checked); `pin_age` ages a custom-label pin. Reports list checks in the order they ran.
  */
 export const DRIFT_CHECK_NAMES = [
   'record',
@@ -13,6 +14,7 @@ export const DRIFT_CHECK_NAMES = [
   'secret_pin',
   'secret_shape',
   'bucket_access',
+  'pin_age',
   'kms_key',
   'resource_policy',
   'url_lifetime',

@@ -45,6 +45,9 @@ export function memoizedBackend(backend: AdminSecretsBackend): AdminSecretsBacke
       remove: (ref, days) => admin.remove(ref, days),
       rotate: (ref) => admin.rotate(ref),
       ...(admin.refFor === undefined ? {} : { refFor: admin.refFor.bind(admin) }),
+      ...(admin.versionCreatedAt === undefined
+        ? {}
+        : { versionCreatedAt: admin.versionCreatedAt.bind(admin) }),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { RevisionConflictError } from '../errors';
+import { PayloadTooLargeError, RevisionConflictError } from '../errors';
 
 /** What the owner and permissions of a rewritten file must stay. */
 export interface FileOwnership {
@@ -16,7 +16,11 @@ export interface FileOwnership {
 export interface ConfigFileSystem {
   /** The file a path (perhaps a symlink) names. */
   realpath(path: string): Promise<string>;
-  readFile(path: string): Promise<string>;
+  /**
+   * The file's text. With `maxBytes`, a longer file is refused (`PayloadTooLargeError`, naming
+   * the file and the cap) after reading at most one byte more than the cap.
+   */
+  readFile(path: string, maxBytes?: number): Promise<string>;
   stat(path: string): Promise<FileOwnership>;
   /** Creates `path`, which must not exist, holding `text` with `ownership`, flushed to disk. */
   writeNewFile(path: string, text: string, ownership: FileOwnership): Promise<void>;
@@ -27,7 +31,8 @@ export interface ConfigFileSystem {
 
 export const nodeConfigFileSystem: ConfigFileSystem = {
   realpath: (path) => realpath(path),
-  readFile: (path) => readFile(path, 'utf8'),
+  readFile: (path, maxBytes) =>
+    maxBytes === undefined ? readFile(path, 'utf8') : readCapped(path, maxBytes),
   stat: async (path) => {
     const info = await stat(path);
     return { mode: info.mode & 0o7777, uid: info.uid, gid: info.gid };
@@ -82,5 +87,30 @@ export async function replaceFile(
   } catch (error) {
     await files.remove(temporary).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Reads at most `maxBytes + 1` bytes, whatever the file claims to be: a size from `stat` would
+ * let a FIFO or a device (`/dev/zero`) through, and a file may grow between stat and read.
+ */
+async function readCapped(path: string, maxBytes: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) {
+      throw new PayloadTooLargeError(
+        `${path} is larger than ${maxBytes} bytes, the most a Fence configuration file may hold here`,
+      );
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
   }
 }

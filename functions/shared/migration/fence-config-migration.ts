@@ -8,6 +8,7 @@ import {
   type FenceBucket,
   type FenceConfig,
   type FenceCredential,
+  MAX_FENCE_CONFIG_BYTES,
   PUBLIC_CRED,
   readFenceConfig,
 } from './fence-config';
@@ -175,15 +176,18 @@ export class FenceConfigMigration {
       requestId: this.deps.requestId ?? `migrate-${crypto.randomUUID()}`,
       caller: this.deps.caller,
     };
-    const source = await this.files.readFile(options.configPath).catch((error: NodeJS.ErrnoException) => {
-      throw new InvalidRequestError(
-        `cannot read ${options.configPath} (${error.code ?? error.name})`,
-        'config',
-        {
-          cause: error,
-        },
-      );
-    });
+    const source = await this.files
+      .readFile(options.configPath, MAX_FENCE_CONFIG_BYTES)
+      .catch((error: NodeJS.ErrnoException) => {
+        if (error instanceof BrokerError) throw error;
+        throw new InvalidRequestError(
+          `cannot read ${options.configPath} (${error.code ?? error.name})`,
+          'config',
+          {
+            cause: error,
+          },
+        );
+      });
     const config = readFenceConfig(source, options.configPath);
 
     const usedBy = new Map<string, FenceBucket[]>();

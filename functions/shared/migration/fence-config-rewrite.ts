@@ -210,7 +210,7 @@ export function redactedDiff(fileName: string, hunks: RewriteHunk[]): string {
  * written then.
  */
 function verify(config: FenceConfig, text: string, moves: CredentialMove[], added: string[]): void {
-  const expected = config.document.toJS({ maxAliasCount: -1 }) as Record<string, unknown>;
+  const expected = config.document.toJS() as Record<string, unknown>;
   const credentials = expected.AWS_CREDENTIALS as Record<string, Record<string, unknown>> | undefined;
   for (const move of moves) {
     const entry = credentials?.[move.credential.name];
@@ -222,7 +222,7 @@ function verify(config: FenceConfig, text: string, moves: CredentialMove[], adde
   const rewritten = parseDocument(text);
   if (
     rewritten.errors.length > 0 ||
-    !isDeepStrictEqual(rewritten.toJS({ maxAliasCount: -1 }), expected) ||
+    !isDeepStrictEqual(rewritten.toJS(), expected) ||
     !sameComments(config.source, text, added)
   ) {
     throw new InvalidRequestError(

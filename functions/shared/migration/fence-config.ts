@@ -24,6 +24,12 @@ export const OTHER_CREDENTIAL_USES: readonly (readonly string[])[] = [
   ['PUSH_AUDIT_LOGS_CONFIG', 'aws_sqs_config', 'aws_cred'],
 ];
 
+/**
+ * The largest `fence-config.yaml` migrate reads: Fence's own files are tens of KiB, and a cap
+ * bounds what a wrong path (a log, a dump, a device) costs before anything is parsed.
+ */
+export const MAX_FENCE_CONFIG_BYTES = 1024 * 1024;
+
 /** Credential names become part of a secret name: Secrets Manager's characters, no path separators. */
 const CREDENTIAL_NAME = /^[A-Za-z0-9_+=.@-]{1,128}$/;
 
@@ -94,6 +100,7 @@ export function readFenceConfig(source: string, fileName = 'fence-config.yaml'):
   if (!isMap(document.contents)) {
     throw new InvalidRequestError(`${fileName} must be a mapping of Fence settings`, 'config');
   }
+  refuseAliasExpansion(document, fileName);
   const notes: string[] = [];
   const credentialsNode = mapAt(document, 'AWS_CREDENTIALS', fileName);
   const bucketsNode = mapAt(document, 'S3_BUCKETS', fileName);
@@ -256,4 +263,23 @@ function scalarText(node: unknown): string | undefined {
   const value = node.value;
   if (value === null || value === undefined) return undefined;
   return String(value);
+}
+
+/**
+ * Resolves the whole document once under `yaml`'s default alias limit (`maxAliasCount` 100), so a
+ * "billion laughs" file (each alias repeating the one before: a few hundred bytes that expand
+ * ×10 per line) is refused before any secret is written. The rewrite's check resolves the
+ * document again, under the same default: that limit is never raised anywhere in migrate.
+ */
+function refuseAliasExpansion(document: Document.Parsed, fileName: string): void {
+  try {
+    document.toJS();
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new InvalidRequestError(
+      `${fileName} has YAML aliases that do not resolve within the yaml library's limits (more expansion than its maxAliasCount of 100 allows, or an alias without its anchor): refused, as an alias bomb would exhaust the CPU`,
+      'config',
+      { cause: error },
+    );
+  }
 }

@@ -62,4 +62,10 @@ export interface SecretAdministration {
   remove(ref: string, recoveryWindowDays: number): Promise<void>;
   /** Starts a rotation through the secret's configured rotation function; returns the new version id. */
   rotate(ref: string): Promise<string>;
+  /**
+   * When a version was created, from the backend's metadata (never its value); undefined when
+   * the version is unknown. Only backends with custom staging labels (pins that outlive
+   * rotation) provide it: the drift check ages those pins with it.
+   */
+  versionCreatedAt?(ref: string, versionId: string): Promise<Date | undefined>;
 }

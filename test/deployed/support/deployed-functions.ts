@@ -77,7 +77,10 @@ export function apiGatewayProxyEvent(
       path: `/prod${path}`,
       stage: 'prod',
       requestId: `deployed-test-${randomUUID()}`,
+      apiId: 'deployedapi',
       identity: {
+        // What IAM authorization fills in (the admin handler refuses events without it).
+        accessKey: 'deployed-test-access-key',
         caller: 'AROADEPLOYEDCALLER:session',
         userArn: options.callerArn ?? 'arn:aws:sts::123456789012:assumed-role/fence/fence',
       },

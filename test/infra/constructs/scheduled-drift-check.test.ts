@@ -45,7 +45,7 @@ describe('Construct: ScheduledDriftCheck', () => {
     },
   );
 
-  it('gives the function its environment, no reserved concurrency, and room for a thousand buckets', () => {
+  it('gives the function its environment, one reserved execution (one run at a time), and room for a thousand buckets', () => {
     // Act
     const { stack, template } = synthesize({ minioAdminSecretArns: ADMIN_SECRET });
 
@@ -56,7 +56,7 @@ describe('Construct: ScheduledDriftCheck', () => {
       Architectures: ['arm64'],
       MemorySize: 1024,
       Timeout: 600,
-      ReservedConcurrentExecutions: Match.absent(),
+      ReservedConcurrentExecutions: 1,
       TracingConfig: { Mode: 'Active' },
       Environment: {
         Variables: Match.objectLike({
@@ -67,13 +67,14 @@ describe('Construct: ScheduledDriftCheck', () => {
           FENCE_MINIO_ADMIN_SECRET_ARNS: ADMIN_SECRET,
           DRIFT_CONCURRENCY: '16',
           DRIFT_CHECK_TIMEOUT_SECONDS: '10',
+          DRIFT_MAX_PIN_AGE_DAYS: '30',
           POWERTOOLS_METRICS_NAMESPACE: 'FenceBucketBroker',
         }),
       },
     });
   });
 
-  it('keeps reports in a bucket that is encrypted, private, TLS-only, owner-enforced, unversioned and expires them', () => {
+  it('keeps reports in a bucket that is encrypted, private, TLS-only, owner-enforced, versioned and expires them', () => {
     // Act
     const { stack, template } = synthesize({ driftReportRetentionDays: '90' });
 
@@ -99,11 +100,18 @@ describe('Construct: ScheduledDriftCheck', () => {
               Prefix: 'reports/',
               Status: 'Enabled',
               ExpirationInDays: 90,
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
               AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            },
+            {
+              Id: 'RemoveExpiredDeleteMarkers',
+              Prefix: 'reports/',
+              Status: 'Enabled',
+              ExpiredObjectDeleteMarker: true,
             },
           ],
         },
-        VersioningConfiguration: Match.absent(),
+        VersioningConfiguration: { Status: 'Enabled' },
       },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -121,9 +129,21 @@ describe('Construct: ScheduledDriftCheck', () => {
     });
   });
 
+  it('takes -c driftMaxPinAgeDays (the age past which a custom-label pin is a pin_age finding), refusing a non-count', () => {
+    // Act
+    const { template } = synthesize({ driftMaxPinAgeDays: '45' });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('drift check'),
+      Environment: { Variables: Match.objectLike({ DRIFT_MAX_PIN_AGE_DAYS: '45' }) },
+    });
+    expect(() => synthesize({ driftMaxPinAgeDays: 'a month' })).toThrow(/driftMaxPinAgeDays/);
+  });
+
   it('expires reports after 400 days unless told otherwise', () => {
     synthesize().template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 400 })]) },
     });
   });
 

@@ -93,6 +93,8 @@ const CONDITION_OPERATORS: Record<
   ArnNotEquals: { negated: true, match: (pattern, value) => wildcardMatch(pattern, value) },
   ArnNotLike: { negated: true, match: (pattern, value) => wildcardMatch(pattern, value) },
   Bool: { negated: false, match: (pattern, value) => pattern.toLowerCase() === value.toLowerCase() },
+  // S3's `minimumTLSVersion` Deny (`s3:TlsVersion` below the minimum).
+  NumericLessThan: { negated: false, match: (pattern, value) => Number(value) < Number(pattern) },
 };
 
 /**
@@ -107,7 +109,9 @@ function matchesConditions(statement: PolicyStatement, context: Readonly<Record<
     return Object.entries(block).every(([key, values]) => {
       const actual = Object.entries(context).find(([name]) => name.toLowerCase() === key.toLowerCase())?.[1];
       if (actual === undefined) return operator.negated;
-      const any = list(values).some((pattern) => operator.match(pattern, actual));
+      // Numeric conditions hold numbers in the template (`NumericLessThan: { s3:TlsVersion: 1.2 }`).
+      const patterns = (Array.isArray(values) ? values : [values]).map(String);
+      const any = patterns.some((pattern) => operator.match(pattern, actual));
       return operator.negated ? !any : any;
     });
   });

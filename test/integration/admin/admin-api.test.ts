@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { handleAdminApi } from '../../../functions/admin/admin-api';
 import { createAdminHandler } from '../../../functions/admin/admin-handler';
-import { adminBed, minioBucketWithUser } from '../support/admin-bed';
+import { adminBed, iamRequestContext, minioBucketWithUser } from '../support/admin-bed';
 
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/ops/gen3-admin';
 const ADMIN_SESSION = 'arn:aws:sts::123456789012:assumed-role/gen3-admin/alice';
@@ -22,7 +22,7 @@ function event(
     body: body === undefined ? null : Buffer.from(JSON.stringify(body)).toString('base64'),
     isBase64Encoded: body !== undefined,
     queryStringParameters: query ?? null,
-    requestContext: { identity: { userArn: caller } },
+    requestContext: iamRequestContext(caller),
   } as unknown as APIGatewayProxyEvent;
 }
 
@@ -66,6 +66,29 @@ describe('Admin API handler (AWS emulators + MinIO)', () => {
     }
     expect(logged.join('')).toContain('admin caller refused');
     expect(bed.audit.filter((line) => line.caller === FENCE_SESSION)).toEqual([]);
+  });
+
+  it('refuses, as caller_not_allowed, an admin caller in an event API Gateway with IAM auth did not shape (a direct invoke)', async () => {
+    // Prepare: what a principal with lambda:InvokeFunction can send, naming an admin's ARN.
+    const forged = (requestContext: unknown) =>
+      ({ ...event('GET', '/v1/admin/buckets'), requestContext }) as unknown as APIGatewayProxyEvent;
+    const full = iamRequestContext(ADMIN_SESSION);
+
+    // Act
+    const answers = await Promise.all([
+      handler(forged({ identity: { userArn: ADMIN_SESSION } }), context),
+      handler(forged({ ...full, apiId: undefined }), context),
+      handler(forged({ ...full, identity: { ...full.identity, accessKey: null } }), context),
+      handler(forged({ http: { method: 'GET' }, authorizer: { iam: { userArn: ADMIN_SESSION } } }), context),
+      handler(forged(undefined), context),
+      handler(forged(full), context),
+    ]);
+
+    // Assess
+    expect(answers.map((answer) => answer.statusCode)).toEqual([403, 403, 403, 403, 403, 200]);
+    for (const answer of answers.slice(0, 5)) {
+      expect(JSON.parse(answer.body).error).toMatchObject({ code: 'caller_not_allowed' });
+    }
   });
 
   it('registers, gets, lists, patches and validates for an admin session of the named role', async () => {

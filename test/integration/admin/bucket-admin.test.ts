@@ -238,6 +238,51 @@ describe('Class: BucketAdmin (emulated Secrets Manager, STS and DynamoDB; real M
     expect(await bed.registry.getByName(store.bucket)).toBeUndefined();
   }, 60_000);
 
+  it.each([
+    ['validated', true],
+    ['not validated', false],
+  ])(
+    'refuses a create_secret payload of the wrong shape (%s) with 400 invalid_secret before creating any secret',
+    async (_case, validate) => {
+      // Prepare: a GCP bucket's key "file" that is JSON but no service-account key.
+      const bucket = uniqueName('gcp-shape');
+      const canary = `canary-${uniqueName('k')}`;
+
+      // Act
+      const attempt = bed.admin.register(
+        {
+          bucket_name: bucket,
+          provider: 'gcp',
+          auth_mode: 'static',
+          secrets_backend: 'aws_sm',
+          allowed_ops: ['download'],
+          create_secret: true,
+          secret: {
+            service_account_key_json: JSON.stringify({
+              client_email: 'x@p.iam.gserviceaccount.com',
+              key: canary,
+            }),
+          },
+        },
+        bed.context,
+        { validate },
+      );
+
+      // Assess: no secret at all, not even one scheduled for deletion (which would hold the name).
+      await expect(attempt).rejects.toMatchObject({ code: 'invalid_secret', status: 400 });
+      await expect(attempt).rejects.toThrow(
+        `secret gen3/fence/gcp/${bucket}: field "service_account_key_json" must be a service-account key with client_email and private_key`,
+      );
+      await expect(
+        sm.send(new DescribeSecretCommand({ SecretId: `gen3/fence/gcp/${bucket}` })),
+      ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      expect(await bed.registry.getByName(bucket)).toBeUndefined();
+      expect(JSON.stringify(bed.audit)).not.toContain(canary);
+      expect(bed.audit.at(-1)).toMatchObject({ action: 'register', outcome: 'invalid_secret', status: 400 });
+    },
+    60_000,
+  );
+
   it('registers a role bucket: AssumeRole with the external id (emulated STS), then the bucket is seen', async () => {
     // Prepare
     const bucket = uniqueName('role-bucket');

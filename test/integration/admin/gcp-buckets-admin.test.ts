@@ -12,6 +12,7 @@ import { wirePresignService } from '../../../functions/presign/presign-wiring';
 import type { AdminAuditLine } from '../../../functions/shared/admin/bucket-admin';
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { FileBucketRegistry } from '../../../functions/shared/registry/file-bucket-registry';
+import { iamRequestContext } from '../support/admin-bed';
 import { createRegistryTable, dynamoDb, uniqueName } from '../support/aws';
 import { FakeGoogleCloud } from '../support/fake-gcp';
 import { VaultRoot } from '../support/vault';
@@ -524,7 +525,7 @@ describe('Class: BucketAdmin (GCP buckets on a fake GCS, keys in GCP Secret Mana
           body: body === undefined ? null : Buffer.from(JSON.stringify(body)).toString('base64'),
           isBase64Encoded: body !== undefined,
           queryStringParameters: null,
-          requestContext: { identity: { userArn: caller } },
+          requestContext: iamRequestContext(caller),
         } as unknown as APIGatewayProxyEvent,
         { awsRequestId: 'req-gcp-sm-api', functionName: 'admin' } as Context,
       );

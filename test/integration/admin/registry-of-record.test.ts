@@ -7,6 +7,7 @@ import { AdminEnvironmentSchema } from '../../../functions/admin/environment';
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { PostgresBucketRegistry } from '../../../functions/shared/registry/postgres-bucket-registry';
+import { iamRequestContext } from '../support/admin-bed';
 import { createRegistryTable, dynamoDb, secretsManager, uniqueName } from '../support/aws';
 import { cli } from '../support/cli';
 import { type FenceDbUnderTest, freshFenceDb } from '../support/fence-db';
@@ -186,7 +187,7 @@ describe('Registry of record: the admin Lambda with Fence DB (connection secret 
           body: Buffer.from(JSON.stringify(body)).toString('base64'),
           isBase64Encoded: true,
           queryStringParameters: { validate: 'false' },
-          requestContext: { identity: { userArn: ADMIN } },
+          requestContext: iamRequestContext(ADMIN),
         } as unknown as APIGatewayProxyEvent,
         { awsRequestId: 'admin-of-record', functionName: 'admin' } as Context,
       );

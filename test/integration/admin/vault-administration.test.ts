@@ -127,6 +127,36 @@ describe('Class: VaultAdministration (the admin core on a real OpenBao and MinIO
     expect(await putAndGet(store.bucket, 'pinned')).toBe('pinned');
   }, 60_000);
 
+  it('refuses a create_secret payload of the wrong shape with 400 invalid_secret before writing anything to KV', async () => {
+    // Prepare: a GCP bucket's key "file" that is not JSON at all.
+    const bucket = `gcp-shape-${crypto.randomUUID().slice(0, 8)}`;
+
+    // Act
+    const rejected = await failure(
+      admin().register(
+        {
+          bucket_name: bucket,
+          provider: 'gcp',
+          auth_mode: 'static',
+          secrets_backend: 'vault',
+          allowed_ops: ['download'],
+          create_secret: true,
+          secret: { service_account_key_json: 'not a key file' },
+        },
+        context,
+        { validate: false },
+      ),
+    );
+
+    // Assess: KV v2 has no metadata at the path (no version, not even a deleted one).
+    expect(rejected).toMatchObject({ code: 'invalid_secret', status: 400 });
+    expect(rejected?.message).toBe(
+      `secret gen3/fence/gcp/${bucket}: field "service_account_key_json" is not valid JSON`,
+    );
+    expect((await root.call('GET', `secret/metadata/gen3/fence/gcp/${bucket}`)).status).toBe(404);
+    expect(await registry.getByName(bucket)).toBeUndefined();
+  }, 60_000);
+
   it('deletes (softly) the secret of a registration that failed, refuses a second create and rotation', async () => {
     // Prepare
     const store = await minioBucketWithUser();

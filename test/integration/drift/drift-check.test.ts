@@ -13,6 +13,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutResourcePolicyCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -130,6 +131,51 @@ describe('Class: DriftCheck (moto Secrets Manager, KMS, STS, S3; real MinIO)', (
       `invalid_secret: secret ${bucket.secret.name} has no version or label ${pin} (secret_version)`,
     );
   }, 120_000);
+
+  it("fails pin_age when a custom-label pin is older than DRIFT_MAX_PIN_AGE_DAYS (30 by default), by the version's creation date", async () => {
+    // Prepare: pinned by a custom label on AWSCURRENT; the runs' clocks are set from the
+    // version's creation date as moto reports it, so no run depends on the wall clock.
+    const pin = `fence-pin-${randomBytes(3).toString('hex')}`;
+    const bucket = await rotatedMinioBucket(bed.registry, sm, { pin });
+    const versions = (await sm.send(new ListSecretVersionIdsCommand({ SecretId: bucket.secret.arn })))
+      .Versions;
+    const current = versions?.find((version) => version.VersionStages?.includes('AWSCURRENT'));
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: bucket.secret.arn,
+        VersionStage: pin,
+        MoveToVersionId: current?.VersionId,
+      }),
+    );
+    const created = current?.CreatedDate ?? new Date(Number.NaN);
+    const daysAfter = (days: number) => () => new Date(created.getTime() + days * 86_400_000 + 60_000);
+    // The same registry, checked under a 60-day limit.
+    const lenient = await driftBed({ DRIFT_MAX_PIN_AGE_DAYS: '60' });
+    const runOf = (drift: typeof bed.drift, days: number) =>
+      drift({ clock: daysAfter(days), registry: bed.registry }).run({
+        buckets: [bucket.record.bucket_name],
+        concurrency: 1,
+        checkTimeoutMs: 10_000,
+      });
+
+    // Act
+    const young = (await runOf(bed.drift, 29)).results[0];
+    const old = (await runOf(bed.drift, 31)).results[0];
+    const allowed = (await runOf(lenient.drift, 31)).results[0];
+    const unpinned = await one(await rotatedMinioBucket(bed.registry, sm));
+
+    // Assess
+    expect(verdicts(young)).toMatchObject({ secret_pin: true, bucket_access: true, pin_age: true });
+    expect(message(young, 'pin_age')).toBe(`pinned to ${pin}, a version created 29 day(s) ago (limit 30)`);
+    expect(verdicts(old)).toMatchObject({ secret_pin: true, bucket_access: true, pin_age: false });
+    expect(old?.status).toBe('failed');
+    expect(message(old, 'pin_age')).toBe(
+      `${bucket.secret.name} is pinned to ${pin}, a version created ${created.toISOString()}, 31 days ago: older than the 30-day limit (DRIFT_MAX_PIN_AGE_DAYS); its key outlives every rotation: move the label to a newer version, or unpin`,
+    );
+    expect(verdicts(allowed)).toMatchObject({ pin_age: true });
+    expect(message(allowed, 'pin_age')).toBe(`pinned to ${pin}, a version created 31 day(s) ago (limit 60)`);
+    expect(verdicts(unpinned)).not.toHaveProperty('pin_age');
+  }, 180_000);
 
   it('fails the bucket after rotation is disabled on its secret', async () => {
     // Prepare

@@ -631,6 +631,45 @@ describe('fence-buckets migrate (emulated Secrets Manager, DynamoDB, STS and S3;
     expect(readFileSync(bed.configPath, 'utf8')).toBe(edited);
     expect(readdirSync(bed.directory)).toEqual(['fence-config.yaml']);
   }, 120_000);
+  it("refuses a 704-byte YAML alias bomb (yaml's default alias limit) and a file over 1 MiB, naming the file, before writing anything", async () => {
+    // Prepare: the fixture with a "billion laughs" setting (each alias line repeats the one
+    // above ten times), padded by a comment to 704 bytes; and the fixture padded past 1 MiB.
+    const bed = await migrationBed();
+    const outputs: string[] = [];
+    let laughs = 'LAUGHS:\n  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+    for (const [index, name] of [...'bcdefgh'].entries()) {
+      const previous = index === 0 ? 'a' : ('bcdefgh'[index - 1] as string);
+      laughs += `  ${name}: &${name} [${Array(10).fill(`*${previous}`).join(',')}]\n`;
+    }
+    const comment = '# an alias bomb\n';
+    const bomb = `${laughs}${'#'.repeat(704 - laughs.length - comment.length - 1)}\n${comment}`;
+    expect(Buffer.byteLength(bomb)).toBe(704);
+    const bombed = join(bed.directory, 'bombed.yaml');
+    writeFileSync(bombed, `${bed.source}${bomb}`);
+    const large = join(bed.directory, 'large.yaml');
+    writeFileSync(large, `${bed.source}${`# ${'x'.repeat(1022)}\n`.repeat(1024)}`);
+    const largeBefore = readFileSync(large, 'utf8');
+
+    // Act
+    const aliases = await cli(bed, ['migrate', '--config', bombed, '--remove-shared-credentials'], outputs);
+    const oversized = await cli(bed, ['migrate', '--config', large], outputs);
+
+    // Assess
+    expect(aliases.code).toBe(1);
+    expect(aliases.err).toBe(
+      `error: invalid_request: ${bombed} has YAML aliases that do not resolve within the yaml library's limits (more expansion than its maxAliasCount of 100 allows, or an alias without its anchor): refused, as an alias bomb would exhaust the CPU\n`,
+    );
+    expect(oversized.code).toBe(1);
+    expect(oversized.err).toBe(
+      `error: payload_too_large: ${large} is larger than 1048576 bytes, the most a Fence configuration file may hold here\n`,
+    );
+    expect(await secretsUnder(bed.prefix)).toEqual({});
+    expect(await records(bed.registry)).toEqual([]);
+    expect(readFileSync(bombed, 'utf8')).toBe(`${bed.source}${bomb}`);
+    expect(readFileSync(large, 'utf8')).toBe(largeBefore);
+    expectNoKeys(bed, outputs);
+  }, 120_000);
+
   it("needs no secret for a credential with empty keys that only role buckets use (as in Fence's defaults)", async () => {
     // Prepare
     const bed = await migrationBed();

@@ -8,6 +8,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
@@ -147,6 +148,29 @@ describe('Emulator: Secrets Manager rotation semantics', () => {
     expect(unlabelled.SecretString).toBe('{"v":"new"}');
     expect(described.VersionIdsToStages?.[pending]).toEqual(expect.arrayContaining(['AWSCURRENT']));
     expect(described.VersionIdsToStages?.[current]).toEqual(['AWSPREVIOUS']);
+  });
+
+  it('ListSecretVersionIds reports when each version was created (as GetSecretValue does), on one page', async () => {
+    // Prepare: a version, then a second one after moto's clock (whole seconds) has moved on.
+    const { name, current } = await rotatingSecret();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = await client.send(
+      new PutSecretValueCommand({ SecretId: name, SecretString: '{"v":"second"}', VersionStages: ['BLUE'] }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    // Act
+    const listed = await client.send(new ListSecretVersionIdsCommand({ SecretId: name }));
+    const read = async (versionId: string) =>
+      (await client.send(new GetSecretValueCommand({ SecretId: name, VersionId: versionId }))).CreatedDate;
+
+    // Assess
+    const createdOf = (versionId: string) =>
+      listed.Versions?.find((version) => version.VersionId === versionId)?.CreatedDate?.toISOString();
+    expect(createdOf(current)).toBe((await read(current))?.toISOString());
+    expect(createdOf(String(second.VersionId))).toBe((await read(String(second.VersionId)))?.toISOString());
+    expect(createdOf(current)).not.toBe(createdOf(String(second.VersionId)));
+    expect(listed.NextToken).toBeUndefined();
   });
 });
 

@@ -25,11 +25,15 @@ those four, then runs `moto.server` with the given arguments:
    (`npm run test:deployed`) creates the rotation function from the synthesized bundle, which
    moto runs in the project's Lambda runtime image (MOTO_DOCKER_LAMBDA_IMAGE).
 
+6. ListSecretVersionIds: AWS reports each version's CreatedDate (the drift check ages a
+   custom-label pin by it) and sends NextToken only when there is another page. moto reports the
+   time of the call for every version, and an empty NextToken.
+
 Functions moto runs in Docker reach moto at FBB_MOTO_LAMBDA_HOST (default http://127.0.0.1,
 with MOTO_DOCKER_NETWORK_MODE=host) on MOTO_PORT, instead of moto's host.docker.internal, so
 no traffic leaves the loopback interface.
 
-test/integration/services/moto-aws-semantics.test.ts shows points 1-4 behaving as AWS does;
+test/integration/services/moto-aws-semantics.test.ts shows points 1-4 and 6 behaving as AWS does;
 test/deployed/rotation.test.ts shows point 5.
 """
 
@@ -171,6 +175,22 @@ def update_secret_version_stage(self, secret_id, version_stage, remove_from_vers
     return answer
 
 
+original_list_version_ids = Backend.list_secret_version_ids
+
+
+def list_secret_version_ids(self, secret_id):
+    """Point 6: each version's own creation date; no NextToken on the last page."""
+    answer = json.loads(original_list_version_ids(self, secret_id))
+    versions = self.secrets[secret_id].versions
+    for entry in answer.get("Versions", []):
+        version = versions.get(entry["VersionId"], {})
+        if "createdate" in version:
+            entry["CreatedDate"] = version["createdate"]
+    if not answer.get("NextToken"):
+        answer.pop("NextToken", None)
+    return json.dumps(answer)
+
+
 class AccessDenied(STSClientError):
     code = "AccessDenied"
 
@@ -220,6 +240,7 @@ settings.moto_server_host = lambda: os.environ.get("FBB_MOTO_LAMBDA_HOST", "http
 sts_models.STSBackend.assume_role = assume_role
 Backend._check_with_existing_secrets_and_versions = check_with_existing_secrets_and_versions
 Backend.update_secret_version_stage = update_secret_version_stage
+Backend.list_secret_version_ids = list_secret_version_ids
 
 if __name__ == "__main__":
     from moto.server import main

@@ -49,3 +49,13 @@ export async function adminBed() {
     context: { requestId: 'req-admin', caller: 'arn:aws:iam::123456789012:role/gen3-admin' },
   };
 }
+
+/** What API Gateway's IAM authorization writes into a REST proxy event (the fields the handler needs). */
+export function iamRequestContext(userArn: string) {
+  return {
+    apiId: 'adminapi01',
+    requestId: 'apigw-request-1',
+    stage: 'prod',
+    identity: { accessKey: 'fbb-test-access-key', userArn },
+  };
+}

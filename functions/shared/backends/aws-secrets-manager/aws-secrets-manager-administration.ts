@@ -104,6 +104,30 @@ export class AwsSecretsManagerAdministration implements SecretAdministration {
     }
   }
 
+  /** `ListSecretVersionIds` (metadata only), page by page until the version is found. */
+  async versionCreatedAt(ref: string, versionId: string): Promise<Date | undefined> {
+    const { sdk, client } = await this.sdk();
+    try {
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new sdk.ListSecretVersionIdsCommand({
+            SecretId: ref,
+            MaxResults: 100,
+            ...(token === undefined ? {} : { NextToken: token }),
+          }),
+        );
+        const version = page.Versions?.find((entry) => entry.VersionId === versionId);
+        if (version !== undefined) return version.CreatedDate;
+        token = page.NextToken || undefined;
+      } while (token !== undefined);
+      return undefined;
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      throw translate(error, ref);
+    }
+  }
+
   async remove(ref: string, recoveryWindowDays: number): Promise<void> {
     const { sdk, client } = await this.sdk();
     try {
