@@ -70,7 +70,8 @@ const AWS_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[^:]*:[^:]*:secret:(.+)$/
  * that may not or cannot ask (the sync has no secrets access; presign checks on every request).
  * An AWS ARN's resource part (its 6-character suffix left on: it cannot move a name into or out
  * of a prefix), a Vault ref's path inside its mount, a GCP secret id read back as a name, a k8s
- * file path as it is. A ref of the wrong shape is returned whole, so it fails the prefix check.
+ * file path as it is. A ref of the wrong shape is returned whole: the record schema refuses it
+ * on its own (and a Vault ref without its mount is read as mount `gen3`, outside the prefix).
  */
 export function secretNameOfRef(backend: SecretsBackend, ref: string): string {
   switch (backend) {
