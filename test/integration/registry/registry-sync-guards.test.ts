@@ -181,9 +181,11 @@ describe('Function: syncRegistry guards (PostgreSQL → DynamoDB on moto)', () =
       const args = ['--table', bed.tableName, 'sync', '--database-url', bed.db.url];
 
       // Act
-      const refused = await cli(args);
-      const meant = await cli([...args, '--max-delete-fraction', '1']);
-      const invalid = await cli([...args, '--max-delete-fraction', '2']);
+      // The run's PostgreSQL listens on loopback without TLS.
+      const plainText = { FENCE_DB_SSL: 'disable' };
+      const refused = await cli(args, plainText);
+      const meant = await cli([...args, '--max-delete-fraction', '1'], plainText);
+      const invalid = await cli([...args, '--max-delete-fraction', '2'], plainText);
 
       // Assess
       expect(refused.code).toBe(1);
