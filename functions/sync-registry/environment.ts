@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { positiveInteger } from '../shared/config/environment';
+import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 import { FENCE_DB_SSL_MODES } from '../shared/registry/fence-db-connection';
 import { RECORD_POLICY_ENVIRONMENT } from '../shared/registry/record-policy';
 import { DEFAULT_DELETE_CAP, DEFAULT_SYNC_CONCURRENCY } from '../shared/registry/registry-sync';
@@ -23,6 +24,8 @@ export const SyncEnvironmentSchema = z.object({
    * `max_expires_in` cap, the values the admin and presign functions hold.
    */
   ...RECORD_POLICY_ENVIRONMENT,
+  /** Where a row's endpoint may point: the admin and presign functions' store-endpoint policy. */
+  ...StoreEndpointEnvironment,
   /** The share of the mirror (0–1) one run may delete; past it the run deletes nothing. */
   SYNC_MAX_DELETE_FRACTION: z._default(
     z.coerce.number().check(z.minimum(0), z.maximum(1)),

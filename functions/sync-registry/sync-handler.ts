@@ -5,6 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import type { Context } from 'aws-lambda';
+import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import { fenceDbConnectionFromSecret } from '../shared/registry/fence-db-connection';
 import { recordPolicyFrom } from '../shared/registry/record-policy';
 import { DELETE_CAP_EXCEEDED, type SyncReport } from '../shared/registry/registry-sync';
@@ -51,7 +52,10 @@ export function createSyncHandler(options: {
           { connection, tableName: environment.REGISTRY_TABLE_NAME },
           {
             concurrency: environment.SYNC_CONCURRENCY,
-            policy: recordPolicyFrom(environment),
+            policy: {
+              ...recordPolicyFrom(environment),
+              endpoints: StoreEndpointPolicy.fromEnvironment(environment),
+            },
             deleteCap: {
               fraction: environment.SYNC_MAX_DELETE_FRACTION,
               floor: environment.SYNC_MAX_DELETES_FLOOR,

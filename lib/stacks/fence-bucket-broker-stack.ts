@@ -205,6 +205,7 @@ export class FenceBucketBrokerStack extends Stack {
         secretsPrefix: props.secretsPrefix,
         reservedConcurrency: props.syncReservedConcurrency,
         maxUrlLifetime: props.maxUrlLifetime,
+        storeEndpoints: props.storeEndpoints,
         lambdaArchitecture: props.lambdaArchitecture,
       });
       new CfnOutput(this, 'RegistrySyncFunctionName', {

@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import * as z from 'zod/mini';
 import { readEnvironment } from '../../shared/config/environment';
+import { storeEndpointPolicy } from '../../shared/network/store-endpoint-policy';
 import { RECORD_POLICY_ENVIRONMENT, recordPolicyFrom } from '../../shared/registry/record-policy';
 import { DEFAULT_DELETE_CAP, type SyncReport } from '../../shared/registry/registry-sync';
 import { runRegistrySync } from '../../sync-registry/sync-wiring';
@@ -62,7 +63,10 @@ Examples:
         const settings = { ...context.env };
         const prefix = program.opts<{ prefix?: string }>().prefix;
         if (prefix !== undefined) settings.FENCE_SECRETS_PREFIX = prefix;
-        const policy = recordPolicyFrom(readEnvironment(z.object(RECORD_POLICY_ENVIRONMENT), settings));
+        const policy = {
+          ...recordPolicyFrom(readEnvironment(z.object(RECORD_POLICY_ENVIRONMENT), settings)),
+          endpoints: storeEndpointPolicy(settings),
+        };
         let bar: ReturnType<typeof progress> | undefined;
         const report = await runRegistrySync(
           { connection: fenceDbConnection(context, options.databaseUrl), tableName },

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { InvalidRequestError, InvalidSecretError, RecordPolicyError } from '../errors';
+import { BrokerError, InvalidRequestError, InvalidSecretError, RecordPolicyError } from '../errors';
+import type { StoreEndpointPolicy } from '../network/store-endpoint-policy';
 import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
 import {
   isNormalSecretRef,
@@ -28,6 +29,13 @@ export interface RecordPolicy {
   secretsPrefix: string;
   /** No bucket's URLs live longer than this, in seconds (`MAX_URL_LIFETIME_SECONDS`). */
   maxExpiresInCap: number;
+  /**
+   * Where a record's `endpoint` may point (`network/store-endpoint-policy.ts`, the URL alone:
+   * scheme, userinfo, query, an address literal). The sync passes it; the admin core checks the
+   * endpoint itself, with its own answer, and presign's store calls check every address at
+   * connect time. @default not checked here
+   */
+  endpoints?: Pick<StoreEndpointPolicy, 'checkEndpoint'>;
 }
 
 /** The deployment defaults: the prefix `gen3/fence/`, and Fence's own hour. */
@@ -71,13 +79,14 @@ export const RECORD_POLICY_RULES = [
   'secret_ref_not_normal',
   'secret_pin_pending',
   'max_expires_in_above_cap',
+  'endpoint_not_allowed',
 ] as const;
 export type RecordPolicyRule = (typeof RECORD_POLICY_RULES)[number];
 
 /** One broken rule: the field and why, never the field's value beyond the secret's name. */
 export interface RecordPolicyViolation {
   rule: RecordPolicyRule;
-  field: 'secret_ref' | 'secret_version' | 'max_expires_in';
+  field: 'secret_ref' | 'secret_version' | 'max_expires_in' | 'endpoint';
   message: string;
 }
 
@@ -128,7 +137,8 @@ export function secretNameViolation(
 export type PolicedRecord = Pick<
   BucketRecord,
   'auth_mode' | 'secrets_backend' | 'secret_ref' | 'secret_version' | 'max_expires_in'
->;
+> &
+  Partial<Pick<BucketRecord, 'endpoint'>>;
 
 /** Every rule `record` breaks under `policy`, in a fixed order; empty when it holds them all. */
 export function recordPolicyViolations(record: PolicedRecord, policy: RecordPolicy): RecordPolicyViolation[] {
@@ -165,6 +175,18 @@ export function recordPolicyViolations(record: PolicedRecord, policy: RecordPoli
       message: `max_expires_in ${record.max_expires_in} is above this deployment's cap of ${policy.maxExpiresInCap} seconds (max_expires_in)`,
     });
   }
+  if (policy.endpoints !== undefined && record.endpoint !== undefined && record.endpoint !== null) {
+    try {
+      policy.endpoints.checkEndpoint(record.endpoint);
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      violations.push({
+        rule: 'endpoint_not_allowed',
+        field: 'endpoint',
+        message: `${error.message} (endpoint)`,
+      });
+    }
+  }
   return violations;
 }
 
@@ -174,7 +196,7 @@ export function recordPolicyViolations(record: PolicedRecord, policy: RecordPoli
  * moved here.
  */
 export function adminPolicyError(violation: RecordPolicyViolation): InvalidSecretError | InvalidRequestError {
-  return violation.field === 'max_expires_in'
+  return violation.field === 'max_expires_in' || violation.field === 'endpoint'
     ? new InvalidRequestError(violation.message, violation.field)
     : new InvalidSecretError(violation.message);
 }

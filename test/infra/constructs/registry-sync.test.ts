@@ -121,13 +121,14 @@ describe('Construct: RegistrySync (scheduled Fence DB → DynamoDB sync)', () =>
     expect(() => synthesize({ ...REGISTRY_SYNC_CONTEXT, ...change })).toThrow(message);
   });
 
-  it('gives the sync the record policy the admin and presign functions hold: the prefix and the max_expires_in cap', () => {
+  it('gives the sync the record policy the admin and presign functions hold: the prefix, the max_expires_in cap and the store-endpoint policy', () => {
     // Act
     const { stack } = synthesize({
       ...REGISTRY_SYNC_CONTEXT,
       adminRoleArns: 'arn:aws:iam::123456789012:role/gen3-admin',
       secretsPrefix: 'gen3/team/',
       maxUrlLifetimeSeconds: 900,
+      storeEndpointAllowedNetworks: '10.0.0.5/32',
     });
     const variables = (fn: { node: { defaultChild?: unknown } }) =>
       (
@@ -141,6 +142,8 @@ describe('Construct: RegistrySync (scheduled Fence DB → DynamoDB sync)', () =>
       expect(variables(fn)).toMatchObject({
         FENCE_SECRETS_PREFIX: 'gen3/team/',
         MAX_URL_LIFETIME_SECONDS: '900',
+        STORE_ENDPOINT_ALLOW_HTTP: 'false',
+        STORE_ENDPOINT_ALLOWED_NETWORKS: '10.0.0.5/32',
       });
     }
   });

@@ -1,3 +1,4 @@
+import { StoreEndpointPolicy } from '../../../functions/shared/network/store-endpoint-policy';
 import { FENCE_DB_REGISTRY_TABLE } from '../../../functions/shared/registry/postgres-bucket-registry';
 import { syncRegistry } from '../../../functions/shared/registry/registry-sync';
 import { cli } from '../support/cli';
@@ -9,12 +10,13 @@ async function insertStaticRow(
   name: string,
   secretRef: string,
   maxExpiresIn = 3600,
+  endpoint = 'https://minio.example.org',
 ): Promise<void> {
   await bed.db.pool.query(
     `INSERT INTO ${FENCE_DB_REGISTRY_TABLE}
        (id, bucket_name, provider, auth_mode, secrets_backend, secret_ref, endpoint, allowed_ops, max_expires_in)
-     VALUES (gen_random_uuid(), $1, 'minio', 'static', 'aws_sm', $2, 'https://minio.example.org', ARRAY['download'], $3)`,
-    [name, secretRef, maxExpiresIn],
+     VALUES (gen_random_uuid(), $1, 'minio', 'static', 'aws_sm', $2, $4, ARRAY['download'], $3)`,
+    [name, secretRef, maxExpiresIn, endpoint],
   );
 }
 
@@ -113,6 +115,28 @@ describe('Function: syncRegistry guards (PostgreSQL → DynamoDB on moto)', () =
       const items = await mirrorItems(bed.tableName);
       expect(items.get('long-urls')).toMatchObject({ max_expires_in: 3600, revision: 1 });
       expect(items.has('new-long')).toBe(false);
+    }, 60_000);
+    it('reports, and does not mirror, rows whose endpoint the store-endpoint policy refuses (the admin API would)', async () => {
+      // Prepare: the metadata service, a private address, cleartext http; and an allowed endpoint
+      await insertStaticRow(bed, 'metadata', 'gen3/fence/minio/a', 3600, 'https://169.254.169.254/latest');
+      await insertStaticRow(bed, 'private', 'gen3/fence/minio/b', 3600, 'https://10.0.0.5:9000');
+      await insertStaticRow(bed, 'cleartext', 'gen3/fence/minio/c', 3600, 'http://minio.example.org');
+      await insertStaticRow(bed, 'public', 'gen3/fence/minio/d');
+
+      // Act: the policy the sync function and the CLI build, https to public addresses only
+      const report = await syncRegistry(bed.source, bed.mirror, {
+        policy: { secretsPrefix: 'gen3/fence/', maxExpiresInCap: 3600, endpoints: new StoreEndpointPolicy() },
+      });
+
+      // Assess
+      expect(report).toMatchObject({ inserted: 1, failed: 3 });
+      expect(report.failures.map(({ bucket_name, code, field }) => [bucket_name, code, field])).toEqual([
+        ['cleartext', 'endpoint_not_allowed', 'endpoint'],
+        ['metadata', 'endpoint_not_allowed', 'endpoint'],
+        ['private', 'endpoint_not_allowed', 'endpoint'],
+      ]);
+      expect(JSON.stringify(report)).not.toMatch(/169\.254|10\.0\.0\.5|minio\.example/);
+      expect([...(await mirrorItems(bed.tableName)).keys()]).toEqual(['public']);
     }, 60_000);
   });
 
