@@ -45,6 +45,7 @@ export function wireBucketAdmin(
     secretsPrefix: environment.FENCE_SECRETS_PREFIX,
     recoveryWindowDays: environment.ADMIN_SECRET_RECOVERY_DAYS,
     endpointPolicy: StoreEndpointPolicy.fromEnvironment(environment),
+    maxExpiresInCap: environment.MAX_URL_LIFETIME_SECONDS,
     audit: options.audit,
   });
 }

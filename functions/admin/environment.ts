@@ -3,6 +3,7 @@ import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment
 import { commaList, seconds } from '../shared/config/environment';
 import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 import { FENCE_DB_SSL_MODES } from '../shared/registry/fence-db-connection';
+import { RECORD_POLICY_ENVIRONMENT } from '../shared/registry/record-policy';
 
 /** Where admin writes go first: Fence DB, or DynamoDB alone. */
 export const REGISTRY_SOURCES = ['dynamodb', 'postgres'] as const;
@@ -49,5 +50,7 @@ export const AdminEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
   ASSUME_ROLE_DURATION_SECONDS: seconds(900),
   /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
   ...StoreEndpointEnvironment,
+  /** The deployment's cap on `max_expires_in`: registrations and patches above it are refused. */
+  MAX_URL_LIFETIME_SECONDS: RECORD_POLICY_ENVIRONMENT.MAX_URL_LIFETIME_SECONDS,
 });
 export type AdminEnvironment = z.output<typeof AdminEnvironmentSchema>;

@@ -3,6 +3,7 @@ import { GCP_PROJECT_ID_PATTERN } from '../shared/backends/gcp/service-account-p
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { positiveInteger, seconds } from '../shared/config/environment';
 import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
+import { RECORD_POLICY_ENVIRONMENT } from '../shared/registry/record-policy';
 
 /** The presign function's environment; the CDK construct is typed by the same schema. */
 export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
@@ -23,6 +24,8 @@ export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
     10,
   ),
   REGISTRY_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 10_000),
+  /** The deployment's cap on URL lifetimes: no URL lives longer, whatever a record says. */
+  MAX_URL_LIFETIME_SECONDS: RECORD_POLICY_ENVIRONMENT.MAX_URL_LIFETIME_SECONDS,
   /**
    * The project (id) billed when a request to a GCS bucket asks for requester pays. Without it,
    * the signing service account's own project is billed.

@@ -11,6 +11,7 @@ import type { SecretsBackend } from '../shared/registry/bucket-record';
 import type { BucketRegistry } from '../shared/registry/bucket-registry';
 import { CachedBucketLookup } from '../shared/registry/cached-bucket-lookup';
 import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-registry';
+import { recordPolicyFrom } from '../shared/registry/record-policy';
 import type { ResolverFactory } from '../shared/secrets/secrets-backend';
 import { SigV4Presigner } from '../shared/signing/sigv4-presigner';
 import { PRESIGN_CALL_BUDGETS_MS } from './budgets';
@@ -69,6 +70,7 @@ export function wirePresignService(
       PRESIGN_CALL_BUDGETS_MS.store,
       StoreEndpointPolicy.fromEnvironment(environment),
     ),
+    policy: recordPolicyFrom(environment),
     ...(environment.GCP_REQUESTER_PAYS_PROJECT === undefined
       ? {}
       : { gcsRequesterPaysProject: environment.GCP_REQUESTER_PAYS_PROJECT }),

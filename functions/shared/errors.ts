@@ -192,6 +192,25 @@ export class BucketRecordShapeError extends BucketMisconfiguredError {
 }
 
 /**
+ * The bucket's record breaks a rule of the deployment (`registry/record-policy.ts`): its secret
+ * is outside the prefix or under the admin sub-path, say. Raised where a record is served, after
+ * it passed the schema (a mirror item written by hand, or before the rule existed). Names the
+ * bucket, the rule and the field, never the stored value.
+ */
+export class RecordPolicyError extends BucketMisconfiguredError {
+  override readonly name: string = 'RecordPolicyError';
+  constructor(
+    readonly bucketName: string,
+    readonly rule: string,
+    readonly field: string,
+  ) {
+    super(
+      `the registry record of bucket "${bucketName}" breaks this deployment's rule ${rule} (field "${field}"); an operator must fix it`,
+    );
+  }
+}
+
+/**
  * The secret reference does not exist in its backend (or not at that version). `problem` says
  * more where the backend tells why (a deleted, destroyed or disabled version).
  */

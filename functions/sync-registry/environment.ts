@@ -1,7 +1,9 @@
 import * as z from 'zod/mini';
 import { positiveInteger } from '../shared/config/environment';
+import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 import { FENCE_DB_SSL_MODES } from '../shared/registry/fence-db-connection';
-import { DEFAULT_SYNC_CONCURRENCY } from '../shared/registry/registry-sync';
+import { RECORD_POLICY_ENVIRONMENT } from '../shared/registry/record-policy';
+import { DEFAULT_DELETE_CAP, DEFAULT_SYNC_CONCURRENCY } from '../shared/registry/registry-sync';
 
 /** The sync function's environment; the CDK construct is typed by the same schema. */
 export const SyncEnvironmentSchema = z.object({
@@ -17,5 +19,22 @@ export const SyncEnvironmentSchema = z.object({
   FENCE_DB_SSL: z._default(z.enum(FENCE_DB_SSL_MODES), 'verify'),
   /** DynamoDB write requests in flight at once. */
   SYNC_CONCURRENCY: z._default(positiveInteger(), DEFAULT_SYNC_CONCURRENCY),
+  /**
+   * The record policy every Fence DB row must hold to be mirrored: the secrets prefix and the
+   * `max_expires_in` cap, the values the admin and presign functions hold.
+   */
+  ...RECORD_POLICY_ENVIRONMENT,
+  /** Where a row's endpoint may point: the admin and presign functions' store-endpoint policy. */
+  ...StoreEndpointEnvironment,
+  /** The share of the mirror (0–1) one run may delete; past it the run deletes nothing. */
+  SYNC_MAX_DELETE_FRACTION: z._default(
+    z.coerce.number().check(z.minimum(0), z.maximum(1)),
+    DEFAULT_DELETE_CAP.fraction,
+  ),
+  /** Deletes one run may always make, however small the mirror. */
+  SYNC_MAX_DELETES_FLOOR: z._default(
+    z.coerce.number().check(z.int(), z.minimum(0)),
+    DEFAULT_DELETE_CAP.floor,
+  ),
 });
 export type SyncEnvironment = z.output<typeof SyncEnvironmentSchema>;

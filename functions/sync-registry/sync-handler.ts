@@ -5,9 +5,12 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import type { Context } from 'aws-lambda';
+import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import { fenceDbConnectionFromSecret } from '../shared/registry/fence-db-connection';
-import type { SyncReport } from '../shared/registry/registry-sync';
+import { recordPolicyFrom } from '../shared/registry/record-policy';
+import { DELETE_CAP_EXCEEDED, type SyncReport } from '../shared/registry/registry-sync';
 import type { SyncEnvironment } from './environment';
+import { SYNC_METRICS } from './sync-metrics';
 import { runRegistrySync } from './sync-wiring';
 
 /** What one scheduled sync returns (and logs): the counts, never a record or a secret. */
@@ -47,20 +50,40 @@ export function createSyncHandler(options: {
         const connection = fenceDbConnectionFromSecret(context.fenceDb, environment.FENCE_DB_SSL);
         report = await runRegistrySync(
           { connection, tableName: environment.REGISTRY_TABLE_NAME },
-          { concurrency: environment.SYNC_CONCURRENCY },
+          {
+            concurrency: environment.SYNC_CONCURRENCY,
+            policy: {
+              ...recordPolicyFrom(environment),
+              endpoints: StoreEndpointPolicy.fromEnvironment(environment),
+            },
+            deleteCap: {
+              fraction: environment.SYNC_MAX_DELETE_FRACTION,
+              floor: environment.SYNC_MAX_DELETES_FLOOR,
+            },
+          },
         );
       } catch (error) {
-        metrics.addMetric('RegistrySyncRunFailed', MetricUnit.Count, 1);
+        metrics.addMetric(SYNC_METRICS.runFailed, MetricUnit.Count, 1);
         logger.error('registry sync failed', {
           error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
         });
         throw error;
       }
       const { changes: _changes, failures, ...summary } = report;
-      metrics.addMetric('RegistrySyncInserted', MetricUnit.Count, summary.inserted);
-      metrics.addMetric('RegistrySyncUpdated', MetricUnit.Count, summary.updated);
-      metrics.addMetric('RegistrySyncDeleted', MetricUnit.Count, summary.deleted);
-      metrics.addMetric('RegistrySyncFailed', MetricUnit.Count, summary.failed);
+      metrics.addMetric(SYNC_METRICS.inserted, MetricUnit.Count, summary.inserted);
+      metrics.addMetric(SYNC_METRICS.updated, MetricUnit.Count, summary.updated);
+      metrics.addMetric(SYNC_METRICS.deleted, MetricUnit.Count, summary.deleted);
+      metrics.addMetric(SYNC_METRICS.failed, MetricUnit.Count, summary.failed);
+      metrics.addMetric(
+        SYNC_METRICS.policyRefused,
+        MetricUnit.Count,
+        failures.filter((failure) => failure.action === 'policy').length,
+      );
+      metrics.addMetric(
+        SYNC_METRICS.deletesHeldBack,
+        MetricUnit.Count,
+        failures.filter((failure) => failure.code === DELETE_CAP_EXCEEDED).length,
+      );
       const line = { ...summary, failures: failures.slice(0, LOGGED_FAILURES) };
       if (summary.failed > 0) logger.warn('registry sync', line);
       else logger.info('registry sync', line);

@@ -60,6 +60,11 @@ export interface AdminApiProps {
    * connection pools on Fence DB. 0: no reservation. @default 5
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The deployment's cap on any bucket's URL lifetime (`max_expires_in`), at most 7 days.
+   * @default Duration.hours(1)
+   */
+  readonly maxUrlLifetime?: Duration;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
   /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
@@ -94,6 +99,7 @@ export class AdminApi extends Construct {
         ...props.secretsAccess?.identities.admin,
         GCP_SECRET_MANAGER_PROJECT: props.secretsAccess?.gcpSecretManagerProject,
         FENCE_SECRETS_PREFIX: prefix,
+        MAX_URL_LIFETIME_SECONDS: String((props.maxUrlLifetime ?? Duration.hours(1)).toSeconds()),
         ADMIN_PRINCIPAL_ARNS: props.adminPrincipalArns.join(','),
         ...storeEndpointEnvironment(props.storeEndpoints),
         ...(props.fenceDb === undefined

@@ -23,6 +23,7 @@ import { ROTATION_METRICS } from '../../functions/rotate-minio-key/rotation-metr
 import { DRIFT_CHECK_NAMES } from '../../functions/shared/drift/drift-results';
 import { ERROR_CODES } from '../../functions/shared/errors';
 import { ROTATION_STEPS } from '../../functions/shared/rotation/minio-key-rotation';
+import { SYNC_METRICS } from '../../functions/sync-registry/sync-metrics';
 import { BROKER_METRICS } from './broker-function';
 
 export interface BrokerMonitoringProps {
@@ -30,6 +31,8 @@ export interface BrokerMonitoringProps {
   readonly driftCheckFunction: lambda.IFunction;
   /** The MinIO rotation function, when deployed: its alarms and graphs are added. @default none */
   readonly rotationFunction?: lambda.IFunction;
+  /** The registry sync function, when deployed: its alarms and graphs are added. @default none */
+  readonly syncFunction?: lambda.IFunction;
   /** E-mail addresses subscribed to the alarm topic (each confirms by mail). @default none */
   readonly alarmEmails?: string[];
   /** Alarm when this share of presign requests (in %) fails with a 5xx, over 5-minute periods. @default 1 */
@@ -110,6 +113,7 @@ export class BrokerMonitoring extends Construct {
     this.monitorPresign(props);
     if (props.rotationFunction !== undefined) this.monitorRotation(props.rotationFunction);
     this.monitorDrift(props.driftCheckFunction);
+    if (props.syncFunction !== undefined) this.monitorSync(props.syncFunction);
   }
 
   private monitorPresign(props: BrokerMonitoringProps): void {
@@ -357,6 +361,69 @@ export class BrokerMonitoring extends Construct {
       lambdaFunction: driftCheckFunction,
       alarmFriendlyName: 'DriftCheckFunction',
       humanReadableName: 'Drift-check function',
+      addFaultCountAlarm: {
+        Critical: { maxErrorCount: 0, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING },
+      },
+    });
+  }
+
+  /**
+   * The registry sync runs every few minutes and is how Fence DB reaches the presign path: any
+   * failed record (a row the record policy refused, a delete held back by the delete cap, a
+   * write that failed), any failed run, and any delete at all alarm. A delete takes a bucket
+   * offline, and Fence DB is written by more hands than the broker's admins.
+   */
+  private monitorSync(syncFunction: lambda.IFunction): void {
+    const alarm = (severity: 'Critical' | 'Warning', description: string) => ({
+      [severity]: {
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+        additionalDescription: description,
+      },
+    });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'RegistrySync',
+      humanReadableName: 'Registry sync (Fence DB → registry table)',
+      metricGroups: [
+        {
+          title: 'Registry sync: records per 5 minutes',
+          metrics: [
+            metric(SYNC_METRICS.inserted, 'Sum', 'inserted'),
+            metric(SYNC_METRICS.updated, 'Sum', 'updated'),
+            {
+              metric: metric(SYNC_METRICS.deleted, 'Sum', 'deleted'),
+              alarmFriendlyName: 'RegistrySyncDeleted',
+              addAlarm: alarm(
+                'Warning',
+                'The sync deleted buckets from the registry table because Fence DB no longer has them (or their rows now name a secret the broker must not use): check that this was intended.',
+              ),
+            },
+            {
+              metric: metric(SYNC_METRICS.failed, 'Sum', 'failed'),
+              alarmFriendlyName: 'RegistrySyncFailed',
+              addAlarm: alarm(
+                'Critical',
+                'Records failed the registry sync (Fence DB rows that break the record policy, deletes held back by the delete cap, failed writes): fence-buckets sync --dry-run lists them with codes.',
+              ),
+            },
+            {
+              metric: metric(SYNC_METRICS.deletesHeldBack, 'Sum', 'deletes held back'),
+              alarmFriendlyName: 'RegistrySyncDeletesHeldBack',
+              addAlarm: alarm(
+                'Critical',
+                'The sync would have deleted more of the registry than its delete cap allows and deleted nothing: is Fence DB emptied or restored? fence-buckets sync --dry-run shows the deletes.',
+              ),
+            },
+            metric(SYNC_METRICS.policyRefused, 'Sum', 'refused by the record policy'),
+          ],
+        },
+      ],
+    });
+    this.facade.monitorLambdaFunction({
+      lambdaFunction: syncFunction,
+      alarmFriendlyName: 'RegistrySyncFunction',
+      humanReadableName: 'Registry sync function',
       addFaultCountAlarm: {
         Critical: { maxErrorCount: 0, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING },
       },

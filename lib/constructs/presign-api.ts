@@ -39,6 +39,11 @@ export interface PresignApiProps {
    * theirs). 0: no reservation. @default 100
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The deployment's cap on any bucket's URL lifetime (`max_expires_in`), at most 7 days.
+   * @default Duration.hours(1)
+   */
+  readonly maxUrlLifetime?: Duration;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
   /** Where the function's own calls to stores may go (SSRF). @default https to public addresses only */
@@ -90,6 +95,7 @@ export class PresignApi extends Construct {
         GCP_REQUESTER_PAYS_PROJECT: props.secretsAccess?.gcpRequesterPaysProject,
         FENCE_SECRETS_PREFIX: prefix,
         ...storeEndpointEnvironment(props.storeEndpoints),
+        MAX_URL_LIFETIME_SECONDS: String((props.maxUrlLifetime ?? Duration.hours(1)).toSeconds()),
       },
       bundledFiles: props.secretsAccess?.bundledFiles,
       runtimeProvidedModules: PRESIGN_RUNTIME_PROVIDED_MODULES,

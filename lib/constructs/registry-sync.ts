@@ -11,6 +11,7 @@ import { SYNC_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 import { BrokerFunction, RDS_CA_BUNDLE, reservedOrNone } from './broker-function';
 import type { BucketRegistryTable } from './bucket-registry-table';
+import { type StoreEndpointSettings, storeEndpointEnvironment } from './store-endpoint-settings';
 
 export interface RegistrySyncProps {
   readonly registry: BucketRegistryTable;
@@ -40,6 +41,21 @@ export interface RegistrySyncProps {
    * 0: no reservation. @default 1
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The deployment's cap on any bucket's URL lifetime (`max_expires_in`), at most 7 days.
+   * @default Duration.hours(1)
+   */
+  readonly maxUrlLifetime?: Duration;
+  /**
+   * The share of the mirror one run may delete (past it, the run deletes nothing and fails its
+   * records); see `DeleteCap`. @default 0.1, with at least one delete always allowed
+   */
+  readonly maxDeleteFraction?: number;
+  /**
+   * Where a Fence DB row's endpoint may point: the same settings as the functions that call
+   * stores, so the sync does not mirror a row the admin API would refuse. @default https to public addresses only
+   */
+  readonly storeEndpoints?: StoreEndpointSettings;
   /** The instruction set of the function (BrokerFunctionProps.architecture). @default arm64 */
   readonly lambdaArchitecture?: lambda.Architecture;
 }
@@ -67,6 +83,13 @@ export class RegistrySync extends Construct {
         FENCE_DB_SECRET_ARN: props.fenceDbSecretArn,
         FENCE_DB_SSL: props.ssl ?? 'verify',
         NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE,
+        // The record policy the admin and presign functions hold: rows that break it are not mirrored.
+        FENCE_SECRETS_PREFIX: prefix,
+        MAX_URL_LIFETIME_SECONDS: String((props.maxUrlLifetime ?? Duration.hours(1)).toSeconds()),
+        ...storeEndpointEnvironment(props.storeEndpoints),
+        ...(props.maxDeleteFraction === undefined
+          ? {}
+          : { SYNC_MAX_DELETE_FRACTION: String(props.maxDeleteFraction) }),
       },
       // A run is seconds for 10,000 buckets; it must end before the next one starts.
       timeout: Duration.minutes(4),

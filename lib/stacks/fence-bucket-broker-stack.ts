@@ -4,6 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { SIGV4_MAX_EXPIRES_IN } from '../../functions/shared/registry/bucket-record';
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
 import { BrokerMonitoring } from '../constructs/broker-monitoring';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
@@ -61,7 +62,11 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly syncReservedConcurrency?: number;
   /** Reserved concurrency of the drift-check function; 0: none. @default 1 */
   readonly driftReservedConcurrency?: number;
-  /** The longest URL lifetime of any bucket using a rotated secret. @default 1 hour */
+  /**
+   * The longest URL lifetime of any bucket (the cap on `max_expires_in`, at most 7 days): the
+   * admin API refuses records above it, the sync does not mirror them, presign never signs
+   * longer, and the rotation interval rule counts it. @default 1 hour
+   */
   readonly maxUrlLifetime?: Duration;
   /** When the drift check runs. @default nightly (DEFAULT_DRIFT_SCHEDULE) */
   readonly driftSchedule?: events.Schedule;
@@ -119,6 +124,12 @@ export class FenceBucketBrokerStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FenceBucketBrokerStackProps) {
     super(scope, id, props);
+    const maxUrlLifetime = props.maxUrlLifetime?.toSeconds();
+    if (maxUrlLifetime !== undefined && maxUrlLifetime > SIGV4_MAX_EXPIRES_IN) {
+      throw new Error(
+        `maxUrlLifetimeSeconds ${maxUrlLifetime} is above 604800 (7 days), the longest a SigV4 URL can live`,
+      );
+    }
     const withAdmin = (props.adminRoleArns ?? []).length > 0;
     const secretsAccess = lambdaSecretsAccess(
       props.lambdaSecrets,
@@ -134,6 +145,7 @@ export class FenceBucketBrokerStack extends Stack {
       throttlingRateLimit: props.presignThrottle?.rateLimit,
       throttlingBurstLimit: props.presignThrottle?.burstLimit,
       reservedConcurrency: props.presignReservedConcurrency,
+      maxUrlLifetime: props.maxUrlLifetime,
       lambdaArchitecture: props.lambdaArchitecture,
       storeEndpoints: props.storeEndpoints,
     });
@@ -148,6 +160,7 @@ export class FenceBucketBrokerStack extends Stack {
         secretsPrefix: props.secretsPrefix,
         secretsAccess,
         reservedConcurrency: props.adminReservedConcurrency,
+        maxUrlLifetime: props.maxUrlLifetime,
         lambdaArchitecture: props.lambdaArchitecture,
         storeEndpoints: props.storeEndpoints,
         ...(fenceDb === undefined ? {} : { fenceDb }),
@@ -191,6 +204,8 @@ export class FenceBucketBrokerStack extends Stack {
         schedule: props.registrySync.schedule,
         secretsPrefix: props.secretsPrefix,
         reservedConcurrency: props.syncReservedConcurrency,
+        maxUrlLifetime: props.maxUrlLifetime,
+        storeEndpoints: props.storeEndpoints,
         lambdaArchitecture: props.lambdaArchitecture,
       });
       new CfnOutput(this, 'RegistrySyncFunctionName', {
@@ -216,6 +231,7 @@ export class FenceBucketBrokerStack extends Stack {
       presignFunction: this.presignApi.function,
       driftCheckFunction: this.driftCheck.function,
       rotationFunction: this.rotation?.function,
+      syncFunction: this.registrySync?.function,
       alarmEmails: props.alarmEmails,
     });
     this.identityOutputs(secretsAccess);

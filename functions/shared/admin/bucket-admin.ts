@@ -12,9 +12,11 @@ import {
   type BucketChanges,
   type BucketRecord,
   BucketRegistrationSchema,
+  DEFAULT_MAX_EXPIRES_IN,
   type SecretsBackend,
 } from '../registry/bucket-record';
 import type { BucketPage, BucketRegistry, MirrorOutcome } from '../registry/bucket-registry';
+import { assertRecordPolicy, type RecordPolicy } from '../registry/record-policy';
 import type { SecretDescription } from '../secrets/secret-administration';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import { parseRequest } from '../validation';
@@ -69,6 +71,11 @@ export interface BucketAdminDependencies extends BucketProofDependencies {
   audit: (line: AdminAuditLine) => void;
   /** Recovery window for a secret created by a registration that then failed. @default 7 */
   recoveryWindowDays?: number;
+  /**
+   * The deployment's cap on `max_expires_in` in seconds (`MAX_URL_LIFETIME_SECONDS`): records
+   * above it are refused. @default 3600
+   */
+  maxExpiresInCap?: number;
   /** @default performance.now */
   now?: () => number;
 }
@@ -94,10 +101,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class BucketAdmin {
   private readonly proof: BucketProof;
   private readonly now: () => number;
+  /** The record rules the sync and presign apply too (`registry/record-policy.ts`). */
+  private readonly policy: RecordPolicy;
 
   constructor(private readonly deps: BucketAdminDependencies) {
     this.proof = new BucketProof(deps);
     this.now = deps.now ?? (() => performance.now());
+    this.policy = {
+      secretsPrefix: deps.secretsPrefix,
+      maxExpiresInCap: deps.maxExpiresInCap ?? DEFAULT_MAX_EXPIRES_IN,
+    };
   }
 
   /**
@@ -137,9 +150,17 @@ export class BucketAdmin {
       } else if (keys !== undefined) {
         throw new InvalidRequestError('keys may only be given with create_secret: true', 'secret');
       }
+      // Fence's default hour, unless the deployment allows less: leaving the field out is never refused.
+      fields.max_expires_in ??= Math.min(DEFAULT_MAX_EXPIRES_IN, this.policy.maxExpiresInCap);
       const registration = parseRequest(BucketRegistrationSchema, fields);
       // Before any secret is created or read, and even without the proof (`--no-validate`).
       this.proof.checkEndpoint(registration);
+      // Before anything is written. A secret to create is checked by its name below: its ref is
+      // the backend's to give (a Vault ref gains the mount).
+      assertRecordPolicy(
+        createSecret === true ? { ...registration, secret_ref: null } : registration,
+        this.policy,
+      );
       if (createSecret === true && registration.auth_mode !== 'static') {
         throw new InvalidRequestError('create_secret is for auth_mode static', 'create_secret');
       }
@@ -195,6 +216,7 @@ export class BucketAdmin {
 
       try {
         const candidate = parseRequest(BucketRegistrationSchema, registration);
+        assertRecordPolicy(candidate, this.policy);
         if (options.validate !== false) {
           await this.proof.proveAccess(asRecord(candidate), payload);
         }
@@ -233,8 +255,12 @@ export class BucketAdmin {
   }
 
   /**
-   * Changes a record if `revision` is still the stored one. A pin must name a version or label
-   * that exists; a change of pin, endpoint or region on an active bucket is proven first.
+   * Changes a record if `revision` is still the stored one. The result must hold the record
+   * rules, except a plain suspension (taking a bucket out of service is never blocked). A pin
+   * must name a version or label that exists; a change of pin, endpoint or region on an active
+   * bucket is proven first, and so is a resume: a bucket serves again only once its credentials
+   * are proven on it, so one suspended because its key leaked or broke stays suspended until the
+   * key is fixed.
    */
   patch(idOrName: string, body: unknown, context: AdminContext): Promise<BucketRecord> {
     return this.audited('patch', context, async (line) => {
@@ -255,9 +281,17 @@ export class BucketAdmin {
       // A suspended bucket is not proven, but its endpoint is still checked: resuming it must
       // not be the way to point the broker somewhere the policy refuses.
       if ('endpoint' in changes) this.proof.checkEndpoint(next);
-      const touchesAccess = ['secret_version', 'endpoint', 'region'].some((field) => field in changes);
+      const suspendsOnly = line.changes.length === 1 && changes.status === 'suspended';
+      if (!suspendsOnly) assertRecordPolicy(next, this.policy);
+      const resumes = current.status === 'suspended' && next.status === 'active';
+      const touchesAccess =
+        resumes || ['secret_version', 'endpoint', 'region'].some((field) => field in changes);
       let payload: SecretPayload | undefined;
-      if (next.auth_mode === 'static' && next.secret_ref !== null && 'secret_version' in changes) {
+      if (
+        next.auth_mode === 'static' &&
+        next.secret_ref !== null &&
+        ('secret_version' in changes || resumes)
+      ) {
         const backend = this.proof.backend(next.secrets_backend);
         const description = await this.proof.describeUsable(backend, next.secret_ref);
         this.proof.checkPin(description, next.secret_version);

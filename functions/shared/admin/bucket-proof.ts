@@ -13,13 +13,8 @@ import { type StoreEndpointPolicy, storeEndpointPolicy } from '../network/store-
 import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
 import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import type { BucketRecord, Provider, SecretsBackend } from '../registry/bucket-record';
+import { secretNameViolation } from '../registry/record-policy';
 import type { SecretDescription } from '../secrets/secret-administration';
-import { ADMIN_SECRETS_SUBPATH } from '../secrets/secret-paths';
-import {
-  isNormalSecretRef,
-  normalizeSecretRef,
-  SECRET_REF_SEGMENTS_RULE,
-} from '../secrets/secret-ref-formats';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import { serviceAccountKeyFrom, staticCredentialsFrom } from '../secrets/secret-shapes';
 import type { AdminSecretsBackend } from '../secrets/secrets-backend';
@@ -246,25 +241,13 @@ export class BucketProof {
   }
 
   /**
-   * Checks the normalized name (what a path-based backend reads), so `gen3/fence/x/../admin/m`
-   * is the admin key it names; and refuses a name that is not already normalized.
+   * The secret's name holds the record rules' name rules (`registry/record-policy.ts`: under the
+   * prefix, outside its admin sub-path, already normalized). Here `name` is the backend's own
+   * answer (`describe`), which for AWS resolves a partial ARN the ref alone does not.
    */
   checkPrefix(name: string, field: string): void {
-    const prefix = this.deps.secretsPrefix;
-    const normalized = normalizeSecretRef(name);
-    if (!normalized.startsWith(prefix)) {
-      throw new InvalidSecretError(
-        `secret ${name} is outside ${prefix}; the presign role can read only that prefix (${field})`,
-      );
-    }
-    if (normalized.startsWith(`${prefix}${ADMIN_SECRETS_SUBPATH}`)) {
-      throw new InvalidSecretError(
-        `secret ${name} is under ${prefix}${ADMIN_SECRETS_SUBPATH}, which holds admin credentials and is denied to the presign role (${field})`,
-      );
-    }
-    if (!isNormalSecretRef(name)) {
-      throw new InvalidSecretError(`secret ${name} ${SECRET_REF_SEGMENTS_RULE} (${field})`);
-    }
+    const violation = secretNameViolation(name, this.deps.secretsPrefix, field);
+    if (violation !== undefined) throw new InvalidSecretError(violation.message);
   }
 
   /**

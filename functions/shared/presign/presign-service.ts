@@ -12,6 +12,7 @@ import {
 } from '../errors';
 import { type BucketOperation, type BucketRecord, DEFAULT_MAX_EXPIRES_IN } from '../registry/bucket-record';
 import type { CachedBucketLookup } from '../registry/cached-bucket-lookup';
+import { assertServablePolicy, DEFAULT_RECORD_POLICY, type RecordPolicy } from '../registry/record-policy';
 import { GcsV4Presigner } from '../signing/gcs-v4-presigner';
 import type { SigV4Presigner } from '../signing/sigv4-presigner';
 import type { MultipartStoreClient, StoreAccess } from './multipart-store-client';
@@ -54,6 +55,11 @@ export interface PresignServiceDependencies {
    * (`GCP_REQUESTER_PAYS_PROJECT`). @default the signing service account's project
    */
   gcsRequesterPaysProject?: string;
+  /**
+   * The deployment's record rules (prefix, cap), checked again on every request: a mirror item
+   * is not trusted to hold them. @default DEFAULT_RECORD_POLICY (`gen3/fence/`, 3600 s)
+   */
+  policy?: RecordPolicy;
   /** @default Date.now */
   clock?: () => number;
 }
@@ -77,9 +83,11 @@ export type BatchResult = PresignedUrl | { error: { code: string; message: strin
 export class PresignService {
   private readonly clock: () => number;
   private readonly gcs: GcsV4Presigner;
+  private readonly policy: RecordPolicy;
 
   constructor(private readonly deps: PresignServiceDependencies) {
     this.clock = deps.clock ?? Date.now;
+    this.policy = deps.policy ?? DEFAULT_RECORD_POLICY;
     this.gcs = deps.gcsPresigner ?? new GcsV4Presigner();
   }
 
@@ -269,6 +277,9 @@ export class PresignService {
     if (record === undefined) throw new UnknownBucketError(bucketName);
     audit.record = record;
     if (record.status === 'suspended') throw new BucketSuspendedError(bucketName);
+    // Before any secret is read: a record in the mirror may have been written by anyone with
+    // the table (or the Fence DB row behind it), not only by the admin core.
+    assertServablePolicy(record, this.policy);
     for (const operation of operations) this.checkOperation(record, operation);
     return record;
   }
@@ -281,9 +292,12 @@ export class PresignService {
     }
   }
 
-  /** The URL lifetime in seconds: the request's (or Fence's default), clamped to the bucket's cap. */
+  /**
+   * The URL lifetime in seconds: the request's (or Fence's default), clamped to the bucket's cap
+   * and to the deployment's, whatever the record says.
+   */
   private requestedLifetime(record: BucketRecord, expiresIn: number | undefined): number {
-    return Math.min(expiresIn ?? DEFAULT_MAX_EXPIRES_IN, record.max_expires_in);
+    return Math.min(expiresIn ?? DEFAULT_MAX_EXPIRES_IN, record.max_expires_in, this.policy.maxExpiresInCap);
   }
 
   /** A GCS V4 URL (provider gcp), signed with the bucket's key or through IAM signBlob. */

@@ -15,7 +15,7 @@ export const MIGRATIONS_TABLE = 'fence_bucket_broker_migrations';
  * second waits, then finds everything applied. Any fixed 64-bit key works; this one is
  * "fbbmigr\\0" in ASCII (0x6662626d69677200), unlikely to meet another application's.
  */
-const MIGRATION_LOCK_KEY = '7377567361645638144';
+export const MIGRATION_LOCK_KEY = '7377567361645638144';
 
 export interface Migration {
   /** `0001`: the file name's leading digits. */

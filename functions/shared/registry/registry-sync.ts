@@ -7,6 +7,13 @@ import type {
   MirrorPutOutcome,
   MirrorWriteGuard,
 } from './dynamodb-registry-mirror';
+import {
+  DEFAULT_RECORD_POLICY,
+  type RecordPolicy,
+  type RecordPolicyViolation,
+  recordPolicyViolations,
+  SECRET_RULES,
+} from './record-policy';
 
 /** The registry of record, read in batches (Fence DB: `PostgresBucketRegistry`). */
 export interface SyncSource {
@@ -43,18 +50,54 @@ export interface SyncChange {
   source_revision?: number;
   /** The mirror's revision as stored (absent for inserts). */
   mirror_revision?: unknown;
-  /** Why an update is needed: the source is newer, or the mirror's item differs at the same version. */
-  reason?: 'newer' | 'differs';
+  /**
+   * Why an update is needed: the source is newer, or the mirror's item differs at the same
+   * version. Why a delete: the source dropped the record, or (`policy`) its row breaks a secret
+   * rule of the record policy.
+   */
+  reason?: 'newer' | 'differs' | 'policy';
 }
 
-/** A record the sync could not bring in line; the mirror's item is left as it was. */
+/**
+ * A record the sync could not bring in line. The mirror's item is left as it was, except under
+ * `policy` when the row breaks a secret rule: then the item is removed (see `syncRegistry`).
+ */
 export interface SyncFailure {
   bucket_name: string;
-  /** `read`: the source record breaks the schema (it is neither copied nor deleted). */
-  action: SyncAction | 'read';
-  /** `code: message` of the error; never a value of the record. */
+  /**
+   * `read`: the source record breaks the schema (it is neither copied nor deleted); `policy`: it
+   * breaks the record policy (`registry/record-policy.ts`), so it is not copied.
+   */
+  action: SyncAction | 'read' | 'policy';
+  /**
+   * Stable: an error code of `errors.ts`, a rule of `RECORD_POLICY_RULES` (`policy`), or
+   * `delete_cap_exceeded` (a delete held back by the delete cap).
+   */
+  code: string;
+  /** The record's field at fault, when one is. */
+  field?: string;
+  /** What went wrong; never a value of the record. */
   error: string;
 }
+
+/** The code of a delete the delete cap held back. */
+export const DELETE_CAP_EXCEEDED = 'delete_cap_exceeded';
+
+/**
+ * How much of the mirror one run may delete. Deleting a mirror item takes a bucket offline at
+ * once, and Fence DB loses rows one bucket at a time when people delete them; a run that would
+ * delete many at once is far more likely a broken source (an emptied or restored table, a wrong
+ * database) than intent. Past the cap, the run deletes nothing and reports every delete it held
+ * back; an operator who means it runs `fence-buckets sync --max-delete-fraction 1` once.
+ */
+export interface DeleteCap {
+  /** The share of the mirror (0–1) one run may delete. @default 0.1 */
+  fraction: number;
+  /** Deletes always allowed, however small the mirror (a 3-bucket registry can drop one). @default 1 */
+  floor: number;
+}
+
+export const DEFAULT_DELETE_CAP: DeleteCap = Object.freeze({ fraction: 0.1, floor: 1 });
 
 export interface SyncReport {
   dry_run: boolean;
@@ -96,6 +139,10 @@ export interface SyncOptions {
    * put per record. Deletes are always conditional.
    */
   writes?: 'batched' | 'conditional';
+  /** The record rules every row must hold to be mirrored. @default DEFAULT_RECORD_POLICY */
+  policy?: RecordPolicy;
+  /** @default DEFAULT_DELETE_CAP */
+  deleteCap?: DeleteCap;
   /** Told how many writes the sync is about to make (before the first). */
   onPlan?: (changes: number) => void;
   /** Told after each write, whatever its outcome. */
@@ -132,6 +179,19 @@ type PlannedWrite =
  *   the batch, then lands on top.
  *
  * A record that fails is reported and does not stop the others.
+ *
+ * Fence DB is not trusted as an admin: every row must hold the record policy the admin core
+ * holds its writes to (`recordPolicyViolations`), else it is reported (`action: 'policy'`) and
+ * not copied. When the row breaks a secret rule (a secret outside the prefix or under its admin
+ * sub-path), the mirror's item of that bucket is removed as well, whatever its version: the
+ * registry of record now says the bucket reads a secret the broker must not use, and serving
+ * the older item would keep a bucket alive on a state its owner no longer states. Removing is
+ * the fail-closed choice (the bucket stops until an admin fixes the row); presign refuses such
+ * an item on its own too, should it survive (a removal held back by the delete cap). A row above
+ * the `max_expires_in` cap leaves the item alone: presign clamps every URL to the cap anyway.
+ *
+ * Deletes are capped (`DeleteCap`), and a source with no rows at all deletes nothing from a
+ * mirror that has items unless the cap allows the whole mirror.
  */
 export async function syncRegistry(
   source: SyncSource,
@@ -139,6 +199,7 @@ export async function syncRegistry(
   options: SyncOptions = {},
 ): Promise<SyncReport> {
   const verifyContent = options.verifyContent === true;
+  const policy = options.policy ?? DEFAULT_RECORD_POLICY;
   const mirrored = new Map<string, MirrorEntry>();
   for await (const page of mirror.scan({ whole: verifyContent })) {
     for (const entry of page) mirrored.set(entry.bucket_name, entry);
@@ -164,12 +225,28 @@ export async function syncRegistry(
         report.failures.push({
           bucket_name: entry.bucket_name,
           action: 'read',
-          error: describe(entry.error),
+          ...described(entry.error),
         });
         continue;
       }
       const record = entry.record;
       const current = mirrored.get(record.bucket_name);
+      const violations = recordPolicyViolations(record, policy);
+      if (violations.length > 0) {
+        const remove =
+          current !== undefined && violations.some((violation) => SECRET_RULES.has(violation.rule));
+        report.failures.push(policyFailure(record.bucket_name, violations, remove));
+        if (remove) {
+          const change: SyncChange = {
+            action: 'delete',
+            bucket_name: record.bucket_name,
+            mirror_revision: current.revision,
+            reason: 'policy',
+          };
+          planned.push({ change, kind: 'delete', entry: current });
+        }
+        continue;
+      }
       if (current === undefined) {
         const change: SyncChange = {
           action: 'insert',
@@ -215,6 +292,7 @@ export async function syncRegistry(
     planned.push({ change, kind: 'delete', entry });
   }
 
+  holdBackDeletes(planned, mirrored.size, seen.size, options.deleteCap ?? DEFAULT_DELETE_CAP, report);
   planned.sort((a, b) => (a.change.bucket_name < b.change.bucket_name ? -1 : 1));
   report.changes = planned.map((write) => write.change);
   if (options.dryRun) {
@@ -238,6 +316,7 @@ export async function syncRegistry(
         concurrency,
         report,
         options,
+        policy,
       );
     }
     await inParallel(oneByOne, concurrency, async (write) => {
@@ -252,7 +331,7 @@ export async function syncRegistry(
         report.failures.push({
           bucket_name: write.change.bucket_name,
           action: write.change.action,
-          error: describe(error),
+          ...described(error),
         });
       } finally {
         options.onProgress?.();
@@ -276,18 +355,15 @@ async function writeLockedChunk(
   concurrency: number,
   report: SyncReport,
   options: SyncOptions,
+  policy: RecordPolicy,
 ): Promise<void> {
   const lock = source.withRecordsLocked?.bind(source);
   const putBatch = mirror.putBatch?.bind(mirror);
   if (lock === undefined || putBatch === undefined) return;
   const settled = new Set<string>();
-  const fail = (
-    write: { change: SyncChange },
-    error: string,
-    action: SyncFailure['action'] = write.change.action,
-  ) => {
+  const fail = (write: { change: SyncChange }, failure: Omit<SyncFailure, 'bucket_name'>) => {
     settled.add(write.change.bucket_name);
-    report.failures.push({ bucket_name: write.change.bucket_name, action, error });
+    report.failures.push({ bucket_name: write.change.bucket_name, ...failure });
   };
   try {
     await lock(
@@ -302,7 +378,16 @@ async function writeLockedChunk(
             settled.add(write.change.bucket_name);
             report.skipped++;
           } else if (entry.record === undefined) {
-            fail(write, describe(entry.error), 'read');
+            fail(write, { action: 'read', ...described(entry.error) });
+          } else if (recordPolicyViolations(entry.record, policy).length > 0) {
+            // Changed since it was read, into a row that breaks the rules: not written; the next
+            // run reports it and removes the item if a secret rule is broken.
+            const { bucket_name: _name, ...failure } = policyFailure(
+              write.change.bucket_name,
+              recordPolicyViolations(entry.record, policy),
+              false,
+            );
+            fail(write, failure);
           } else {
             records.push(entry.record);
             writes.push(write);
@@ -317,7 +402,7 @@ async function writeLockedChunk(
             settled.add(write.change.bucket_name);
             count(report, write.change.action);
           } else {
-            fail(write, describe(error));
+            fail(write, { action: write.change.action, ...described(error) });
           }
         }
       },
@@ -325,7 +410,10 @@ async function writeLockedChunk(
   } catch (error) {
     // The source could not lock or read the chunk (or the write ran into an error): what was not
     // written is reported.
-    for (const write of chunk) if (!settled.has(write.change.bucket_name)) fail(write, describe(error));
+    for (const write of chunk) {
+      if (!settled.has(write.change.bucket_name))
+        fail(write, { action: write.change.action, ...described(error) });
+    }
   } finally {
     for (let index = 0; index < chunk.length; index++) options.onProgress?.();
   }
@@ -365,9 +453,64 @@ function count(report: SyncReport, action: SyncAction): void {
   else report.deleted++;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof BrokerError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+/** An error as a failure's code and message (its code also first in the message, as before). */
+function described(error: unknown): { code: string; error: string } {
+  if (error instanceof BrokerError) return { code: error.code, error: `${error.code}: ${error.message}` };
+  return {
+    code: 'internal_error',
+    error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error',
+  };
+}
+
+/**
+ * A row that breaks the record policy, reported by rule and field only: the rule's message
+ * would name the row's secret, and a Fence DB row is not the broker's to repeat.
+ */
+function policyFailure(
+  bucketName: string,
+  violations: readonly RecordPolicyViolation[],
+  removed: boolean,
+): SyncFailure {
+  const [first] = violations as [RecordPolicyViolation, ...RecordPolicyViolation[]];
+  const rules = violations.map((violation) => `${violation.rule} (${violation.field})`).join(', ');
+  return {
+    bucket_name: bucketName,
+    action: 'policy',
+    code: first.rule,
+    field: first.field,
+    error: `the Fence DB row breaks the record policy: ${rules}; not mirrored${removed ? ', and the mirror item is removed' : ''}`,
+  };
+}
+
+/**
+ * Applies the delete cap to the planned writes: past it, every delete is taken out of the plan
+ * and reported as a failure `delete_cap_exceeded`, and nothing is deleted. A source with no
+ * rows at all is treated as broken unless the cap allows the whole mirror.
+ */
+function holdBackDeletes(
+  planned: PlannedWrite[],
+  mirrorSize: number,
+  sourceSize: number,
+  cap: DeleteCap,
+  report: SyncReport,
+): void {
+  const deletes = planned.filter((write) => write.kind === 'delete');
+  if (deletes.length === 0) return;
+  const allowed = Math.max(cap.floor, Math.floor(cap.fraction * mirrorSize));
+  const emptied = sourceSize === 0 && cap.fraction < 1;
+  if (deletes.length <= allowed && !emptied) return;
+  const why = emptied
+    ? 'Fence DB returned no rows at all while the mirror has items'
+    : `${deletes.length} deletes exceed the cap of ${allowed} (${cap.fraction} of ${mirrorSize} items, at least ${cap.floor})`;
+  for (const write of deletes) {
+    planned.splice(planned.indexOf(write), 1);
+    report.failures.push({
+      bucket_name: write.change.bucket_name,
+      action: 'delete',
+      code: DELETE_CAP_EXCEEDED,
+      error: `${DELETE_CAP_EXCEEDED}: ${why}; no item was deleted (fence-buckets sync --dry-run shows them, --max-delete-fraction 1 deletes them)`,
+    });
+  }
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */

@@ -1,7 +1,9 @@
+import type { SecretsBackend } from './backend-names';
+
 /**
  * The shape of `secret_ref` and `secret_version` for each backend that has one, shared by the
  * registry schema (records are refused when they break it) and the backends (which parse refs).
- * No imports: the registry loads this on the hot path.
+ * Type imports only: the registry loads this on the hot path.
  */
 
 /**
@@ -53,4 +55,33 @@ export function splitVaultRef(ref: string): { mount: string; path: string } | un
   if (!VAULT_REF.test(ref) || !isNormalSecretRef(ref)) return undefined;
   const slash = ref.indexOf('/');
   return { mount: ref.slice(0, slash), path: ref.slice(slash + 1) };
+}
+
+/** The broker's name of a GCP secret id, reading `--` as `/` and `__` as `.` from the left. */
+export function nameOfSecretId(id: string): string {
+  return id.replace(/--|__/g, (pair) => (pair === '--' ? '/' : '.'));
+}
+
+const AWS_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[^:]*:[^:]*:secret:(.+)$/;
+
+/**
+ * The secret's name (what the prefix and the admin sub-path apply to) as the ref alone states
+ * it, without asking the backend: what the admin side's `describe` calls `name`, for the callers
+ * that may not or cannot ask (the sync has no secrets access; presign checks on every request).
+ * An AWS ARN's resource part (its 6-character suffix left on: it cannot move a name into or out
+ * of a prefix), a Vault ref's path inside its mount, a GCP secret id read back as a name, a k8s
+ * file path as it is. A ref of the wrong shape is returned whole: the record schema refuses it
+ * on its own (and a Vault ref without its mount is read as mount `gen3`, outside the prefix).
+ */
+export function secretNameOfRef(backend: SecretsBackend, ref: string): string {
+  switch (backend) {
+    case 'aws_sm':
+      return AWS_SECRET_ARN.exec(ref)?.[1] ?? ref;
+    case 'vault':
+      return splitVaultRef(ref)?.path ?? ref;
+    case 'gcp_sm':
+      return GCP_SECRET_REF.test(ref) ? nameOfSecretId(ref.slice(ref.lastIndexOf('/') + 1)) : ref;
+    case 'k8s':
+      return ref;
+  }
 }

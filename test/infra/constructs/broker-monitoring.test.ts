@@ -9,8 +9,9 @@ import {
 import { ROTATION_METRICS } from '../../../functions/rotate-minio-key/rotation-metrics';
 import { DRIFT_CHECK_NAMES } from '../../../functions/shared/drift/drift-results';
 import { ERROR_CODES } from '../../../functions/shared/errors';
+import { SYNC_METRICS } from '../../../functions/sync-registry/sync-metrics';
 import type { FenceBucketBrokerStack } from '../../../lib/stacks/fence-bucket-broker-stack';
-import { ADMIN_SECRET, synthesize } from '../synthesized-stack';
+import { ADMIN_SECRET, REGISTRY_SYNC_CONTEXT, synthesize } from '../synthesized-stack';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type AlarmMetric = {
@@ -199,5 +200,36 @@ describe('Construct: BrokerMonitoring', () => {
         'Presign-PresignServerErrorRate-Critical',
       ]),
     );
+  });
+
+  it('alarms on any failed sync record, held-back deletes, a failed sync run, and on any delete the sync makes', () => {
+    // Act
+    const { stack: withSync, template: synced } = synthesize(REGISTRY_SYNC_CONTEXT);
+    const sync = alarms(synced);
+    const topic = withSync.resolve(withSync.monitoring.topic.topicArn);
+
+    // Assess
+    const expected = {
+      'RegistrySync-RegistrySyncFailed-Critical': SYNC_METRICS.failed,
+      'RegistrySync-RegistrySyncDeletesHeldBack-Critical': SYNC_METRICS.deletesHeldBack,
+      'RegistrySync-RegistrySyncDeleted-Warning': SYNC_METRICS.deleted,
+      'RegistrySyncFunction-Fault-Count-Critical': 'Errors',
+    };
+    for (const [name, metricName] of Object.entries(expected)) {
+      expect([name, metricNames(sync[name])]).toEqual([name, [metricName]]);
+      expect(sync[name]).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [topic],
+      });
+    }
+    expect(sync['RegistrySync-RegistrySyncFailed-Critical']?.Metrics[0]?.MetricStat).toMatchObject({
+      Metric: {
+        Namespace: 'FenceBucketBroker',
+        Dimensions: [{ Name: 'service', Value: 'fence-bucket-broker' }],
+      },
+      Stat: 'Sum',
+    });
+    expect(Object.keys(byName).filter((name) => name.startsWith('RegistrySync'))).toEqual([]);
   });
 });

@@ -120,4 +120,44 @@ describe('Construct: RegistrySync (scheduled Fence DB → DynamoDB sync)', () =>
   ])('refuses %o', (change, message) => {
     expect(() => synthesize({ ...REGISTRY_SYNC_CONTEXT, ...change })).toThrow(message);
   });
+
+  it('gives the sync the record policy the admin and presign functions hold: the prefix, the max_expires_in cap and the store-endpoint policy', () => {
+    // Act
+    const { stack } = synthesize({
+      ...REGISTRY_SYNC_CONTEXT,
+      adminRoleArns: 'arn:aws:iam::123456789012:role/gen3-admin',
+      secretsPrefix: 'gen3/team/',
+      maxUrlLifetimeSeconds: 900,
+      storeEndpointAllowedNetworks: '10.0.0.5/32',
+    });
+    const variables = (fn: { node: { defaultChild?: unknown } }) =>
+      (
+        stack.resolve((fn.node.defaultChild as { environment?: unknown }).environment) as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+
+    // Assess
+    for (const fn of [stack.registrySync!.function, stack.adminApi!.function, stack.presignApi.function]) {
+      expect(variables(fn)).toMatchObject({
+        FENCE_SECRETS_PREFIX: 'gen3/team/',
+        MAX_URL_LIFETIME_SECONDS: '900',
+        STORE_ENDPOINT_ALLOW_HTTP: 'false',
+        STORE_ENDPOINT_ALLOWED_NETWORKS: '10.0.0.5/32',
+      });
+    }
+  });
+
+  it('takes a max_expires_in cap of 7 days, and refuses one above it at synth', () => {
+    // Act
+    const { template } = synthesize({ ...REGISTRY_SYNC_CONTEXT, maxUrlLifetimeSeconds: 604_800 });
+    const above = () => synthesize({ ...REGISTRY_SYNC_CONTEXT, maxUrlLifetimeSeconds: 604_801 });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Mirrors Fence DB'),
+      Environment: { Variables: Match.objectLike({ MAX_URL_LIFETIME_SECONDS: '604800' }) },
+    });
+    expect(above).toThrow('maxUrlLifetimeSeconds 604801 is above 604800 (7 days)');
+  });
 });

@@ -3,8 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Pool } from 'pg';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
-import { PostgresBucketRegistry } from '../../../functions/shared/registry/postgres-bucket-registry';
+import {
+  FENCE_DB_REGISTRY_TABLE,
+  PostgresBucketRegistry,
+} from '../../../functions/shared/registry/postgres-bucket-registry';
 import { writeSelfSignedCertificate } from '../services/certificates';
 import { type PostgresServer, startPostgres } from '../services/postgres';
 import { minioBucketWithUser } from '../support/admin-bed';
@@ -12,6 +16,13 @@ import { createRegistryTable, dynamoDb } from '../support/aws';
 import { readmeBlock } from '../support/readme';
 
 const run = promisify(execFile);
+
+/** `url` as another user (the test server trusts local connections). */
+function as(url: string, user: string): string {
+  const other = new URL(url);
+  other.username = user;
+  return other.toString();
+}
 const REPO = join(__dirname, '../../..');
 
 describe('README: Fence DB as the registry of record', () => {
@@ -35,6 +46,15 @@ describe('README: Fence DB as the registry of record', () => {
   it('migrates, registers through Fence DB, and syncs with npx fence-buckets, as shown', async () => {
     // Prepare: a database, table and MinIO bucket of this test's standing in for the README's
     const url = `${server.url}?sslrootcert=${caFile}`;
+    // The README's two login users: Fence's, and the broker's own (the server trusts them locally).
+    const administrator = new Pool({ connectionString: url, max: 1 });
+    try {
+      for (const role of ['fence_user', 'fence_bucket_broker']) {
+        await administrator.query(`CREATE ROLE ${role} LOGIN`);
+      }
+    } finally {
+      await administrator.end();
+    }
     const table = await createRegistryTable(dynamoDb());
     const store = await minioBucketWithUser();
     const keysFile = join(mkdtempSync(join(tmpdir(), 'fbb-readme-')), 'keys.json');
@@ -44,8 +64,12 @@ describe('README: Fence DB as the registry of record', () => {
     );
     const script = readmeBlock('## Fence DB as the registry of record')
       .replaceAll(
-        'postgres://fence@fence-db.example.org:5432/fence?sslrootcert=/etc/ssl/certs/rds-global-bundle.pem',
+        'postgres://postgres@fence-db.example.org:5432/fence?sslrootcert=/etc/ssl/certs/rds-global-bundle.pem',
         url,
+      )
+      .replaceAll(
+        'postgres://fence_bucket_broker@fence-db.example.org:5432/fence?sslrootcert=/etc/ssl/certs/rds-global-bundle.pem',
+        as(url, 'fence_bucket_broker'),
       )
       .replaceAll('FenceBucketBroker-Registry', table)
       .replaceAll('my-dataset', store.bucket)
@@ -65,6 +89,9 @@ describe('README: Fence DB as the registry of record', () => {
 
       // Assess
       expect(stdout).toContain('applied 0001_fence_bucket_registry.sql');
+      expect(stdout).toContain(
+        'owned by fence_bucket_broker_owner; written by fence_bucket_broker_writer (fence_bucket_broker); read only by fence_user',
+      );
       expect(stdout).toMatch(new RegExp(`bucket_name\\s*│\\s*${store.bucket}`));
       expect(stdout).toContain('dry run: nothing was written');
       expect(stderr).toContain('"mirror":"mirrored"');
@@ -72,6 +99,15 @@ describe('README: Fence DB as the registry of record', () => {
       expect(record).toMatchObject({ bucket_name: store.bucket, revision: 1, provider: 'minio' });
       expect(await new DynamoDbBucketRegistry(table).getByName(store.bucket)).toEqual(record);
       expect(stdout + stderr).not.toContain(store.secretKey);
+      const asFence = new Pool({ connectionString: as(url, 'fence_user'), max: 1 });
+      try {
+        expect((await asFence.query(`SELECT bucket_name FROM ${FENCE_DB_REGISTRY_TABLE}`)).rowCount).toBe(1);
+        await expect(asFence.query(`DELETE FROM ${FENCE_DB_REGISTRY_TABLE}`)).rejects.toMatchObject({
+          code: '42501',
+        });
+      } finally {
+        await asFence.end();
+      }
     } finally {
       await fenceDb.close();
     }

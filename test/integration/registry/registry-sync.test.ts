@@ -361,6 +361,7 @@ describe('Function: syncRegistry (PostgreSQL → DynamoDB on moto)', () => {
       {
         bucket_name: 'bucket-00001',
         action: 'read',
+        code: 'bucket_misconfigured',
         error: expect.stringMatching(/^bucket_misconfigured: .*secret_ref/),
       },
     ]);

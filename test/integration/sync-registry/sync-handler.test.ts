@@ -2,6 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { readEnvironment } from '../../../functions/shared/config/environment';
+import { SyncEnvironmentSchema } from '../../../functions/sync-registry/environment';
 import { createSyncHandler } from '../../../functions/sync-registry/sync-handler';
 import { secretsManager, uniqueName } from '../support/aws';
 import { insertRows, mirrorItems, type SyncBed, syncBed } from '../support/registry-sync-bed';
@@ -98,6 +100,8 @@ describe('Handler: scheduled registry sync Lambda (middy, @middy/secrets-manager
       RegistrySyncUpdated: [0, 0],
       RegistrySyncDeleted: [0, 0],
       RegistrySyncFailed: [0, 0],
+      RegistrySyncPolicyRefused: [0, 0],
+      RegistrySyncDeletesHeldBack: [0, 0],
     });
     expect(output).not.toContain(password);
   }, 120_000);
@@ -109,12 +113,12 @@ describe('Handler: scheduled registry sync Lambda (middy, @middy/secrets-manager
     withUrl.password = password;
     const handlerFor = async (secret: Record<string, unknown>) =>
       createSyncHandler({
-        environment: {
+        environment: readEnvironment(SyncEnvironmentSchema, {
           REGISTRY_TABLE_NAME: bed.tableName,
           FENCE_DB_SECRET_ARN: await connectionSecret(secret),
           FENCE_DB_SSL: 'disable',
-          SYNC_CONCURRENCY: 4,
-        },
+          SYNC_CONCURRENCY: '4',
+        }),
         logger: new Logger({ serviceName: 'sync-test' }),
         metrics: new Metrics({ namespace: 'SyncTest', serviceName: 'sync-test' }),
       });

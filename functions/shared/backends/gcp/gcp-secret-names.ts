@@ -1,4 +1,8 @@
 import { InvalidSecretError } from '../../errors';
+import { nameOfSecretId } from '../../secrets/secret-ref-formats';
+
+// Read back by the secrets core too (the prefix check of a ref, without asking the backend).
+export { nameOfSecretId };
 
 /**
  * How the broker's secret names (`gen3/fence/gcp/my.bucket`, what `FENCE_SECRETS_PREFIX` and the
@@ -22,11 +26,6 @@ export function secretIdForName(name: string): string {
     );
   }
   return id;
-}
-
-/** The broker's name of a secret id, reading `--` as `/` and `__` as `.` from the left. */
-export function nameOfSecretId(id: string): string {
-  return id.replace(/--|__/g, (pair) => (pair === '--' ? '/' : '.'));
 }
 
 /**
