@@ -9,6 +9,7 @@ import type { DriftReport } from '../../functions/shared/drift/drift-results';
 import type { BucketRecord } from '../../functions/shared/registry/bucket-record';
 import { DynamoDbBucketRegistry } from '../../functions/shared/registry/dynamodb-bucket-registry';
 import { PostgresBucketRegistry } from '../../functions/shared/registry/postgres-bucket-registry';
+import { DELETE_CAP_EXCEEDED } from '../../functions/shared/registry/registry-sync';
 import { minioRegistration, roleRegistration } from '../fixtures/bucket-records';
 import { readEndpoints } from '../integration/services/endpoints';
 import { createRoleRequiringExternalId, minioRootClient, uniqueName } from '../integration/support/aws';
@@ -236,17 +237,38 @@ describe('Deployed: the scheduled functions as EventBridge invokes them', () => 
         NODE_EXTRA_CA_CERTS: RUNTIME_CA_BUNDLE,
       });
       const tableName = environment.REGISTRY_TABLE_NAME ?? '';
-      expect(await new DynamoDbBucketRegistry(tableName).getByName(record.bucket_name)).toBeUndefined();
+      const table = new DynamoDbBucketRegistry(tableName);
+      expect(await table.getByName(record.bucket_name)).toBeUndefined();
+      // Two items only the table has (as other tests leave there): more than one run may delete
+      // (10 % of the mirror, at least one), so the sync must hold back every such delete.
+      for (const name of [uniqueName('table-only'), uniqueName('table-only')])
+        await table.create(roleRegistration({ bucket_name: name }));
+      const tableOnly: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await table.list({ limit: 100, cursor });
+        tableOnly.push(...page.records.map((item) => item.bucket_name));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(tableOnly.length).toBeGreaterThanOrEqual(2);
       const container = await startDeployedFunction(run, fn, environment);
       containers.push(container);
 
       // Act
       const answer = await container.invoke(firing(schedule));
 
-      // Assess, right after: the run's summary, the record in the table, the metrics.
+      // Assess, right after: the run's summary, the record in the table, the held-back deletes
+      // (each one a failure, none deleted), the metrics.
       expect(answer.functionError).toBeUndefined();
-      expect(answer.payload).toMatchObject({ dry_run: false, failed: 0, inserted: expect.any(Number) });
+      expect(answer.payload).toMatchObject({
+        dry_run: false,
+        failed: tableOnly.length,
+        deleted: 0,
+        inserted: expect.any(Number),
+      });
       expect((answer.payload as { inserted: number }).inserted).toBeGreaterThanOrEqual(1);
+      for (const name of tableOnly)
+        expect({ name, kept: (await table.getByName(name)) !== undefined }).toEqual({ name, kept: true });
       const mirrored = await new DynamoDbBucketRegistry(tableName).getByName(record.bucket_name);
       expect(mirrored).toMatchObject({
         id: record.id,
@@ -259,7 +281,10 @@ describe('Deployed: the scheduled functions as EventBridge invokes them', () => 
       expect(logs).not.toMatch(INIT_FAILURES);
       const emf = emfDocuments(logs);
       expect(emf.map((document) => document.namespace)).toContain(environment.POWERTOOLS_METRICS_NAMESPACE);
-      expect(emf.flatMap((document) => document.metrics)).toContain('RegistrySyncInserted');
+      expect(emf.flatMap((document) => document.metrics)).toEqual(
+        expect.arrayContaining(['RegistrySyncInserted', 'RegistrySyncDeletesHeldBack']),
+      );
+      expect(logs).toContain(DELETE_CAP_EXCEEDED);
     }, 300_000);
 
     it('refuses Fence DB when the runtime bundle lacks its CA (TLS is verified, not merely on)', async () => {
