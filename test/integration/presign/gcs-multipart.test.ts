@@ -57,12 +57,17 @@ describe('Class: PresignService (GCS XML API multipart uploads and requester pay
       record = { ...common, auth_mode: 'workload_identity', gcp_service_account: account };
     } else {
       const key = fake.serviceAccountKey(account);
-      mkdirSync(join(directory, 'secrets', 'gcp'), { recursive: true });
+      mkdirSync(join(directory, 'secrets', 'gen3', 'fence', 'gcp'), { recursive: true });
       writeFileSync(
-        join(directory, 'secrets', 'gcp', bucket),
+        join(directory, 'secrets', 'gen3', 'fence', 'gcp', bucket),
         JSON.stringify({ service_account_key_json: JSON.stringify(key) }),
       );
-      record = { ...common, auth_mode: 'static', secrets_backend: 'k8s', secret_ref: `gcp/${bucket}` };
+      record = {
+        ...common,
+        auth_mode: 'static',
+        secrets_backend: 'k8s',
+        secret_ref: `gen3/fence/gcp/${bucket}`,
+      };
     }
     fake.createGcsBucket(bucket, [account], { requesterPays: options.requesterPays === true });
     return { bucket, account, record };

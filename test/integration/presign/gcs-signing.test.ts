@@ -95,8 +95,8 @@ describe('Class: PresignService (GCS V4 URLs for provider gcp)', () => {
     // Prepare
     const bucket = uniqueName('gcs-static');
     const key = fake.serviceAccountKey(`${bucket}@gen3-project.iam.gserviceaccount.com`);
-    const secretFile = join(directory, 'secrets', 'gcp', bucket);
-    mkdirSync(join(directory, 'secrets', 'gcp'), { recursive: true });
+    const secretFile = join(directory, 'secrets', 'gen3', 'fence', 'gcp', bucket);
+    mkdirSync(join(directory, 'secrets', 'gen3', 'fence', 'gcp'), { recursive: true });
     writeFileSync(secretFile, JSON.stringify({ service_account_key_json: JSON.stringify(key) }));
     const service = await serviceWith([
       {
@@ -104,7 +104,7 @@ describe('Class: PresignService (GCS V4 URLs for provider gcp)', () => {
         provider: 'gcp',
         auth_mode: 'static',
         secrets_backend: 'k8s',
-        secret_ref: `gcp/${bucket}`,
+        secret_ref: `gen3/fence/gcp/${bucket}`,
         allowed_ops: ['download', 'upload', 'multipart'],
       },
     ]);
