@@ -6,7 +6,7 @@ broker = BrokerClient.from_env()  # FENCE_BUCKET_BROKER_URL; IRSA credentials in
 url = broker.presign("my-bucket", "data/file.bam", user=AuditUser("42", "alice")).url
 """
 
-from .client import BROKER_REGION_ENV, BROKER_URL_ENV, BrokerClient, Multipart
+from .client import BROKER_DEADLINE_ENV, BROKER_REGION_ENV, BROKER_URL_ENV, BrokerClient, Multipart
 from .errors import (
     ERROR_CLASSES,
     BrokerError,
@@ -36,6 +36,7 @@ from .errors import (
 from .models import AuditUser, CompletedPart, MultipartUpload, PartUrl, PresignedUrl, PresignItem
 
 __all__ = [
+    "BROKER_DEADLINE_ENV",
     "BROKER_REGION_ENV",
     "BROKER_URL_ENV",
     "ERROR_CLASSES",
