@@ -77,8 +77,10 @@ class BrokerClient:
         deadline: seconds one call may take, all attempts, their timeouts and the waits between
             them included: no attempt starts, and none waits, past it; a call out of time raises
             :class:`~fence_bucket_broker.errors.BrokerUnreachable` (no answer) or the last error.
-            (A socket read waits at most what is left; a broker that trickles bytes could stretch
-            a read past it, which API Gateway does not do.)
+            (The limits are urllib3's, per socket operation: each read waits at most what is
+            left, so a broker that trickles bytes could stretch a read past it, which API Gateway
+            does not do; and a host name with several addresses that all black-hole connections
+            gets the cut connect timeout once per address.)
         max_retries: retries after the first attempt (0: none), as long as the deadline allows.
         max_retry_wait: a ``Retry-After`` longer than this (seconds) is not waited for: the error
             is raised at once, carrying ``retry_after``, so a web request never stalls for long.
