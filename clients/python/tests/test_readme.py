@@ -12,6 +12,9 @@ from pathlib import Path
 from conftest import REPO, Runner
 from readme import readme_block
 
+from fence_bucket_broker import BROKER_DEADLINE_ENV
+from fence_bucket_broker.client import DEFAULT_DEADLINE
+
 SECTION = "### Calling from Fence"
 EXAMPLE_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 
@@ -77,3 +80,14 @@ def test_the_client_snippet_runs_against_the_broker(runner: Runner) -> None:
     assert lines[1:3] == ["GET", "refused: invalid_request"]
     assert re.fullmatch(r"404 unknown_bucket [0-9a-f-]{36}", lines[3])
     assert len(lines) == 4
+
+
+def test_the_deadline_the_readme_states_is_the_clients() -> None:
+    # The prose before the snippet: the retry policy and the deadline next to it.
+    text = (REPO / "README.md").read_text()
+    at = text.index(SECTION)
+    policy = " ".join(text[at : text.index("```python", at)].split())
+
+    assert f"a **deadline**, {DEFAULT_DEADLINE:g} s by default" in policy
+    assert f"`{BROKER_DEADLINE_ENV}` in seconds" in policy
+    assert "within gunicorn's 30 s worker timeout" in policy

@@ -129,6 +129,7 @@ function printReport(io: CliIo, report: MigrationReport): void {
   summary.push(
     { [report.dry_run ? 'secrets to create' : 'secrets created']: String(counts.secrets_created) },
     { 'secrets reused': String(counts.secrets_reused) },
+    { [report.dry_run ? 'secrets to update' : 'secrets updated']: String(counts.secrets_updated) },
     { [report.dry_run ? 'records to register' : 'records registered']: String(counts.records_registered) },
     { 'records existing': String(counts.records_existing) },
     { 'buckets skipped': String(counts.buckets_skipped) },

@@ -16,6 +16,15 @@ import { type CredentialMove, redactedDiff, rewriteCredentials } from './fence-c
 
 /** Secrets of migrated credentials live under `<prefix>fence-config/`. */
 export const MIGRATED_SECRETS_SUBPATH = 'fence-config/';
+/**
+ * The tag naming the credential a secret was created for: every secret `migrate` creates has it
+ * (since its first release), so a rerun knows which secrets are its own to correct.
+ */
+export const MIGRATED_CREDENTIAL_TAG = 'fence-bucket-broker:fence-credential';
+/** The tag naming who ran the migration that created a secret. */
+export const MIGRATED_BY_TAG = 'fence-bucket-broker:created-by';
+/** Records read per page when looking for one that names a secret. */
+const RECORD_PAGE = 1000;
 
 export interface MigrationOptions {
   /** The `fence-config.yaml` to migrate. */
@@ -40,8 +49,11 @@ export interface MigrationAuditLine {
 }
 
 export interface FenceConfigMigrationDependencies {
-  /** The admin core: each record is registered as any registration is (validated unless told not to). */
-  admin: Pick<BucketAdmin, 'get' | 'register'>;
+  /**
+   * The admin core: each record is registered as any registration is (validated unless told not
+   * to); `list` tells whether a record uses a secret before the migration corrects its keys.
+   */
+  admin: Pick<BucketAdmin, 'get' | 'register' | 'list'>;
   /** The backend that receives the keys. */
   secrets: AdminSecretsBackend;
   /** The admin environment's prefix; secrets are named `<prefix>fence-config/<CRED>`. */
@@ -62,7 +74,10 @@ export interface FenceConfigMigrationDependencies {
 export type SecretOutcome =
   | 'created'
   | 'reused'
+  /** A secret an earlier run created for other keys, unused by any record: now holds the file's. */
+  | 'updated'
   | 'would_create'
+  | 'would_update'
   /** Empty keys, used by role buckets only: there is nothing to move. */
   | 'not_needed'
   | 'conflict'
@@ -127,6 +142,8 @@ export interface MigrationReport {
   counts: {
     secrets_created: number;
     secrets_reused: number;
+    /** Secrets an earlier run created that took the file's (corrected) keys as a new version. */
+    secrets_updated: number;
     records_registered: number;
     records_existing: number;
     buckets_skipped: number;
@@ -135,7 +152,7 @@ export interface MigrationReport {
 }
 
 /** Outcomes that leave a credential moved (or, in a dry run, movable) and a bucket registered. */
-const SECRET_DONE = ['created', 'reused', 'would_create'];
+const SECRET_DONE = ['created', 'reused', 'updated', 'would_create', 'would_update'];
 const RECORD_DONE = ['registered', 'existing', 'would_register'];
 
 /** Errors of the broker's own backends end a run (a rerun resumes); a bucket's own problem does not. */
@@ -235,6 +252,7 @@ export class FenceConfigMigration {
       counts: {
         secrets_created: count(secretReports, ['created', 'would_create']),
         secrets_reused: count(secretReports, ['reused']),
+        secrets_updated: count(secretReports, ['updated', 'would_update']),
         records_registered: count(records, ['registered', 'would_register']),
         records_existing: count(records, ['existing']),
         buckets_skipped: skipped.length,
@@ -245,7 +263,9 @@ export class FenceConfigMigration {
 
   /**
    * The credential's secret: created, or reused when a secret of that name already holds the
-   * same keys (an earlier run). A secret holding other keys is never overwritten.
+   * same keys (an earlier run). A secret holding other keys is updated only when an earlier
+   * migration created it for this credential and no record uses it (the store refused the keys
+   * it was created with, and the operator fixed them in the file); any other is never overwritten.
    */
   private async moveCredential(
     credential: FenceCredential,
@@ -299,8 +319,8 @@ export class FenceConfigMigration {
           {
             ...(this.deps.kmsKeyId === undefined ? {} : { kmsKeyId: this.deps.kmsKeyId }),
             tags: {
-              'fence-bucket-broker:fence-credential': credential.name,
-              'fence-bucket-broker:created-by': context.caller.slice(0, 256),
+              [MIGRATED_CREDENTIAL_TAG]: credential.name,
+              [MIGRATED_BY_TAG]: context.caller.slice(0, 256),
             },
             description: `Keys of AWS_CREDENTIALS.${credential.name}, moved out of fence-config.yaml (fence-bucket-broker)`,
           },
@@ -311,6 +331,13 @@ export class FenceConfigMigration {
       const stored = staticCredentialsFrom(description.ref, await read.get(description.ref, null));
       const same =
         stored.access_key_id === keys.access_key_id && stored.secret_access_key === keys.secret_access_key;
+      const refusal = same ? undefined : await this.whyNotUpdatable(credential, description);
+      if (!same && refusal === undefined && admin.putValue !== undefined) {
+        if (dryRun) return moved(description, 'would_update');
+        await admin.putValue(description.ref, { ...keys });
+        this.audit(context, { credential: credential.name, secret_ref: description.ref, outcome: 'updated' });
+        return moved(description, 'updated');
+      }
       if (!dryRun) {
         this.audit(context, {
           credential: credential.name,
@@ -321,9 +348,51 @@ export class FenceConfigMigration {
       if (same) return moved(description, 'reused');
       report.outcome = 'conflict';
       report.secret_ref = description.ref;
-      report.message = `secret ${name} already exists and holds other keys than AWS_CREDENTIALS.${credential.name}; nothing was overwritten: rename or delete that secret, then run again`;
+      report.message = `secret ${name} already exists and holds other keys than AWS_CREDENTIALS.${credential.name}; nothing was overwritten, since ${refusal}: rename or delete that secret, then run again`;
     });
     return report;
+  }
+
+  /**
+   * Why `description` may not take the file's keys as a new version, or undefined when it may:
+   * the backend keeps versions, an earlier migration created it for this very credential (its
+   * tag), no rotation is configured on it, and no record names it (so no bucket is signed with
+   * its keys today).
+   */
+  private async whyNotUpdatable(
+    credential: FenceCredential,
+    description: SecretDescription,
+  ): Promise<string | undefined> {
+    const { admin } = this.deps.secrets;
+    if (admin.putValue === undefined) {
+      return `the migration does not update secrets in ${BACKEND_LABELS[admin.backend]}`;
+    }
+    if (description.tags?.[MIGRATED_CREDENTIAL_TAG] !== credential.name) {
+      return `fence-buckets migrate did not create it (no tag ${MIGRATED_CREDENTIAL_TAG}: ${credential.name})`;
+    }
+    // A rotation owns a rotated secret's versions (and may have re-pointed a MinIO user at them).
+    if (description.rotationEnabled) return 'rotation is configured on it';
+    const users = await this.bucketsUsing(description);
+    if (users.length > 0) return `the record of ${users.join(', ')} uses it`;
+    return undefined;
+  }
+
+  /** The buckets whose record names the secret (by its ref or its name), read page by page. */
+  private async bucketsUsing(description: SecretDescription): Promise<string[]> {
+    const names = new Set([description.ref, description.name]);
+    const users: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.admin.list({
+        limit: RECORD_PAGE,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      for (const record of page.records) {
+        if (record.secret_ref !== null && names.has(record.secret_ref)) users.push(record.bucket_name);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return users;
   }
 
   /** The bucket's record, through the admin core; a record an earlier run saved is left alone. */
@@ -349,8 +418,7 @@ export class FenceConfigMigration {
       report.message = bucket.problem;
       return report;
     }
-    const secretReady =
-      secret !== undefined && ['created', 'reused', 'would_create'].includes(secret.outcome);
+    const secretReady = secret !== undefined && SECRET_DONE.includes(secret.outcome);
     if (!role && !secretReady) {
       report.outcome = 'blocked';
       report.message = `AWS_CREDENTIALS.${bucket.cred} was not moved into a secret (${secret?.outcome ?? 'missing'})`;
@@ -422,8 +490,8 @@ export class FenceConfigMigration {
     for (const [name, secret] of secrets) {
       const credential = config.credentials.get(name);
       if (credential?.keys === undefined) continue;
-      const ready = secret.outcome === 'created' || secret.outcome === 'reused';
-      if (!ready && !(dryRun && secret.outcome === 'would_create')) continue;
+      const ready = ['created', 'reused', 'updated'].includes(secret.outcome);
+      if (!ready && !(dryRun && ['would_create', 'would_update'].includes(secret.outcome))) continue;
       const buckets = records.filter((record) => record.credential === name);
       if (!buckets.every((record) => done.has(record.outcome))) continue;
       if (credential.otherUses.length > 0 && options.removeSharedCredentials !== true) {

@@ -24,6 +24,11 @@ export interface SecretDescription {
   lastRotatedAt?: Date;
   createdAt?: Date;
   versions: SecretVersionSummary[];
+  /**
+   * The tags it was created with (never values): how the migration knows a secret is its own.
+   * Undefined where the backend reports none.
+   */
+  tags?: Record<string, string>;
 }
 
 /** A rotation schedule: a number of days, or a `rate()`/`cron()` expression, and a window. */
@@ -58,6 +63,12 @@ export interface SecretAdministration {
   describe(ref: string): Promise<SecretDescription | undefined>;
   /** Creates `name` holding `payload`; throws `SecretExistsError` when the name is taken. */
   create(name: string, payload: SecretPayload, options: SecretCreation): Promise<SecretDescription>;
+  /**
+   * Stores `payload` as the secret's new current version (the one before stays, as the previous
+   * version); the new version's id. Only backends that keep versions provide it: the migration
+   * uses it to correct the keys of a secret it created and no record uses yet.
+   */
+  putValue?(ref: string, payload: SecretPayload): Promise<string>;
   /** Schedules deletion after a recovery window (never an immediate, unrecoverable delete). */
   remove(ref: string, recoveryWindowDays: number): Promise<void>;
   /** Starts a rotation through the secret's configured rotation function; returns the new version id. */

@@ -160,6 +160,7 @@ function migrationWith(
   return new FenceConfigMigration({
     admin: {
       get: (name) => admin.get(name),
+      list: (query) => admin.list(query),
       register: (...args: Parameters<BucketAdmin['register']>) =>
         (hooks.register ?? ((register) => register()))(() => admin.register(...args)),
     },
@@ -192,6 +193,7 @@ describe('fence-buckets migrate (emulated Secrets Manager, DynamoDB, STS and S3;
     expect(first.report?.counts).toEqual({
       secrets_created: 4,
       secrets_reused: 0,
+      secrets_updated: 0,
       records_registered: 5,
       records_existing: 0,
       buckets_skipped: 1,
@@ -490,7 +492,9 @@ describe('fence-buckets migrate (emulated Secrets Manager, DynamoDB, STS and S3;
     expect(result.code).toBe(1);
     const partner = result.report?.secrets.find((secret) => secret.credential === 'CRED-PARTNER');
     expect(partner).toMatchObject({ outcome: 'conflict' });
-    expect(partner?.message).toMatch(/already exists and holds other keys .* nothing was overwritten/);
+    expect(partner?.message).toMatch(
+      /already exists and holds other keys .* nothing was overwritten, since fence-buckets migrate did not create it/,
+    );
     expect(await secretValue(`${bed.prefix}fence-config/CRED-PARTNER`)).toEqual(other);
     const outcome = (bucket: string) => result.report?.records.find((record) => record.bucket === bucket);
     expect(outcome('gen3-fixture-partner')).toMatchObject({ outcome: 'blocked' });
@@ -698,4 +702,111 @@ describe('fence-buckets migrate (emulated Secrets Manager, DynamoDB, STS and S3;
       aws_secret_access_key: '',
     });
   }, 120_000);
+
+  it('finishes a rerun after the store refused a key: the secret the first run created takes the corrected key as a new version', async () => {
+    // Prepare: the MinIO credential's secret key is wrong in the file; the first run creates its
+    // secret (tagged as the migration's), the store refuses the key, the bucket is left out.
+    const bed = await migrationBed();
+    const outputs: string[] = [];
+    const wrong = `canary-wrong-${crypto.randomUUID()}`;
+    writeFileSync(bed.configPath, bed.source.replace(bed.store.secretKey, wrong));
+    bed.keyValues.push(wrong);
+    const first = await migrate(bed, outputs, '--remove-shared-credentials');
+    const minioSecret = first.report?.secrets.find((secret) => secret.credential === 'CRED-MINIO');
+    const secretName = `${bed.prefix}fence-config/CRED-MINIO`;
+
+    // Act: the operator fixes the key in the file, looks at the plan, and runs again.
+    writeFileSync(bed.configPath, readFileSync(bed.configPath, 'utf8').replace(wrong, bed.store.secretKey));
+    const plan = await migrate(bed, outputs, '--remove-shared-credentials', '--dry-run');
+    const rerun = await migrate(bed, outputs, '--remove-shared-credentials');
+
+    // Assess: the first run left the bucket out with its secret created.
+    expect(first.code).toBe(1);
+    expect(minioSecret).toMatchObject({ outcome: 'created', secret_ref: expect.stringMatching(/^arn:/) });
+    expect(first.report?.records.find((record) => record.bucket === bed.store.bucket)).toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(/^credentials_rejected: /),
+    });
+    // The dry run plans the update and exits 0: nothing would be left.
+    expect(plan.code).toBe(0);
+    expect(plan.report?.secrets.find((secret) => secret.credential === 'CRED-MINIO')?.outcome).toBe(
+      'would_update',
+    );
+    expect(plan.report?.counts).toMatchObject({ secrets_updated: 1, records_registered: 1, problems: 0 });
+    // The rerun finishes: the same secret holds the new key as a second version, the bucket is
+    // registered with it (proven on MinIO), the file holds no key.
+    expect(rerun.code).toBe(0);
+    expect(rerun.report?.secrets.find((secret) => secret.credential === 'CRED-MINIO')).toMatchObject({
+      outcome: 'updated',
+      secret_ref: minioSecret?.secret_ref,
+    });
+    expect(rerun.report?.counts).toMatchObject({
+      secrets_updated: 1,
+      secrets_reused: 3,
+      records_registered: 1,
+    });
+    expect((await secretsUnder(bed.prefix))[secretName]).toEqual({
+      arn: minioSecret?.secret_ref,
+      versions: 2,
+    });
+    expect(await secretValue(String(minioSecret?.secret_ref))).toEqual({
+      access_key_id: bed.store.accessKey,
+      secret_access_key: bed.store.secretKey,
+    });
+    expect(await bed.registry.getByName(bed.store.bucket)).toMatchObject({
+      auth_mode: 'static',
+      secret_ref: minioSecret?.secret_ref,
+    });
+    expect(rerun.err).toContain('"outcome":"updated"');
+    expectNoKeys(bed, [readFileSync(bed.configPath, 'utf8'), ...outputs]);
+  }, 180_000);
+
+  it('never updates a secret the migration created once a record uses it: a conflict, and the dry run exits 1', async () => {
+    // Prepare: as above, a first run leaves the MinIO bucket out with a wrong key in its secret;
+    // then another bucket is registered with that secret.
+    const bed = await migrationBed();
+    const outputs: string[] = [];
+    const wrong = `canary-wrong-${crypto.randomUUID()}`;
+    writeFileSync(bed.configPath, bed.source.replace(bed.store.secretKey, wrong));
+    bed.keyValues.push(wrong);
+    const first = await migrate(bed, outputs, '--remove-shared-credentials');
+    const secretRef = String(
+      first.report?.secrets.find((secret) => secret.credential === 'CRED-MINIO')?.secret_ref,
+    );
+    await bed.registry.create({
+      bucket_name: 'gen3-fixture-other-user',
+      provider: 's3_compatible',
+      auth_mode: 'static',
+      endpoint: bed.store.endpoint,
+      region: 'us-east-1',
+      secrets_backend: 'aws_sm',
+      secret_ref: secretRef,
+      allowed_ops: ['download'],
+    });
+    writeFileSync(bed.configPath, readFileSync(bed.configPath, 'utf8').replace(wrong, bed.store.secretKey));
+
+    // Act
+    const plan = await migrate(bed, outputs, '--remove-shared-credentials', '--dry-run');
+    const rerun = await migrate(bed, outputs, '--remove-shared-credentials');
+
+    // Assess: planned and reported as a conflict naming the record; the secret keeps its one
+    // version, the bucket stays out, its key stays in the file.
+    expect(plan.code).toBe(1);
+    expect(rerun.code).toBe(1);
+    for (const report of [plan.report, rerun.report]) {
+      const minio = report?.secrets.find((secret) => secret.credential === 'CRED-MINIO');
+      expect(minio?.outcome).toBe('conflict');
+      expect(minio?.message).toMatch(
+        /nothing was overwritten, since the record of gen3-fixture-other-user uses it/,
+      );
+    }
+    expect((await secretsUnder(bed.prefix))[`${bed.prefix}fence-config/CRED-MINIO`]?.versions).toBe(1);
+    expect(await secretValue(secretRef)).toEqual({
+      access_key_id: bed.store.accessKey,
+      secret_access_key: wrong,
+    });
+    expect(await bed.registry.getByName(bed.store.bucket)).toBeUndefined();
+    expect(readFileSync(bed.configPath, 'utf8')).toContain(bed.store.secretKey);
+    expectNoKeys(bed, outputs);
+  }, 180_000);
 });

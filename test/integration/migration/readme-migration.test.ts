@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { migrationBed, secretsUnder } from '../support/migration-bed';
-import { runReadmeBash as bash, readmeBlock } from '../support/readme';
+import { runReadmeBash as bash, readme, readmeBlock } from '../support/readme';
 
 const SECTION = '## Migrating out of fence-config.yaml';
 
@@ -14,12 +14,19 @@ describe('README: Migrating out of fence-config.yaml', () => {
         .replaceAll('--config fence-config.yaml', `--config ${bed.configPath}`);
     const env = { FENCE_SECRETS_PREFIX: bed.prefix };
 
-    // Act
+    // Act: the dry run alone first (its exit code), then the block as shown.
+    const plan = await bash(adapt(readmeBlock(SECTION).split('\n')[0] ?? ''), env);
     const first = await bash(adapt(readmeBlock(SECTION)), env);
     const firstFile = readFileSync(bed.configPath, 'utf8');
     const second = await bash(adapt(readmeBlock(SECTION, 'bash', 1)), env);
 
-    // Assess
+    // Assess: the dry run exits 1, as the README says, since CRED-DATA's keys would stay.
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain('Plan (dry run: nothing written)');
+    expect(plan.stdout).toContain('kept CRED-DATA: ');
+    expect(readme().replace(/\s+/g, ' ')).toContain(
+      'The dry run exits the same way for its plan: 0 when the run would leave nothing, 1 when anything would be left',
+    );
     expect(first.stdout).toContain('Plan (dry run: nothing written)');
     expect(first.stdout).toMatch(/secrets to create\s*│\s*4/);
     expect(first.stdout).toMatch(/secrets created\s*│\s*4/);
@@ -35,7 +42,14 @@ describe('README: Migrating out of fence-config.yaml', () => {
     const file = readFileSync(bed.configPath, 'utf8');
     for (const key of bed.keyValues) {
       expect(file).not.toContain(key);
-      for (const output of [first.stdout, first.stderr, second.stdout, second.stderr]) {
+      for (const output of [
+        plan.stdout,
+        plan.stderr,
+        first.stdout,
+        first.stderr,
+        second.stdout,
+        second.stderr,
+      ]) {
         expect(output).not.toContain(key);
       }
     }

@@ -6,7 +6,7 @@ broker = BrokerClient.from_env()  # FENCE_BUCKET_BROKER_URL; IRSA credentials in
 url = broker.presign("my-bucket", "data/file.bam", user=AuditUser("42", "alice")).url
 """
 
-from .client import BROKER_REGION_ENV, BROKER_URL_ENV, BrokerClient, Multipart
+from .client import BROKER_DEADLINE_ENV, BROKER_REGION_ENV, BROKER_URL_ENV, BrokerClient, Multipart
 from .errors import (
     ERROR_CLASSES,
     BrokerError,
@@ -16,6 +16,7 @@ from .errors import (
     BucketSuspended,
     CallerNotAllowed,
     CredentialsRejected,
+    EndpointNotAllowed,
     InternalError,
     InvalidRequest,
     InvalidSecret,
@@ -36,6 +37,7 @@ from .errors import (
 from .models import AuditUser, CompletedPart, MultipartUpload, PartUrl, PresignedUrl, PresignItem
 
 __all__ = [
+    "BROKER_DEADLINE_ENV",
     "BROKER_REGION_ENV",
     "BROKER_URL_ENV",
     "ERROR_CLASSES",
@@ -49,6 +51,7 @@ __all__ = [
     "CallerNotAllowed",
     "CompletedPart",
     "CredentialsRejected",
+    "EndpointNotAllowed",
     "InternalError",
     "InvalidRequest",
     "InvalidSecret",

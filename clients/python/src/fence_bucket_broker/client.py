@@ -9,12 +9,13 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Union
+from typing import Any, Callable, Union, cast
 from urllib.parse import quote, urlsplit
 
 import botocore.session
 import requests
 import urllib3.exceptions
+from urllib3.util import Timeout as AttemptTimeout
 
 from .errors import RETRYABLE_STATUSES, BrokerError, BrokerUnreachable, error_for, parse_retry_after
 from .models import (
@@ -32,10 +33,17 @@ from .signing import CredentialSource, RequestSigner, region_of
 BROKER_URL_ENV = "FENCE_BUCKET_BROKER_URL"
 #: Optional: the region to sign for, when the URL is a custom domain that names none.
 BROKER_REGION_ENV = "FENCE_BUCKET_BROKER_REGION"
+#: Optional: the seconds one call may take, all attempts and waits included (default 20).
+BROKER_DEADLINE_ENV = "FENCE_BUCKET_BROKER_DEADLINE"
 
 #: ``(connect, read)`` seconds. The broker answers within its 10 s function timeout even when a
 #: backend hangs, so 15 s never cuts an answer off.
 DEFAULT_TIMEOUT = (5.0, 15.0)
+
+#: Seconds one call may take, every attempt and every wait between them included. Fence calls the
+#: client inside a web request, and gunicorn kills a worker that holds one for 30 s (its default
+#: timeout): a hung broker must become Fence's ``UnavailableError`` before that, not a killed worker.
+DEFAULT_DEADLINE = 20.0
 
 Timeout = Union[float, "tuple[float, float]"]
 
@@ -64,12 +72,21 @@ class BrokerClient:
         session: a ``botocore.session.Session`` or a boto3 ``Session``; default: a new botocore
             session (environment, profile, IRSA web identity, instance metadata).
         region: the region to sign for; default: the one in ``base_url``'s host, else the session's.
-        timeout: seconds, or ``(connect, read)`` seconds, per attempt.
-        max_retries: retries after the first attempt (0: none).
+        timeout: seconds, or ``(connect, read)`` seconds, per attempt; cut to what is left of
+            the deadline.
+        deadline: seconds one call may take, all attempts, their timeouts and the waits between
+            them included: no attempt starts, and none waits, past it; a call out of time raises
+            :class:`~fence_bucket_broker.errors.BrokerUnreachable` (no answer) or the last error.
+            (The limits are urllib3's, per socket operation: each read waits at most what is
+            left, so a broker that trickles bytes could stretch a read past it, which API Gateway
+            does not do; and a host name with several addresses that all black-hole connections
+            gets the cut connect timeout once per address.)
+        max_retries: retries after the first attempt (0: none), as long as the deadline allows.
         max_retry_wait: a ``Retry-After`` longer than this (seconds) is not waited for: the error
             is raised at once, carrying ``retry_after``, so a web request never stalls for long.
         http: the ``requests.Session`` to send with (its adapters, proxies, CA bundle); default: a new one.
         sleep: how to wait between attempts (tests count the waits instead of sleeping).
+        clock: seconds from a monotonic clock, for the deadline (tests drive their own).
     """
 
     def __init__(
@@ -79,13 +96,17 @@ class BrokerClient:
         region: str | None = None,
         *,
         timeout: Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
         max_retries: int = 2,
         max_retry_wait: float = 10.0,
         http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
+        if not (0 < deadline < float("inf")):
+            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.base_url = _checked_base_url(base_url).rstrip("/")
         credentials_source: CredentialSource = (
             session if session is not None else botocore.session.get_session()
@@ -93,7 +114,11 @@ class BrokerClient:
         self.region = region_of(self.base_url, credentials_source, region)
         self._signer = RequestSigner(credentials_source, self.region)
         self._http = http if http is not None else requests.Session()
-        self._timeout = timeout
+        self._connect_timeout, self._read_timeout = (
+            timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        )
+        self._deadline = deadline
+        self._clock = clock
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
         self._sleep = sleep
@@ -102,12 +127,21 @@ class BrokerClient:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> BrokerClient:  # noqa: ANN401
         """A client for the URL in ``FENCE_BUCKET_BROKER_URL`` (and the region in
-        ``FENCE_BUCKET_BROKER_REGION``, when set): the settings a Helm chart gives a Fence pod."""
+        ``FENCE_BUCKET_BROKER_REGION``, the deadline in ``FENCE_BUCKET_BROKER_DEADLINE``, when
+        set): the settings a Helm chart gives a Fence pod."""
         env = os.environ if environ is None else environ
         url = env.get(BROKER_URL_ENV, "").strip()
         if not url:
             raise ValueError(f"{BROKER_URL_ENV} is not set: the broker's base URL (the PresignApiUrl output)")
         options.setdefault("region", env.get(BROKER_REGION_ENV) or None)
+        deadline = env.get(BROKER_DEADLINE_ENV, "").strip()
+        if deadline:
+            try:
+                options.setdefault("deadline", float(deadline))
+            except ValueError:
+                raise ValueError(
+                    f"{BROKER_DEADLINE_ENV} must be a number of seconds, not {deadline!r}"
+                ) from None
         return cls(url, **options)
 
     def close(self) -> None:
@@ -157,13 +191,18 @@ class BrokerClient:
         """POSTs ``body`` to ``/v1/buckets/{bucket}/{route}``; the answer's JSON (None for 204)."""
         url = f"{self.base_url}/v1/buckets/{quote(bucket, safe='')}/{route}"
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ends_at = self._clock() + self._deadline
         attempt = 0
         while True:
             try:
-                response = self._send(url, payload)
+                response = self._send(url, payload, self._attempt_timeout(ends_at))
             except requests.RequestException as failure:
-                if attempt < self._max_retries and _may_resend(failure, idempotent):
-                    wait = self._backoff(attempt)
+                wait = self._backoff(attempt)
+                if (
+                    attempt < self._max_retries
+                    and _may_resend(failure, idempotent)
+                    and wait < ends_at - self._clock()
+                ):
                     logger.warning(
                         "broker unreachable (%s); retry %d in %.1f s",
                         type(failure).__name__,
@@ -174,14 +213,15 @@ class BrokerClient:
                     attempt += 1
                     continue
                 raise BrokerUnreachable(
-                    f"no answer from {self.base_url}: {type(failure).__name__}"
+                    f"no answer from {self.base_url}: {type(failure).__name__} "
+                    f"({attempt + 1} attempt(s) within the {self._deadline:g} s deadline)"
                 ) from failure
             if response.status_code < 300:
                 return _answer_of(response)
             if response.status_code < 400:
                 raise _redirect_refused(response)
             error = _error_from(response)
-            delay = self._retry_wait(error, attempt)
+            delay = self._retry_wait(error, attempt, ends_at - self._clock())
             if delay is None:
                 raise error
             logger.warning(
@@ -195,25 +235,40 @@ class BrokerClient:
             self._sleep(delay)
             attempt += 1
 
-    def _send(self, url: str, payload: bytes) -> requests.Response:
+    def _attempt_timeout(self, ends_at: float) -> AttemptTimeout:
+        """The attempt's timeouts, cut to what is left of the call's deadline. ``total`` makes
+        urllib3 give the read only what connecting left over, so connect plus read never pass it."""
+        left = max(0.0, ends_at - self._clock())
+        return AttemptTimeout(connect=min(self._connect_timeout, left), read=self._read_timeout, total=left)
+
+    def _send(self, url: str, payload: bytes, timeout: AttemptTimeout) -> requests.Response:
         # Signed per attempt: a fresh X-Amz-Date, and credentials refreshed when they near expiry.
         headers = self._signer.headers_for("POST", url, payload, {"content-type": "application/json"})
         # Never redirected, whatever the session's settings: the signed headers (and the session
         # token) would go to the redirect's target, which requests strips only of Authorization.
         return self._http.post(
-            url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False
+            # requests takes urllib3's Timeout as it is (its documented third form); the stubs
+            # know only numbers and tuples.
+            url,
+            data=payload,
+            headers=headers,
+            timeout=cast(Any, timeout),
+            allow_redirects=False,
         )
 
-    def _retry_wait(self, error: BrokerError, attempt: int) -> float | None:
-        """Seconds to wait before retrying ``error``, or None when it must be raised."""
+    def _retry_wait(self, error: BrokerError, attempt: int, left: float) -> float | None:
+        """Seconds to wait before retrying ``error``, or None when it must be raised (also when
+        the wait would use up what is ``left`` of the deadline: no attempt would follow it)."""
         if attempt >= self._max_retries or error.status not in RETRYABLE_STATUSES:
             return None
         if error.retry_after is None:
-            return self._backoff(attempt)
-        if error.retry_after > self._max_retry_wait:
+            wait = self._backoff(attempt)
+        elif error.retry_after > self._max_retry_wait:
             return None
-        # Never earlier than asked; up to 10 % (at most 1 s) later, so callers spread out.
-        return error.retry_after + random.uniform(0, min(1.0, error.retry_after * 0.1))  # noqa: S311
+        else:
+            # Never earlier than asked; up to 10 % (at most 1 s) later, so callers spread out.
+            wait = error.retry_after + random.uniform(0, min(1.0, error.retry_after * 0.1))  # noqa: S311
+        return wait if wait < left else None
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, 0.5 s × 2^attempt)]."""

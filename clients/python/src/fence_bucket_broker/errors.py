@@ -171,6 +171,15 @@ class StoreUnavailable(BrokerError):
     STATUS = 503
 
 
+class EndpointNotAllowed(BrokerError):
+    """The bucket's store endpoint is one the broker's store-endpoint policy refuses: not
+    ``https``, with userinfo, a query or a fragment, or a host that is (or resolves to) a
+    loopback, link-local or private address outside the deployment's allowed networks."""
+
+    CODE = "endpoint_not_allowed"
+    STATUS = 400
+
+
 class RegistryUnavailable(BrokerError):
     """The registry failed or did not answer in time (with ``Retry-After``)."""
 
@@ -238,6 +247,7 @@ ERROR_CLASSES: dict[str, type[BrokerError]] = {
         BucketMisconfigured,
         SecretBackendUnavailable,
         StoreUnavailable,
+        EndpointNotAllowed,
         RegistryUnavailable,
         CallerNotAllowed,
         UnknownSecret,

@@ -72,9 +72,34 @@ export class AwsSecretsManagerAdministration implements SecretAdministration {
         ...(answer.LastRotatedDate === undefined ? {} : { lastRotatedAt: answer.LastRotatedDate }),
         ...(answer.CreatedDate === undefined ? {} : { createdAt: answer.CreatedDate }),
         versions: Object.entries(answer.VersionIdsToStages ?? {}).map(([id, stages]) => ({ id, stages })),
+        ...(answer.Tags === undefined
+          ? {}
+          : {
+              tags: Object.fromEntries(
+                answer.Tags.flatMap((tag) => (tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']])),
+              ),
+            }),
       };
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      throw translate(error, ref);
+    }
+  }
+
+  /** `PutSecretValue`: the new version takes AWSCURRENT, the one before becomes AWSPREVIOUS. */
+  async putValue(ref: string, payload: SecretPayload): Promise<string> {
+    const { sdk, client } = await this.sdk();
+    try {
+      const answer = await client.send(
+        new sdk.PutSecretValueCommand({
+          SecretId: ref,
+          SecretString: JSON.stringify(payload),
+          // One token per call: a retry of this call by the SDK is not a second version.
+          ClientRequestToken: crypto.randomUUID(),
+        }),
+      );
+      return answer.VersionId ?? '';
+    } catch (error) {
       throw translate(error, ref);
     }
   }
