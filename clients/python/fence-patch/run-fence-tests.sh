@@ -26,8 +26,14 @@ FENCE_URL=https://github.com/uc-cdis/fence
 CACHE="${FENCE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fence-bucket-broker/fence-${FENCE_COMMIT:0:8}}"
 say() { printf '[test:fence] %s\n' "$*" >&2; }
 
-PYTHON313="${PYTHON313:-$(command -v python3.13 || echo /root/.pyenv/versions/3.13.0/bin/python3.13)}"
-[ -x "$PYTHON313" ] || { say "Python 3.13 is required (Fence 13.3.0 asks >=3.13): set PYTHON313"; exit 1; }
+# The first that runs as 3.13 (a pyenv shim for a version not selected exists but fails).
+for candidate in "${PYTHON313:-}" python3.13 "$HOME/.pyenv/versions/3.13.0/bin/python3.13"; do
+  if [ -n "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then
+    PYTHON313=$candidate
+    break
+  fi
+done
+[ -n "${PYTHON313:-}" ] || { say "Python 3.13 is required (Fence 13.3.0 asks >=3.13): set PYTHON313"; exit 1; }
 mkdir -p "$CACHE"
 
 # --- 1. Fence at the pinned commit ---------------------------------------------------------------
