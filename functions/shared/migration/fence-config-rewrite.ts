@@ -3,6 +3,7 @@ import { isMap, isScalar, type Node, parseDocument, Scalar, stringify } from 'ya
 import { InvalidRequestError } from '../errors';
 import {
   ACCESS_KEY_FIELD,
+  FENCE_YAML_OPTIONS,
   type FenceConfig,
   type FenceCredential,
   SECRET_KEY_FIELD,
@@ -219,7 +220,7 @@ function verify(config: FenceConfig, text: string, moves: CredentialMove[], adde
     delete entry[SECRET_KEY_FIELD];
     entry[SECRET_REF_FIELD] = move.secretRef;
   }
-  const rewritten = parseDocument(text);
+  const rewritten = parseDocument(text, FENCE_YAML_OPTIONS);
   if (
     rewritten.errors.length > 0 ||
     !isDeepStrictEqual(rewritten.toJS(), expected) ||

@@ -1,4 +1,14 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, type Pair, parseDocument, type YAMLMap } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Pair,
+  parseDocument,
+  visit,
+  type YAMLMap,
+} from 'yaml';
 import { InvalidRequestError } from '../errors';
 
 /**
@@ -86,20 +96,18 @@ export interface FenceConfig {
  * code only: YAML's own messages quote the offending source, which may be a key.
  */
 export function readFenceConfig(source: string, fileName = 'fence-config.yaml'): FenceConfig {
-  const document = parseDocument(source, { prettyErrors: false, keepSourceTokens: false });
+  const document = parseDocument(source, FENCE_YAML_OPTIONS);
   const error = document.errors[0];
   if (error !== undefined) {
-    const before = source.slice(0, error.pos[0]);
-    const line = before.split('\n').length;
-    const column = error.pos[0] - before.lastIndexOf('\n');
     throw new InvalidRequestError(
-      `${fileName} is not valid YAML (${error.code} at line ${line}, column ${column})`,
+      `${fileName} is not valid YAML (${error.code} at ${position(source, error.pos[0])})`,
       'config',
     );
   }
   if (!isMap(document.contents)) {
     throw new InvalidRequestError(`${fileName} must be a mapping of Fence settings`, 'config');
   }
+  refuseDuplicateKeys(document, source, fileName);
   refuseAliasExpansion(document, fileName);
   const notes: string[] = [];
   const credentialsNode = mapAt(document, 'AWS_CREDENTIALS', fileName);
@@ -163,6 +171,67 @@ export function readFenceConfig(source: string, fileName = 'fence-config.yaml'):
     maxPresignedUrlTtl: typeof ttl === 'number' && Number.isInteger(ttl) && ttl > 0 ? ttl : undefined,
     notes,
   };
+}
+
+/**
+ * How migrate parses Fence's file. Duplicate keys are accepted here because Fence's loader
+ * (PyYAML) accepts them, the last one winning, and Fence's own config-default.yaml has one (a
+ * dbGaP setting); `refuseDuplicateKeys` then refuses those in the settings migrate reads.
+ */
+export const FENCE_YAML_OPTIONS = {
+  prettyErrors: false,
+  keepSourceTokens: false,
+  uniqueKeys: false,
+} as const;
+
+/** The top-level settings migrate reads or rewrites. */
+const READ_SETTINGS = [
+  'AWS_CREDENTIALS',
+  'S3_BUCKETS',
+  'DATA_UPLOAD_BUCKET',
+  'ALLOWED_DATA_UPLOAD_BUCKETS',
+  'MAX_PRESIGNED_URL_TTL',
+  ...OTHER_CREDENTIAL_USES.map((path) => path[0] ?? ''),
+];
+
+/**
+ * A duplicate key where migrate reads is refused: the `yaml` library reads the first of two
+ * entries and Fence the last, so the keys migrate moves out could be another entry's than the ones
+ * Fence uses, and a second entry's keys would stay in the file. Reported by position only (a key
+ * could be a secret's value).
+ */
+function refuseDuplicateKeys(document: Document.Parsed, source: string, fileName: string): void {
+  const refuse = (key: unknown): never => {
+    const at = (key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+    throw new InvalidRequestError(
+      `${fileName} has a duplicate key at ${position(source, at)} in a setting fence-buckets migrate reads (Fence would use the last one): keep one`,
+      'config',
+    );
+  };
+  const checkMap = (map: YAMLMap<unknown, unknown>, only?: readonly string[]) => {
+    const seen = new Set<unknown>();
+    for (const pair of map.items) {
+      const name = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (only !== undefined && !only.includes(String(name))) continue;
+      if (seen.has(name)) refuse(pair.key);
+      seen.add(name);
+    }
+  };
+  const top = document.contents as YAMLMap<unknown, unknown>;
+  checkMap(top, READ_SETTINGS);
+  for (const pair of top.items) {
+    if (!isScalar(pair.key) || !READ_SETTINGS.includes(String(pair.key.value))) continue;
+    if (!isMap(pair.value) && !isSeq(pair.value)) continue;
+    visit(pair.value, {
+      Map: (_, map) => checkMap(map as YAMLMap<unknown, unknown>),
+    });
+  }
+}
+
+/** `line L, column C` of an offset of the source. */
+function position(source: string, offset: number): string {
+  const before = source.slice(0, offset);
+  return `line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 function mapAt(

@@ -82,6 +82,46 @@ describe('Function: readFenceConfig', () => {
     expect(() => readFenceConfig(broken)).not.toThrow(/canary/);
   });
 
+  it("reads a file with a duplicate key outside the settings it reads, as Fence's PyYAML does (Fence's own config-default.yaml has one)", () => {
+    // Prepare: a duplicate nested key elsewhere, and a duplicate top-level setting migrate never reads.
+    const source = `${FIXTURE}\ndbGaP:\n  - info: {}\n    allowed: []\n    allowed: []\nAPP_NAME: 'again'\n`;
+
+    // Act
+    const config = readFenceConfig(source);
+
+    // Assess
+    expect(config.credentials.has('CRED-DATA')).toBe(true);
+    expect(config.buckets.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [
+      'a credential named twice',
+      "AWS_CREDENTIALS:\n  CRED1: {aws_access_key_id: 'AKIA1', aws_secret_access_key: 'canary-one'}\n  CRED1: {aws_access_key_id: 'AKIA2', aws_secret_access_key: 'canary-two'}\n",
+      3,
+    ],
+    [
+      'a key field twice in one entry',
+      "AWS_CREDENTIALS:\n  CRED1:\n    aws_access_key_id: 'AKIA1'\n    aws_secret_access_key: 'canary-one'\n    aws_secret_access_key: 'canary-two'\n",
+      5,
+    ],
+    [
+      'AWS_CREDENTIALS twice',
+      "AWS_CREDENTIALS: {}\nS3_BUCKETS: {}\nAWS_CREDENTIALS:\n  CRED1: {aws_access_key_id: 'AKIA1', aws_secret_access_key: 'canary-one'}\n",
+      3,
+    ],
+    [
+      'a bucket setting twice',
+      "AWS_CREDENTIALS: {}\nS3_BUCKETS:\n  b1:\n    cred: '*'\n    cred: CRED1\n",
+      5,
+    ],
+  ])('refuses a duplicate key where it reads (%s), by position, never quoting it', (_, source, line) => {
+    // Act + Assess: the yaml library would read the first, Fence the last.
+    expect(() => readFenceConfig(source)).toThrow(InvalidRequestError);
+    expect(() => readFenceConfig(source)).toThrow(new RegExp(`duplicate key at line ${line}, column \\d+`));
+    expect(() => readFenceConfig(source)).not.toThrow(/canary|AKIA/);
+  });
+
   it('names what cannot be migrated: unknown or missing cred, empty keys, keys beside secret_ref, odd names, aliases', () => {
     // Prepare
     const source = [

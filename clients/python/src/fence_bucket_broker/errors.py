@@ -80,6 +80,13 @@ class InvalidRequest(BrokerError):
     STATUS = 400
 
 
+class EndpointNotAllowed(BrokerError):
+    """A bucket's store endpoint that the deployment's store-endpoint policy refuses (SSRF)."""
+
+    CODE = "endpoint_not_allowed"
+    STATUS = 400
+
+
 class OperationNotAllowed(BrokerError):
     """The operation is not in the bucket's ``allowed_ops``."""
 
@@ -234,6 +241,7 @@ ERROR_CLASSES: dict[str, type[BrokerError]] = {
     cls.CODE: cls
     for cls in (
         InvalidRequest,
+        EndpointNotAllowed,
         OperationNotAllowed,
         UnknownBucket,
         UnknownRoute,

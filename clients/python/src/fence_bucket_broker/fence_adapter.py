@@ -7,9 +7,12 @@ and ``BlankIndex`` build ``S3IndexedFileLocation(url)`` for an ``s3://bucket/key
   (``action`` ``download`` or ``upload``) → the URL; with ``force_signed_url=False`` the
   unsigned object URL;
 - ``init_multipart_upload(expires_in)`` → the upload id;
-- ``generate_presigned_url_for_part_upload(upload_id, part_number, expires_in)`` → a part's URL;
-- ``complete_multipart_upload(upload_id, parts, expires_in)``, ``parts`` as S3 lists them
+- ``generate_presigned_url_for_part_upload(uploadId, partNumber, expires_in)`` → a part's URL;
+- ``complete_multipart_upload(uploadId, parts, expires_in)``, ``parts`` as S3 lists them
   (``[{"ETag" or "Etag": …, "PartNumber": …}]``).
+
+Each method keeps Fence's signature, parameter names included (Fence may pass any of them by
+keyword); ``tests/test_fence_signatures.py`` holds them to Fence's source.
 
 :meth:`BrokerS3IndexedFileLocation.bind` makes a class with that shape whose every signing call
 goes to the broker, so Fence keeps no bucket key. Bound to Fence's own class as ``base``, it
@@ -122,7 +125,7 @@ class BrokerSignedLocation:
         fence_own = {"force_signed_url": force_signed_url, "authorized_user": authorized_user, **kwargs}
         return str(self._broker_answer(sign, "get_signed_url", action, expires_in, **fence_own))
 
-    def init_multipart_upload(self, expires_in: int | None = None) -> str:
+    def init_multipart_upload(self, expires_in: int | None) -> str:
         """Starts a multipart upload of this object; its upload id."""
         bucket, key = self._broker_object()
         return str(
@@ -133,36 +136,43 @@ class BrokerSignedLocation:
             )
         )
 
+    # Fence's camelCase names (uploadId, partNumber): Fence's callers may pass them by keyword.
     def generate_presigned_url_for_part_upload(
-        self, upload_id: str, part_number: int, expires_in: int
+        self,
+        uploadId: str,  # noqa: N803
+        partNumber: int,  # noqa: N803
+        expires_in: int,
     ) -> str:
         """A presigned PUT URL for one part of the upload."""
         bucket, key = self._broker_object()
 
         def sign() -> str:
             (part,) = self._broker().multipart.part_urls(
-                MultipartUpload(bucket, key, upload_id),
-                [int(part_number)],
+                MultipartUpload(bucket, key, uploadId),
+                [int(partNumber)],
                 expires_in=int(expires_in) if expires_in else None,
             )
             return part.url
 
         return str(
             self._broker_answer(
-                sign, "generate_presigned_url_for_part_upload", upload_id, part_number, expires_in
+                sign, "generate_presigned_url_for_part_upload", uploadId, partNumber, expires_in
             )
         )
 
     def complete_multipart_upload(
-        self, upload_id: str, parts: Sequence[Mapping[str, Any]], expires_in: int | None = None
+        self,
+        uploadId: str,  # noqa: N803
+        parts: Sequence[Mapping[str, Any]],
+        expires_in: int | None,
     ) -> None:
         """Completes the upload from its parts, as Fence's clients send them."""
         bucket, key = self._broker_object()
         completed = [_part(part) for part in parts]
         self._broker_answer(
-            lambda: self._broker().multipart.complete(MultipartUpload(bucket, key, upload_id), completed),
+            lambda: self._broker().multipart.complete(MultipartUpload(bucket, key, uploadId), completed),
             "complete_multipart_upload",
-            upload_id,
+            uploadId,
             parts,
             expires_in,
         )
