@@ -80,13 +80,6 @@ class InvalidRequest(BrokerError):
     STATUS = 400
 
 
-class EndpointNotAllowed(BrokerError):
-    """A bucket's store endpoint that the deployment's store-endpoint policy refuses (SSRF)."""
-
-    CODE = "endpoint_not_allowed"
-    STATUS = 400
-
-
 class OperationNotAllowed(BrokerError):
     """The operation is not in the bucket's ``allowed_ops``."""
 
@@ -255,7 +248,6 @@ ERROR_CLASSES: dict[str, type[BrokerError]] = {
         BucketMisconfigured,
         SecretBackendUnavailable,
         StoreUnavailable,
-        EndpointNotAllowed,
         RegistryUnavailable,
         CallerNotAllowed,
         UnknownSecret,
