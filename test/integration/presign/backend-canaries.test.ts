@@ -46,7 +46,8 @@ describe('Handler: presign over the vault and gcp_sm backends (canaries)', () =>
     await root.writeSecret(vaultPath, keys);
     await root.writeSecret(`${vaultPath}-deleted`, keys);
     await root.call('POST', `secret/delete/${vaultPath}-deleted`, { versions: [1] });
-    const gcpRef = `projects/gen3-project/secrets/${uniqueName('canary')}`;
+    // The id of the name gen3/fence/minio/<canary>: under the prefix presign re-checks.
+    const gcpRef = `projects/gen3-project/secrets/gen3--fence--minio--${uniqueName('canary')}`;
     const google = new GcpSecretManagerResolver({
       endpoint: fake.url,
       tokens: new GoogleAccessTokens(new ServiceAccountKeyExchange(googleKey)),

@@ -49,7 +49,7 @@ describe('Document: docs/openapi.json agrees with the handler', () => {
     // Prepare: the real handler over a file registry and file secrets (no network).
     const dir = mkdtempSync(join(tmpdir(), 'fbb-agreement-'));
     const registry = new FileBucketRegistry(join(dir, 'registry.json'));
-    await new FileSecretResolver(join(dir, 'secrets')).put('minio/agreement', {
+    await new FileSecretResolver(join(dir, 'secrets')).put('gen3/fence/minio/agreement', {
       access_key_id: 'AKIDAGREEMENT0001',
       secret_access_key: 'agreement/secret/key/0123456789abcdef',
     });
@@ -58,7 +58,7 @@ describe('Document: docs/openapi.json agrees with the handler', () => {
       provider: 'minio',
       auth_mode: 'static',
       secrets_backend: 'k8s',
-      secret_ref: 'minio/agreement',
+      secret_ref: 'gen3/fence/minio/agreement',
       endpoint: 'http://127.0.0.1:9',
       allowed_ops: ['download', 'upload', 'multipart'],
     });
