@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type LocalRunner, startLocalRunner } from '../../functions/local/local-runner';
 import { createRegistryTable, dynamoDb } from '../integration/support/aws';
 import { cli } from '../integration/support/cli';
@@ -9,12 +9,27 @@ import { type FenceDbUnderTest, freshFenceDb } from '../integration/support/fenc
 import { migrationBed } from '../integration/support/migration-bed';
 import { fenceBuild, fenceEnv, runFencePython } from './fence-python';
 
-const DRIVER = join(__dirname, '../../clients/python/fence-patch/fence_download.py');
+const DRIVERS = join(__dirname, '../../clients/python/fence-patch');
+const DOWNLOAD_DRIVER = join(DRIVERS, 'fence_download.py');
+const UPLOAD_DRIVER = join(DRIVERS, 'fence_upload.py');
+
+/** fence_upload.py's multipart parts for `seed` (a part but the last is 5 MiB, S3's minimum). */
+function multipartParts(seed: string): Buffer[] {
+  const size = 5 * 1024 * 1024;
+  const unit = Buffer.from(seed);
+  return [Buffer.alloc(size, unit), Buffer.from(`tail ${seed}`)];
+}
+
+/** The access key id a SigV4 presigned URL was signed with (its X-Amz-Credential's first part). */
+function signingKeyId(url: string): string | undefined {
+  return new URL(url).searchParams.get('X-Amz-Credential')?.split('/')[0];
+}
 
 /**
  * Issue 21, items 1 and 2: Gen3 Fence (the pinned release, patched) starts on the file
- * `fence-buckets migrate` writes and serves /data/download through the broker (`npm start`'s
- * local runner, whose record of the bucket points at the store the file named).
+ * `fence-buckets migrate` writes and serves /data/download, /data/upload and the multipart routes
+ * through the broker (`npm start`'s local runner, whose record of the bucket points at the store
+ * the file named).
  */
 describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
   let runner: LocalRunner;
@@ -33,10 +48,14 @@ describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
     await db?.drop();
   });
 
-  /** The bucket in the broker (as migrate registers it in the stack) and one object in it. */
-  async function storeObject(
+  /**
+   * The bucket in the broker, as migrate registers it in the stack (`allowed_ops`: migrate adds
+   * upload and multipart for a bucket of ALLOWED_DATA_UPLOAD_BUCKETS); a client of the store.
+   */
+  async function registerInBroker(
     store: { bucket: string; endpoint: string },
     keys: { access_key_id: string; secret_access_key: string },
+    allowedOps: string[],
   ) {
     const registration = await fetch(`${runner.url}/v1/admin/buckets?validate=false`, {
       method: 'POST',
@@ -48,28 +67,35 @@ describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
         secrets_backend: 'k8s',
         endpoint: store.endpoint,
         region: 'us-east-1',
-        allowed_ops: ['download', 'upload'],
+        allowed_ops: allowedOps,
         create_secret: true,
         secret: keys,
       }),
     });
     expect(registration.status).toBe(201);
-    const key = `${crypto.randomUUID()}/reads.bam`;
-    const body = `object ${crypto.randomUUID()}`;
-    const s3 = new S3Client({
+    return new S3Client({
       endpoint: store.endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: keys.access_key_id, secretAccessKey: keys.secret_access_key },
     });
+  }
+
+  /** The bucket in the broker and one object in it. */
+  async function storeObject(
+    store: { bucket: string; endpoint: string },
+    keys: { access_key_id: string; secret_access_key: string },
+  ) {
+    const s3 = await registerInBroker(store, keys, ['download', 'upload']);
+    const key = `${crypto.randomUUID()}/reads.bam`;
+    const body = `object ${crypto.randomUUID()}`;
     await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: body }));
     return { url: `s3://${store.bucket}/${key}`, body };
   }
 
-  /** Fence started on `configPath`, asked for `/data/download/<guid>` of the object at `url`. */
-  async function downloadThroughFence(configPath: string, url: string) {
-    const guid = crypto.randomUUID();
-    const run = await runFencePython([DRIVER, guid, url], {
+  /** Runs a driver of fence-patch/ in Fence's venv on `configPath`; its last line, parsed. */
+  async function runDriver<T>(driver: string, args: string[], configPath: string): Promise<T> {
+    const run = await runFencePython([driver, ...args], {
       cwd: fenceBuild().source,
       env: fenceEnv({
         DB: db.url,
@@ -84,11 +110,16 @@ describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
         `Fence did not answer (exit ${run.code}):\n${run.stderr.split('\n').slice(-30).join('\n')}`,
       );
     }
-    return JSON.parse(last) as { status: number; body: { url?: string } | null };
+    return JSON.parse(last) as T;
   }
 
-  it('starts on the migrated test fixture and returns a broker URL the store serves', async () => {
-    // Prepare: the fixture migrated as the README shows, every key out of the file.
+  /**
+   * The test fixture migrated as the README shows (every key out of the file), then two settings
+   * of the fixture's deployment that a test has no service for changed (migrate leaves them
+   * alone): audit logs (Fence asks the audit service for its schema at start-up), and visa
+   * parsing, which Fence refuses without its cron (config-default.yaml has false).
+   */
+  async function migratedFixture() {
     const bed = await migrationBed();
     const migrated = await cli(
       ['--table', bed.table, 'migrate', '--config', bed.configPath, '--remove-shared-credentials'],
@@ -99,10 +130,6 @@ describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
     for (const key of bed.keyValues) expect(file).not.toContain(key);
     const keys = bed.keys['CRED-MINIO'];
     if (keys === undefined) throw new Error('the fixture has no CRED-MINIO');
-    const object = await storeObject(bed.store, keys);
-    // Two settings of the fixture's deployment that a test has no service for, changed after the
-    // migration (it leaves them alone): audit logs (Fence asks the audit service for its schema at
-    // start-up), and visa parsing, which Fence refuses without its cron (config-default.yaml has false).
     const audit = 'ENABLE_AUDIT_LOGS:\n  presigned_url: true\n  login: true\n';
     expect(file).toContain(audit);
     const configPath = join(bed.directory, 'fence-config-for-fence.yaml');
@@ -110,6 +137,22 @@ describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
       configPath,
       `${file.replace(audit, 'ENABLE_AUDIT_LOGS:\n  presigned_url: false\n  login: false\n')}\nGLOBAL_PARSE_VISAS_ON_LOGIN: false\n`,
     );
+    return { bed, keys, configPath };
+  }
+
+  /** Fence started on `configPath`, asked for `/data/download/<guid>` of the object at `url`. */
+  function downloadThroughFence(configPath: string, url: string) {
+    return runDriver<{ status: number; body: { url?: string } | null }>(
+      DOWNLOAD_DRIVER,
+      [crypto.randomUUID(), url],
+      configPath,
+    );
+  }
+
+  it('starts on the migrated test fixture and returns a broker URL the store serves', async () => {
+    // Prepare
+    const { bed, keys, configPath } = await migratedFixture();
+    const object = await storeObject(bed.store, keys);
 
     // Act
     const answer = await downloadThroughFence(configPath, object.url);
@@ -161,5 +204,66 @@ describe('Gen3 Fence on a config written by fence-buckets migrate', () => {
     const fetched = await fetch(String(answer.body?.url));
     expect(fetched.status).toBe(200);
     expect(await fetched.text()).toBe(object.body);
+  }, 240_000);
+
+  it('serves /data/upload and the multipart routes for a migrated bucket through the broker, to a signed-in user arborist lets upload', async () => {
+    // Prepare: the fixture's MinIO bucket is in its ALLOWED_DATA_UPLOAD_BUCKETS, so migrate
+    // registers it for upload and multipart too.
+    const { bed, keys, configPath } = await migratedFixture();
+    const s3 = await registerInBroker(bed.store, keys, ['download', 'upload', 'multipart']);
+    const guid = crypto.randomUUID();
+    const seed = `part ${crypto.randomUUID()} `;
+    const objectUrl = (key: string) => `${bed.store.endpoint}/${bed.store.bucket}/${guid}/${key}?`;
+    const stored = async (key: string) => {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bed.store.bucket, Key: `${guid}/${key}` }));
+      return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
+    };
+    type Answer = { status: number; body: Record<string, unknown> | null };
+
+    // Act
+    const answer = await runDriver<{
+      denied: Answer;
+      upload: Answer;
+      init: Answer;
+      parts: { status: number; url: string | null; store_status: number | null; etag: string | null }[];
+      complete: Answer;
+      arborist: { resource: string; action: { service: string; method: string } }[][];
+    }>(UPLOAD_DRIVER, [guid, bed.store.bucket, seed], configPath);
+
+    // Assess: arborist's refusal is Fence's 401, with no URL.
+    expect(answer.denied.status).toBe(401);
+    expect(JSON.stringify(answer.denied.body)).not.toContain(bed.store.endpoint);
+    // /data/upload/<guid>: a PUT URL signed by the broker with the keys migrate moved out of the
+    // file (Fence holds none), which the store accepts.
+    expect(answer.upload.status).toBe(200);
+    const putUrl = String(answer.upload.body?.url);
+    expect(putUrl.startsWith(objectUrl('reads.bam'))).toBe(true);
+    expect(signingKeyId(putUrl)).toBe(keys.access_key_id);
+    const body = `uploaded through Fence ${crypto.randomUUID()}`;
+    const put = await fetch(putUrl, { method: 'PUT', body });
+    expect(put.status).toBe(200);
+    expect((await stored('reads.bam')).toString()).toBe(body);
+    // The multipart routes: init, a part URL per part (each PUT to the store), complete.
+    expect(answer.init.status).toBe(201);
+    expect(answer.init.body?.guid).toBe(guid);
+    expect(answer.parts).toHaveLength(2);
+    for (const part of answer.parts) {
+      expect(part.status).toBe(200);
+      expect(String(part.url).startsWith(objectUrl('multipart.bin'))).toBe(true);
+      expect(signingKeyId(String(part.url))).toBe(keys.access_key_id);
+      expect(part.store_status).toBe(200);
+    }
+    expect(answer.complete).toEqual({ status: 200, body: { message: 'OK' } });
+    expect((await stored('multipart.bin')).equals(Buffer.concat(multipartParts(seed)))).toBe(true);
+    // What Fence asked arborist: write-storage on the record's authz for /data/upload (refused,
+    // then allowed), file_upload on /data_file for each multipart call.
+    const asked = answer.arborist.map((requests) =>
+      requests.map(({ resource, action }) => `${action.method} ${resource}`).join(','),
+    );
+    expect(asked).toEqual([
+      'write-storage /programs/broker/projects/uploads',
+      'write-storage /programs/broker/projects/uploads',
+      ...Array(4).fill('file_upload /data_file'),
+    ]);
   }, 240_000);
 });

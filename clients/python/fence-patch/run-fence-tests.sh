@@ -10,8 +10,9 @@
 #    cleanly: a conflict fails the run).
 # 4. Runs jest -c jest.fence.config.js (test/fence/): Fence's own data-endpoint tests, the
 #    adapter's signature comparison with Fence's source, and Fence started on configs written by
-#    `fence-buckets migrate` serving /data/download through `npm start`'s local runner. The
-#    integration harness starts the real services they need (PostgreSQL, moto, MinIO).
+#    `fence-buckets migrate` serving /data/download, /data/upload and the multipart routes
+#    through `npm start`'s local runner. The integration harness starts the real services they
+#    need (PostgreSQL, moto, MinIO).
 #
 # Cache: FENCE_CACHE_DIR, default ~/.cache/fence-bucket-broker/fence-<commit> (outside git).
 # PYTHON313: the interpreter (default: python3.13 on the PATH, else pyenv's 3.13.0).
