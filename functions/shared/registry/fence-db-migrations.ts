@@ -64,39 +64,50 @@ export async function migrateFenceDb(
   migrations: readonly Migration[] | Promise<readonly Migration[]> = readMigrations(),
 ): Promise<MigrationReport> {
   const files = await migrations;
+  return withMigrationLock(pool, async (client) => {
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+         version    text        PRIMARY KEY,
+         name       text        NOT NULL,
+         checksum   text        NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
+      `SELECT version, name, checksum FROM ${MIGRATIONS_TABLE}`,
+    );
+    const recorded = new Map(rows.map((row) => [row.version, row]));
+    const report: MigrationReport = { applied: [], unchanged: [] };
+    for (const migration of files) {
+      const previous = recorded.get(migration.version);
+      if (previous !== undefined) {
+        if (previous.checksum !== migration.checksum) {
+          throw new ConfigurationError(
+            `migration ${migration.name} was changed after it was applied (as ${previous.name}); add a new migration instead`,
+          );
+        }
+        report.unchanged.push(migration.name);
+        continue;
+      }
+      await applyOne(client, migration);
+      report.applied.push(migration.name);
+    }
+    return report;
+  });
+}
+
+/**
+ * Runs `work` on one connection holding the migrations' advisory lock, so no two schema or role
+ * changes interleave. A connection that failed mid-run may still hold the lock or a transaction:
+ * it is closed, not returned to the pool.
+ */
+export async function withMigrationLock<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
     await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
     try {
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-           version    text        PRIMARY KEY,
-           name       text        NOT NULL,
-           checksum   text        NOT NULL,
-           applied_at timestamptz NOT NULL DEFAULT now()
-         )`,
-      );
-      const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
-        `SELECT version, name, checksum FROM ${MIGRATIONS_TABLE}`,
-      );
-      const recorded = new Map(rows.map((row) => [row.version, row]));
-      const report: MigrationReport = { applied: [], unchanged: [] };
-      for (const migration of files) {
-        const previous = recorded.get(migration.version);
-        if (previous !== undefined) {
-          if (previous.checksum !== migration.checksum) {
-            throw new ConfigurationError(
-              `migration ${migration.name} was changed after it was applied (as ${previous.name}); add a new migration instead`,
-            );
-          }
-          report.unchanged.push(migration.name);
-          continue;
-        }
-        await applyOne(client, migration);
-        report.applied.push(migration.name);
-      }
-      return report;
+      return await work(client);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]).catch(() => {
         broken = true;
@@ -106,7 +117,6 @@ export async function migrateFenceDb(
     broken = true;
     throw error;
   } finally {
-    // A connection that failed mid-run may still hold the lock or a transaction: close it.
     client.release(broken);
   }
 }

@@ -1,6 +1,6 @@
 import { escapeIdentifier, type Pool, type PoolClient } from 'pg';
 import { ConfigurationError } from '../errors';
-import { MIGRATION_LOCK_KEY, MIGRATIONS_TABLE } from './fence-db-migrations';
+import { MIGRATIONS_TABLE, withMigrationLock } from './fence-db-migrations';
 import { FENCE_DB_REGISTRY_TABLE as REGISTRY_TABLE } from './postgres-bucket-registry';
 
 /**
@@ -52,23 +52,7 @@ const VERSIONING_FUNCTION = 'fence_bucket_registry_versioning()';
  */
 export async function applyFenceDbRoles(pool: Pool, roles: FenceDbRoles): Promise<FenceDbRolesReport> {
   checkRoleNames(roles);
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-    try {
-      return await inTransaction(client, () => apply(client, roles));
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]).catch(() => {
-        broken = true;
-      });
-    }
-  } catch (error) {
-    broken = true;
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  return withMigrationLock(pool, (client) => inTransaction(client, () => apply(client, roles)));
 }
 
 /**
