@@ -143,7 +143,7 @@ async function presignCore(): Promise<void> {
 async function wholeHandler(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fbb-bench-'));
   const registry = new FileBucketRegistry(join(dir, 'registry.json'));
-  await new FileSecretResolver(join(dir, 'secrets')).put('minio/bench', {
+  await new FileSecretResolver(join(dir, 'secrets')).put('gen3/fence/minio/bench', {
     access_key_id: credentials.accessKeyId,
     secret_access_key: credentials.secretAccessKey,
   });
@@ -152,7 +152,7 @@ async function wholeHandler(): Promise<void> {
     provider: 'minio',
     auth_mode: 'static',
     secrets_backend: 'k8s',
-    secret_ref: 'minio/bench',
+    secret_ref: 'gen3/fence/minio/bench',
     endpoint: 'http://127.0.0.1:9000',
     allowed_ops: ['download', 'upload'],
   });
