@@ -84,6 +84,8 @@ export class PresignService {
   private readonly clock: () => number;
   private readonly gcs: GcsV4Presigner;
   private readonly policy: RecordPolicy;
+  /** Records that held the policy (it is fixed for the service's life). */
+  private readonly servable = new WeakSet<BucketRecord>();
 
   constructor(private readonly deps: PresignServiceDependencies) {
     this.clock = deps.clock ?? Date.now;
@@ -278,8 +280,12 @@ export class PresignService {
     audit.record = record;
     if (record.status === 'suspended') throw new BucketSuspendedError(bucketName);
     // Before any secret is read: a record in the mirror may have been written by anyone with
-    // the table (or the Fence DB row behind it), not only by the admin core.
-    assertServablePolicy(record, this.policy);
+    // the table (or the Fence DB row behind it), not only by the admin core. The lookup cache
+    // hands back the same object until it reloads, so each loaded record is checked once.
+    if (!this.servable.has(record)) {
+      assertServablePolicy(record, this.policy);
+      this.servable.add(record);
+    }
     for (const operation of operations) this.checkOperation(record, operation);
     return record;
   }
