@@ -1,3 +1,5 @@
+// The benches' stores listen on loopback over http, as the tests' do (the one setting they share).
+import '../test/support/store-endpoints';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { wireDriftCheck } from '../functions/drift-check/drift-wiring';
 import { DriftEnvironmentSchema } from '../functions/drift-check/environment';

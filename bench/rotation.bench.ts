@@ -1,3 +1,5 @@
+// The benches' stores listen on loopback over http, as the tests' do (the one setting they share).
+import '../test/support/store-endpoints';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsSecretsManagerResolver } from '../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-resolver';
 import { MinioAdminClient } from '../functions/shared/minio/minio-admin-client';
