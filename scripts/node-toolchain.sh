@@ -119,11 +119,12 @@ fbb_node_bin() { # 24|22
   esac
 }
 
-# Node 24 first on PATH. A process started under it (npm running a nested script, say) finds
-# FBB_NODE_TOOLCHAIN_BIN already first on PATH and skips the check its parent made.
+# Node 24 first on PATH. A process started under it (npm running a nested script, which puts
+# node_modules/.bin before it) finds that `node` is still FBB_NODE_TOOLCHAIN_BIN's and skips the
+# check its parent made.
 fbb_node_use() {
   local bin
-  if [ -n "${FBB_NODE_TOOLCHAIN_BIN:-}" ] && [ "${PATH%%:*}" = "$FBB_NODE_TOOLCHAIN_BIN" ] &&
+  if [ -n "${FBB_NODE_TOOLCHAIN_BIN:-}" ] && [ "$(command -v node)" = "$FBB_NODE_TOOLCHAIN_BIN/node" ] &&
     [ "$(node --version 2>/dev/null)" = "v$FBB_NODE24_VERSION" ]; then
     return 0
   fi
