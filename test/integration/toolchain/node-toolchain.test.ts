@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -22,6 +23,17 @@ const NODE24 = pin('FBB_NODE24_VERSION');
 const NODE22 = pin('FBB_NODE22_VERSION');
 // The system Node first on PATH, as in a developer's shell that has some other Node.
 const SHELL_PATH = `/usr/bin:/bin:${process.env.PATH}`;
+
+/** Directories a test made (Node caches are some 200 MB each): removed after each test. */
+const scratch: string[] = [];
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 function pin(name: string): string {
   const value = new RegExp(`^${name}=(\\S+)$`, 'm').exec(TOOLCHAIN)?.[1];
@@ -47,7 +59,7 @@ async function bash(args: string[], env: NodeJS.ProcessEnv) {
 describe('Script: scripts/node-toolchain.sh', () => {
   it('installs the pinned Node 24 and 22 from the npm registry into a cache outside the repository, then reuses it', async () => {
     // Prepare
-    const cache = mkdtempSync(join(tmpdir(), 'fbb-node-cache-'));
+    const cache = scratchDir('fbb-node-cache-');
 
     // Act
     const first = await bash([SCRIPT, 'install'], { FBB_NODE_CACHE_DIR: cache });
@@ -74,7 +86,7 @@ describe('Script: scripts/node-toolchain.sh', () => {
 
   it('refuses a tarball whose sha512 is not the pin, says so, and installs nothing', async () => {
     // Prepare
-    const cache = mkdtempSync(join(tmpdir(), 'fbb-node-refused-'));
+    const cache = scratchDir('fbb-node-refused-');
     const wrong = `sha512-${Buffer.alloc(64, 7).toString('base64')}`;
 
     // Act: the install function, into an empty cache, with a pin the registry's tarball does not
@@ -94,7 +106,7 @@ describe('Script: scripts/node-toolchain.sh', () => {
 
   it('installs again over a cached Node whose binary no longer is the one it unpacked', async () => {
     // Prepare: a good install, then its binary changed in place.
-    const cache = mkdtempSync(join(tmpdir(), 'fbb-node-changed-'));
+    const cache = scratchDir('fbb-node-changed-');
     expect((await bash([SCRIPT, 'install', '24'], { FBB_NODE_CACHE_DIR: cache })).code).toBe(0);
     const binary = join(cache, NODE24, 'bin/node');
     const unpackedSize = statSync(binary).size;
@@ -135,7 +147,7 @@ describe('Script: scripts/node-toolchain.sh', () => {
     'lets `npm ci` install the lockfile on Node %i without an EBADENGINE warning',
     async (major) => {
       // Prepare: package.json and the lockfile alone, so the dry run cannot touch node_modules.
-      const copy = mkdtempSync(join(tmpdir(), 'fbb-npm-ci-'));
+      const copy = scratchDir('fbb-npm-ci-');
       for (const file of ['package.json', 'package-lock.json'])
         copyFileSync(join(REPO, file), join(copy, file));
       const bin = (await bash([SCRIPT, 'bin', String(major)], {})).stdout.trim();
@@ -146,7 +158,7 @@ describe('Script: scripts/node-toolchain.sh', () => {
           encoding: 'utf8',
         });
       // The control: the same install with an engines range this Node is outside of.
-      const control = mkdtempSync(join(tmpdir(), 'fbb-npm-ci-control-'));
+      const control = scratchDir('fbb-npm-ci-control-');
       const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>;
       copyFileSync(join(REPO, 'package-lock.json'), join(control, 'package-lock.json'));
       writeFileSync(join(control, 'package.json'), JSON.stringify({ ...pkg, engines: { node: '>=99' } }));
