@@ -21,6 +21,8 @@ const localstackRun = process.env.FBB_AWS_EMULATOR === 'localstack';
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Under CI, fails a run on another Node major than the Lambda runtime's (test/support/lambda-node.ts).
+  globalSetup: '<rootDir>/test/support/lambda-node.ts',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },

@@ -8,6 +8,7 @@ import { startMinio } from '../../integration/services/minio';
 import { startMoto } from '../../integration/services/moto';
 import { startPostgres } from '../../integration/services/postgres';
 import type { ServiceProcess } from '../../integration/services/process';
+import { checkRunningNode } from '../../support/lambda-node';
 import { ALL_FEATURES_CONTEXT, synthesizeDeployment } from '../support/deployed-template';
 import { buildLambdaImages } from '../support/lambda-images';
 import { type DeployedRun, deployedRunFile } from './deployed-run';
@@ -26,6 +27,7 @@ declare global {
  * missing piece fails the run naming it; nothing is skipped.
  */
 export default async function globalSetup(): Promise<void> {
+  checkRunningNode();
   process.env.FBB_TEST_RUN_PID = String(process.pid);
   const stops: (() => Promise<void>)[] = [];
   globalThis.__FBB_DEPLOYED_STOP__ = stops;
