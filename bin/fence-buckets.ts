@@ -2,7 +2,7 @@
 import { read } from 'read';
 import { runCli } from '../functions/cli/program';
 
-/** `npx fence-buckets …`: the admin CLI (README, "Managing buckets"). */
+/** `npx fence-buckets …` from a clone, or `fence-buckets …` installed: the admin CLI (docs/cli.md). */
 runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),

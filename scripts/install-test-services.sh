@@ -96,6 +96,18 @@ else
 fi
 command -v setpriv >/dev/null || { say "setpriv (util-linux) is required to run PostgreSQL as postgres"; exit 1; }
 
+# --- zsh (the packed CLI's zsh completion is tested in a real zsh) -------------------------------
+# test/integration/cli/packed-cli.test.ts runs `fence-buckets completion zsh` under compinit and
+# presses Tab in an interactive zsh (zpty); bash is always there, zsh is not on Debian by default.
+if command -v zsh >/dev/null 2>&1; then
+  say "zsh: present ($(zsh --version | cut -d' ' -f2))"
+else
+  say "zsh: installing the Debian package (the CLI's zsh completion is tested in a real zsh)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends zsh >/dev/null
+fi
+
 # --- LocalStack (the second AWS emulator: `npm run test:localstack`) ------------------------------
 # Run on the host, no Docker, from a venv of its own (about 500 MB) built from the committed lock
 # file; the venv is kept outside the clone so fresh clones (CI) reuse it. It is rebuilt whenever

@@ -8,6 +8,7 @@ import {
   inProcessAdmin,
 } from './admin-operations';
 import { type CliContext, type GlobalOptions, UsageError } from './cli-context';
+import { completionCommand } from './commands/completion';
 import { dbCommand } from './commands/db';
 import { driftCheckCommand } from './commands/drift-check';
 import { getCommand } from './commands/get';
@@ -19,6 +20,7 @@ import { rotateCommand } from './commands/rotate';
 import { syncCommand } from './commands/sync';
 import { validateCommand } from './commands/validate';
 import { type CliIo, EXIT, terminalSafeIo } from './output';
+import { CLI_VERSION } from './version';
 
 /**
  * `fence-buckets`: the admin core from a shell. In process with the operator's AWS credentials
@@ -46,6 +48,7 @@ export async function runCli(
   };
   program
     .description('Register and manage the buckets fence-bucket-broker presigns for.')
+    .version(CLI_VERSION, '-V, --version', 'print the version of fence-buckets')
     .option('--json', 'machine-readable output')
     .option('--api <url>', 'call the admin API at this URL (SigV4) instead of AWS directly')
     .option('--profile <profile>', 'AWS profile (in process, or for signing --api calls)')
@@ -71,6 +74,7 @@ export async function runCli(
     dbCommand,
     syncCommand,
     driftCheckCommand,
+    completionCommand,
   ]) {
     add(program, context);
   }

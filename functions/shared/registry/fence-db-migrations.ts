@@ -1,11 +1,25 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { ConfigurationError, MigrationFailedError } from '../errors';
 
-/** The repository's migrations: plain SQL files named `NNNN_name.sql`, applied in name order. */
-export const FENCE_DB_MIGRATIONS_DIR = join(__dirname, '../../../db/migrations');
+/**
+ * The repository's migrations: plain SQL files named `NNNN_name.sql`, applied in name order. The
+ * nearest `db/migrations` above this code: the repository's from a clone, and the copy the packed
+ * CLI ships beside its one-file bundle (clients/cli), whose `__dirname` is the bundle's folder.
+ */
+export const FENCE_DB_MIGRATIONS_DIR = nearestMigrationsDir(__dirname);
+
+function nearestMigrationsDir(from: string): string {
+  for (let directory = from; ; directory = dirname(directory)) {
+    const candidate = join(directory, 'db/migrations');
+    if (existsSync(candidate)) return candidate;
+    // None anywhere: the path a clone would have, so the error names what is missing.
+    if (dirname(directory) === directory) return join(from, '../../../db/migrations');
+  }
+}
 
 /** Where applied migrations are recorded, in the database's current schema. */
 export const MIGRATIONS_TABLE = 'fence_bucket_broker_migrations';
