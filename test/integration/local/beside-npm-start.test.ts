@@ -159,13 +159,13 @@ describe('Tests beside `npm start` on its default ports', () => {
   });
 
   it('passes every suite that starts a runner, a store or a service', async () => {
-    // Prepare: npm start answers on both default ports.
+    // Prepare: npm start holds both default ports.
     if (npmStart !== undefined) {
       expect(npmStart.output()).toContain(`presign API on http://127.0.0.1:${NPM_START_PORTS.api}`);
       expect(npmStart.output()).toContain(`demo-bucket lives on http://127.0.0.1:${NPM_START_PORTS.store}`);
+      expect(await isFree(NPM_START_PORTS.api)).toBe(false);
+      expect(await isFree(NPM_START_PORTS.store)).toBe(false);
     }
-    expect(await isFree(NPM_START_PORTS.api)).toBe(false);
-    expect(await isFree(NPM_START_PORTS.store)).toBe(false);
 
     // Act
     const { summary, output } = await runJest(SUITES_THAT_START_SERVERS);
