@@ -32,8 +32,9 @@ describe("Fence's own data-endpoint tests, on the patched Fence", () => {
         },
       );
 
-      // Assess (the whole output is kept in fence-data-tests.log under the temporary directory)
-      writeFileSync(join(tmpdir(), 'fence-data-tests.log'), run.stdout + run.stderr);
+      // Assess (the whole output is kept in fence-data-tests-<pid>.log under the temporary
+      // directory: one per run, so two runs at once do not write one file)
+      writeFileSync(join(tmpdir(), `fence-data-tests-${process.pid}.log`), run.stdout + run.stderr);
       const summary = run.stdout.trim().split('\n').slice(-40).join('\n');
       // The summary's last lines are in the message whenever the run did not pass.
       expect({ code: run.code, summary }).toEqual({

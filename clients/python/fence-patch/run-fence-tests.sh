@@ -6,7 +6,7 @@
 #    into the cache. Fence's code is only ever exported into the cache, never into this repository.
 # 2. Builds a Python 3.13 venv from Fence's own poetry.lock (every file pinned by its hash; see
 #    lock_requirements.py), once per lock, and installs clients/python into it on every run.
-# 3. Exports a fresh copy of Fence's source and applies fence-bucket-broker.patch (it must apply
+# 3. Exports a fresh copy of Fence's source (one per run) and applies fence-bucket-broker.patch (it must apply
 #    cleanly: a conflict fails the run).
 # 4. Runs jest -c jest.fence.config.js (test/fence/): Fence's own data-endpoint tests, the
 #    adapter's signature comparison with Fence's source, and Fence started on configs written by
@@ -45,8 +45,10 @@ if ! git -C "$GIT_DIR_OF_FENCE" cat-file -e "$FENCE_COMMIT^{commit}" 2>/dev/null
   rm -rf "$GIT_DIR_OF_FENCE"
   git clone --quiet --bare --filter=blob:none "$FENCE_URL" "$GIT_DIR_OF_FENCE"
 fi
-SRC="$CACHE/src"
-rm -rf "$SRC" && mkdir -p "$SRC"
+# One source copy per run (removed when it ends), so a second run at the same time patches and
+# tests its own copy instead of deleting the one the first is testing.
+SRC=$(mktemp -d "$CACHE/src.XXXXXX")
+trap 'rm -rf "$SRC"' EXIT
 git -C "$GIT_DIR_OF_FENCE" archive "$FENCE_COMMIT" | tar -x -C "$SRC"
 
 # --- 2. The venv, from Fence's lock --------------------------------------------------------------
@@ -70,4 +72,5 @@ say "Fence $FENCE_COMMIT patched in $SRC"
 # --- 4. The tests --------------------------------------------------------------------------------
 cd "$REPO"
 export FENCE_SOURCE="$SRC" FENCE_PYTHON="$VENV/bin/python"
-exec npx jest -c jest.fence.config.js "$@"
+# Not exec: the trap above removes this run's source copy once jest is done.
+npx jest -c jest.fence.config.js "$@"

@@ -106,9 +106,9 @@ describe('Function: startLocalRunner', () => {
 });
 
 describe('Function: startLocalRunner, bodies as bytes', () => {
-  let runner: Awaited<ReturnType<typeof startLocalRunner>>;
+  let runner: Awaited<ReturnType<typeof startLocalRunner>> | undefined;
   const postBytes = async (path: string, body: Uint8Array) => {
-    const answer = await fetch(`${runner.url}${path}`, {
+    const answer = await fetch(`${runner?.url}${path}`, {
       method: 'POST',
       body,
       headers: { 'content-type': 'application/json' },
@@ -121,14 +121,15 @@ describe('Function: startLocalRunner, bodies as bytes', () => {
   };
 
   beforeAll(async () => {
+    // Its demo store on a free port too: `npm start` may be holding 9000 while the tests run.
     runner = await startLocalRunner({
       port: 0,
-      env: { FENCE_LOCAL_DIR: mkdtempSync(join(tmpdir(), 'fbb-bytes-')) },
+      env: { FENCE_LOCAL_DIR: mkdtempSync(join(tmpdir(), 'fbb-bytes-')), FENCE_DEMO_STORE_PORT: '0' },
     });
   });
 
   afterAll(async () => {
-    await runner.close();
+    await runner?.close();
   });
 
   it('refuses a body that is not valid UTF-8 with 400, as the Lambda behind API Gateway does', async () => {

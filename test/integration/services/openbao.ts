@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  freePort,
+  freePortAndNext,
   removingOnStop,
   type ServiceProcess,
   ServiceStartError,
@@ -63,7 +63,8 @@ export interface OpenBaoServer {
 export async function startOpenBao(options: { tls?: boolean } = {}): Promise<OpenBaoServer> {
   const binary = openBaoBinary();
   const pluginDirectory = openBaoPluginDirectory();
-  const port = await freePort();
+  // Dev mode also binds port + 1 (its cluster listener), which no flag moves: both must be free.
+  const port = await freePortAndNext();
   const rootToken = `root-${crypto.randomUUID()}`;
   const certDir = options.tls ? mkdtempSync(join(tmpdir(), 'fbb-bao-tls-')) : undefined;
   const service = startProcess(

@@ -10,7 +10,6 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
 /** The service, whose `stop` also removes the directories it ran in (data, certificates). */
 export function removingOnStop(service: ServiceProcess, ...dirs: (string | undefined)[]): ServiceProcess {
   return {
@@ -22,16 +21,44 @@ export function removingOnStop(service: ServiceProcess, ...dirs: (string | undef
   };
 }
 
-export function freePort(): Promise<number> {
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const held = await hold(0);
+  await held.release();
+  return held.port;
+}
+
+/**
+ * A port that was free a moment ago on 127.0.0.1, and the one after it too: for a server that
+ * binds its port + 1 without asking (OpenBao's cluster listener in dev mode).
+ */
+export async function freePortAndNext(attempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const first = await hold(0);
+    const next = await hold(first.port + 1).catch(() => undefined);
+    await Promise.all([first.release(), next?.release()]);
+    if (next !== undefined) return first.port;
+  }
+  throw new Error(`no free pair of neighbouring ports on 127.0.0.1 in ${attempts} attempts`);
+}
+
+/** Listens on 127.0.0.1:`port` (0: any free one) until released. */
+function hold(port: number): Promise<{ port: number; release(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
+      if (typeof address !== 'object' || address === null) {
+        server.close();
+        reject(new Error('no port'));
+        return;
+      }
+      resolve({
+        port: address.port,
+        release: () => new Promise<void>((done) => server.close(() => done())),
+      });
     });
   });
 }
