@@ -1,4 +1,4 @@
-// Three projects so each layer can run on its own; swc strips types (tsc --noEmit checks them
+// One project per layer so each can run on its own; swc strips types (tsc --noEmit checks them
 // as a separate step) and transforms middy, which ships ESM only.
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
@@ -26,6 +26,8 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    // The documentation site: built with VitePress, then read as a reader's browser gets it.
+    { ...common, displayName: 'docs', testMatch: ['<rootDir>/test/docs/**/*.test.ts'] },
     {
       ...common,
       displayName: 'integration',

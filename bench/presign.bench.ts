@@ -357,7 +357,7 @@ async function coldStart(): Promise<void> {
   const tracedRatio = ratio('traced', 'reference');
   emit({
     bench: 'cold-start',
-    impl: 'presign Lambda bundle + Powertools Tracer (not deployed: README, "Tracing")',
+    impl: 'presign Lambda bundle + Powertools Tracer (not deployed: docs/drift.md, "Tracing")',
     bundle_kb: Math.round(statSync(traced).size / 1024),
     module_load_ms: median('traced'),
     load_ratio_vs_reference: tracedRatio.median,

@@ -2,7 +2,7 @@
 import { startLocalRunner } from '../functions/local/local-runner';
 
 /**
- * `npm start`: the presign API on 127.0.0.1 (see README, "Quick start"); `FBB_LOCAL_HOST` names
+ * `npm start`: the presign API on 127.0.0.1 (see README, "Quick start", and docs/configuration.md, "Local runner settings"); `FBB_LOCAL_HOST` names
  * another loopback address, `PORT` the port.
  */
 const port = process.env.PORT === undefined ? 8787 : Number(process.env.PORT);

@@ -56,11 +56,11 @@ else
   echo "$plugin_sum" >"$BAO_PLUGIN_DIR.source-sha256"
 fi
 
-# --- AWS CLI (the README's `aws secretsmanager …` commands are run by tests) -----------------------
+# --- AWS CLI (the `aws secretsmanager …` commands of docs/ are run by tests) -----------------------
 if command -v aws >/dev/null 2>&1; then
   say "AWS CLI: present ($(aws --version 2>&1 | cut -d' ' -f1))"
 else
-  say "AWS CLI: installing awscli from PyPI (the README's aws commands are run by tests)"
+  say "AWS CLI: installing awscli from PyPI (the aws commands of docs/ are run by tests)"
   "$PYTHON" -m pip install --quiet 'awscli>=1.33'
 fi
 

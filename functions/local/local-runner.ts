@@ -55,7 +55,7 @@ const LOCAL_STORE_ENDPOINTS = {
   STORE_ENDPOINT_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128,localhost',
 };
 export const DEMO_BUCKET = 'demo-bucket';
-/** An empty bucket on the local store, for trying registration (README, "Managing buckets"). */
+/** An empty bucket on the local store, for trying registration (docs/managing-buckets.md). */
 export const SPARE_DEMO_BUCKET = 'my-dataset';
 
 /**

@@ -3,16 +3,18 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
 import { API_ROUTE_ACCESS } from '../../lib/iam/iam-matrix';
+import { docBlock } from '../integration/support/doc-block';
 import { readmeBlock } from '../integration/support/readme';
 import { evaluate, type PolicyStatement, resolveIntrinsics, wildcardMatch } from './iam/policy-evaluator';
 import { synthesize } from './synthesized-stack';
 
 /**
- * README, "Fence on EKS: Helm values and IRSA": the Helm values, the IRSA trust policy and the
- * identity policy it shows must fit the stack as `cdk deploy` builds it from the README's own
- * `fenceRoleArns`, and the Python client Fence imports.
+ * docs/deploying.md, "Fence on EKS: Helm values and IRSA": the Helm values, the IRSA trust policy
+ * and the identity policy it shows must fit the stack as `cdk deploy` builds it from the page's
+ * own `fenceRoleArns` (the README's deploy block is the same), and the Python client Fence imports.
  */
-const SECTION = '### Fence on EKS';
+const PAGE = 'docs/deploying.md';
+const SECTION = '## Fence on EKS';
 const repo = (path: string) => readFileSync(join(__dirname, '../..', path), 'utf8');
 
 interface HelmValues {
@@ -26,33 +28,37 @@ interface PolicyDocument {
   Statement: (PolicyStatement & { Condition?: Record<string, Record<string, string>> })[];
 }
 
-const helm = parse(readmeBlock(SECTION, 'yaml')) as HelmValues;
-const trust = JSON.parse(readmeBlock(SECTION, 'json', 0)) as PolicyDocument;
-const identity = JSON.parse(readmeBlock(SECTION, 'json', 1)) as PolicyDocument;
+const helm = parse(docBlock(PAGE, SECTION, 'yaml')) as HelmValues;
+const trust = JSON.parse(docBlock(PAGE, SECTION, 'json', 0)) as PolicyDocument;
+const identity = JSON.parse(docBlock(PAGE, SECTION, 'json', 1)) as PolicyDocument;
 const roleArn = helm.fence.serviceAccount.annotations['eks.amazonaws.com/role-arn'] ?? '';
 const brokerUrl = helm.fence.env.find((entry) => entry.name === 'FENCE_BUCKET_BROKER_URL')?.value ?? '';
 
-/** The `fenceRoleArns` of the README's deploy commands, as `-c fenceRoleArns=…` gives them. */
-function readmeFenceRoleArns(): string[] {
-  const deploy = readmeBlock('## Deploy', 'bash');
+/** The `fenceRoleArns` of the deploy commands, as `-c fenceRoleArns=…` gives them. */
+function deployFenceRoleArns(): string[] {
+  const deploy = docBlock(PAGE, '## Deploy', 'bash');
   const value = /-c fenceRoleArns=(\S+)/.exec(deploy)?.[1];
-  if (value === undefined) throw new Error('the README deploy command sets no fenceRoleArns');
+  if (value === undefined) throw new Error(`${PAGE}'s deploy command sets no fenceRoleArns`);
   return value.split(',');
 }
 
-describe('README: Fence on EKS (Helm values and IRSA)', () => {
+describe('docs/deploying.md: Fence on EKS (Helm values and IRSA)', () => {
+  it("shows the README's deploy block, so the README's one deploy command is the one tested here", () => {
+    expect(readmeBlock('## Deploy', 'bash')).toBe(docBlock(PAGE, '## Deploy', 'bash'));
+  });
+
   it('annotates Fence’s service account with a role the deploy command names in fenceRoleArns, a context key the app reads', () => {
     // Prepare
     const appSource = repo('lib/app.ts');
 
     // Act
-    const deployed = readmeFenceRoleArns();
+    const deployed = deployFenceRoleArns();
 
     // Assess
     expect(appSource).toContain("roleArns('fenceRoleArns', context('fenceRoleArns'))");
     expect(roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/);
     expect(deployed).toContain(roleArn);
-    expect(readmeBlock(SECTION, 'yaml')).not.toMatch(/secret|access_key|password/i);
+    expect(docBlock(PAGE, SECTION, 'yaml')).not.toMatch(/secret|access_key|password/i);
   });
 
   it('gives the pods the broker URL under the variable the Python client reads, shaped as the PresignApiUrl output', () => {
@@ -67,7 +73,9 @@ describe('README: Fence on EKS (Helm values and IRSA)', () => {
 
     // Assess
     expect(variable).toBe('FENCE_BUCKET_BROKER_URL');
-    expect(readmeBlock('### Calling from Fence', 'diff')).toContain(`os.environ.get("${variable}")`);
+    expect(docBlock('docs/fence.md', '## Calling from Fence', 'diff')).toContain(
+      `os.environ.get("${variable}")`,
+    );
     expect(outputs.PresignApiUrl).toBeDefined();
     expect(stage).toBe('prod');
     expect(brokerUrl).toMatch(/^https:\/\/[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com\/prod$/);
@@ -123,7 +131,7 @@ describe('README: Fence on EKS (Helm values and IRSA)', () => {
 
   it('matches the routes the stack’s resource policy admits that role to, and only those', () => {
     // Prepare: the stack deployed with the README's fenceRoleArns.
-    const { template } = synthesize({ fenceRoleArns: readmeFenceRoleArns().join(',') });
+    const { template } = synthesize({ fenceRoleArns: deployFenceRoleArns().join(',') });
     const [api] = Object.values(template.findResources('AWS::ApiGateway::RestApi'));
     const policy = resolveIntrinsics(api?.Properties.Policy) as PolicyDocument;
     const identityPath = String(identity.Statement[0]?.Resource).split(':').slice(5).join(':');

@@ -1,14 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { lambdaFunctions, synthReadmeDeploy } from './readme-synth';
+import { lambdaFunctions, synthDocumentedDeploy } from './readme-synth';
 
 const EXTERNAL_ACCOUNT = join(__dirname, 'fixtures/gcp-external-account.json');
 
-describe('README: GCP from Lambda', () => {
+describe('docs/deploying.md: GCP from Lambda', () => {
   it('synthesizes offline with the context shown, shipping the external-account file to the functions, each acting as its own service account', async () => {
-    // Prepare / Act: the README's deploy command as an offline synth, with the fixture standing in
+    // Prepare / Act: the page's deploy command as an offline synth, with the fixture standing in
     // for the reader's external-account.json
-    const { template, out } = await synthReadmeDeploy('### GCP from Lambda', [
+    const { template, out } = await synthDocumentedDeploy('docs/deploying.md', '## GCP from Lambda', [
       ['gcpExternalAccountFile=external-account.json', `gcpExternalAccountFile=${EXTERNAL_ACCOUNT}`],
     ]);
 

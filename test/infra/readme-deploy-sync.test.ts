@@ -1,9 +1,12 @@
-import { synthReadmeDeploy } from './readme-synth';
+import { synthDocumentedDeploy } from './readme-synth';
 
-describe('README: deploying the sync from Fence DB', () => {
+describe('docs/fence.md: deploying the sync from Fence DB', () => {
   it('synthesizes offline with the context shown, adding the sync function and its schedule', async () => {
-    // Prepare / Act: the README's deploy command as an offline synth
-    const { template } = await synthReadmeDeploy('Deploying with Fence DB adds a **sync Lambda**');
+    // Prepare / Act: the page's deploy command as an offline synth
+    const { template } = await synthDocumentedDeploy(
+      'docs/fence.md',
+      'Deploying with Fence DB adds a **sync Lambda**',
+    );
 
     // Assess
     const types = Object.values(template.Resources as Record<string, { Type: string }>).map(

@@ -1,14 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { lambdaFunctions, synthReadmeDeploy } from './readme-synth';
+import { lambdaFunctions, synthDocumentedDeploy } from './readme-synth';
 
 const VAULT_CA = join(__dirname, 'fixtures/vault-ca.pem');
 
-describe('README: Vault from Lambda', () => {
+describe('docs/deploying.md: Vault from Lambda', () => {
   it('synthesizes offline with the context shown: Vault AWS auth in the three functions, each its own Vault role, the CA in their bundles, one role to bind per function as outputs', async () => {
-    // Prepare / Act: the README's deploy command as an offline synth, with the fixture standing in
+    // Prepare / Act: the page's deploy command as an offline synth, with the fixture standing in
     // for the reader's vault-ca.pem
-    const { template, out } = await synthReadmeDeploy('### Vault from Lambda', [
+    const { template, out } = await synthDocumentedDeploy('docs/deploying.md', '## Vault from Lambda', [
       ['vaultCaCertFile=vault-ca.pem', `vaultCaCertFile=${VAULT_CA}`],
     ]);
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readmeBlock } from '../integration/support/readme';
+import { docBlock } from '../integration/support/doc-block';
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../..');
@@ -15,11 +15,12 @@ export interface TemplateFunction {
 }
 
 /**
- * Runs the README's deploy command after `marker` as an offline synth (no AWS credentials or
+ * Runs the deploy command after `marker` on the page at `path` (e.g. `docs/deploying.md`) as an offline synth (no AWS credentials or
  * account in its environment) into a directory of its own, with `replacements` applied (a
  * reader's file names become fixtures); answers the stack's template and that directory.
  */
-export async function synthReadmeDeploy(
+export async function synthDocumentedDeploy(
+  path: string,
   marker: string,
   replacements: [string, string][] = [],
 ): Promise<{
@@ -27,7 +28,7 @@ export async function synthReadmeDeploy(
   out: string;
 }> {
   const out = mkdtempSync(join(tmpdir(), 'fbb-readme-synth-'));
-  let command = readmeBlock(marker).replace('npx cdk deploy', `npx cdk synth -q -o ${out}`);
+  let command = docBlock(path, marker).replace('npx cdk deploy', `npx cdk synth -q -o ${out}`);
   for (const [from, to] of replacements) command = command.replace(from, to);
   await run('bash', ['-euo', 'pipefail', '-c', command], {
     cwd: REPO,

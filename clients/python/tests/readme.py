@@ -1,17 +1,22 @@
-"""The README's fenced blocks, exactly as it shows them: tests run what newcomers paste."""
+"""Fenced blocks of the guide's pages (docs/), exactly as they show them: tests run what operators paste."""
 
 from __future__ import annotations
 
 from conftest import REPO
 
 
-def readme_block(marker: str, language: str, index: int = 0) -> str:
-    """The `index`th ```language block after the first occurrence of `marker`."""
-    text = (REPO / "README.md").read_text()
+def doc_page(path: str) -> str:
+    """The page at `path` (from the repository root, e.g. ``docs/fence.md``) as the repository holds it."""
+    return (REPO / path).read_text()
+
+
+def doc_block(path: str, marker: str, language: str, index: int = 0) -> str:
+    """The `index`th ```language block after the first occurrence of `marker` in the page at `path`."""
+    text = doc_page(path)
     at = text.find(marker)
-    assert at >= 0, f'README has no "{marker}"'
+    assert at >= 0, f'{path} has no "{marker}"'
     blocks = text[at:].split(f"```{language}\n")[1:]
-    assert len(blocks) > index, f"README has no {language} block {index} after {marker!r}"
+    assert len(blocks) > index, f"{path} has no {language} block {index} after {marker!r}"
     return blocks[index].split("\n```")[0] + "\n"
 
 

@@ -1,4 +1,4 @@
-"""The README's change to Fence, applied to a stand-in of Fence's `indexd.py` and called the way
+"""The change to Fence that docs/fence.md shows, applied to a stand-in of Fence's `indexd.py` and called the way
 Fence calls it; every URL fetched from the real MinIO.
 
 The stand-in has the shape of Fence's module (the names and signatures the change touches, and
@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from conftest import RecordingProxy, Runner, broker_error
-from readme import added_lines, readme_block
+from readme import added_lines, doc_block
 
 FENCE_ERRORS = """
 class APIError(Exception):
@@ -149,9 +149,9 @@ class User:
 
 
 def fence_with_the_readme_change(tmp_path: Path, name: str) -> ModuleType:
-    """The stand-in `indexd.py` with the README's added lines: its imports after the module's
+    """The stand-in `indexd.py` with the page's added lines: its imports after the module's
     own, its block after the last class (where the diff's hunks say)."""
-    imports, block = added_lines(readme_block("### Calling from Fence", "diff"))
+    imports, block = added_lines(doc_block("docs/fence.md", "## Calling from Fence", "diff"))
     package = tmp_path / "fence"
     package.mkdir(exist_ok=True)
     (package / "__init__.py").write_text("")
@@ -179,7 +179,7 @@ def fence_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: Runner
 
 
 def test_the_readme_shows_a_change_of_a_few_lines() -> None:
-    hunks = added_lines(readme_block("### Calling from Fence", "diff"))
+    hunks = added_lines(doc_block("docs/fence.md", "## Calling from Fence", "diff"))
 
     assert len(hunks) == 2
     assert sum(len(hunk) for hunk in hunks) <= 16

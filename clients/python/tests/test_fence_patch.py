@@ -1,7 +1,7 @@
-"""The change to Fence the README shows is the patch ``npm run test:fence`` applies and tests.
+"""The change to Fence docs/fence.md shows is the patch ``npm run test:fence`` applies and tests.
 
 ``fence-patch/fence-bucket-broker.patch`` is the whole change, as a unified diff of the pinned
-Fence release; the README's ``diff`` block is its part in ``indexd.py``. The patch's own tests run
+Fence release; the page's ``diff`` block is its part in ``indexd.py``. The patch's own tests run
 against Fence itself (test/fence/); here, without Fence, the two are held to each other.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from readme import added_lines, readme_block
+from readme import added_lines, doc_block
 
 PATCH = Path(__file__).resolve().parents[1] / "fence-patch" / "fence-bucket-broker.patch"
 
@@ -28,9 +28,13 @@ def patch_files() -> dict[str, list[str]]:
 
 def test_the_readme_diff_is_part_of_the_patch() -> None:
     # Prepare
-    shown = [line for hunk in added_lines(readme_block("### Calling from Fence", "diff")) for line in hunk]
+    shown = [
+        line
+        for hunk in added_lines(doc_block("docs/fence.md", "## Calling from Fence", "diff"))
+        for line in hunk
+    ]
 
-    # Assess: every line the README adds, the patch adds to indexd.py, in the same order.
+    # Assess: every line the page adds, the patch adds to indexd.py, in the same order.
     added = patch_files()["fence/blueprints/data/indexd.py"]
     positions = [added.index(line) for line in shown]
     assert positions == sorted(positions)

@@ -1,4 +1,4 @@
-"""README, "Calling from Fence": the install command and the client snippet, run as written."""
+"""docs/fence.md, "Calling from Fence": the install command and the client snippet, run as written."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ import sys
 from pathlib import Path
 
 from conftest import REPO, Runner
-from readme import readme_block
+from readme import doc_block, doc_page
 
 from fence_bucket_broker import BROKER_DEADLINE_ENV
 from fence_bucket_broker.client import DEFAULT_DEADLINE
 
-SECTION = "### Calling from Fence"
+PAGE = "docs/fence.md"
+SECTION = "## Calling from Fence"
 EXAMPLE_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 
 
 def test_the_install_command_installs_the_typed_package(tmp_path: Path) -> None:
     # Prepare: a fresh environment; botocore and requests come from the interpreter's own site
     # packages (the test services' install brings them), so nothing but the package is fetched.
-    command = readme_block(SECTION, "bash").strip()
+    command = doc_block(PAGE, SECTION, "bash").strip()
     assert command == "pip install ./clients/python"
     environment = tmp_path / "env"
     # Made from the base interpreter: one made from this test's venv would see its editable install.
@@ -32,7 +33,7 @@ def test_the_install_command_installs_the_typed_package(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONPATH", None)
 
-    # A copy of the package where the README runs it: building leaves a build/ directory behind.
+    # A copy of the package where the page runs it: building leaves a build/ directory behind.
     checkout = tmp_path / "checkout"
     shutil.copytree(
         REPO / "clients/python",
@@ -63,8 +64,8 @@ def test_the_install_command_installs_the_typed_package(tmp_path: Path) -> None:
 
 
 def test_the_client_snippet_runs_against_the_broker(runner: Runner) -> None:
-    # Prepare: the README's snippet, pointed at the local runner instead of API Gateway.
-    snippet = readme_block(SECTION, "python")
+    # Prepare: the page's snippet, pointed at the local runner instead of API Gateway.
+    snippet = doc_block(PAGE, SECTION, "python")
     assert EXAMPLE_URL in snippet
     program = snippet.replace(EXAMPLE_URL, runner.url)
 
@@ -84,7 +85,7 @@ def test_the_client_snippet_runs_against_the_broker(runner: Runner) -> None:
 
 def test_the_deadline_the_readme_states_is_the_clients() -> None:
     # The prose before the snippet: the retry policy and the deadline next to it.
-    text = (REPO / "README.md").read_text()
+    text = doc_page(PAGE)
     at = text.index(SECTION)
     policy = " ".join(text[at : text.index("```python", at)].split())
 

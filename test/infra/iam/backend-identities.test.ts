@@ -7,10 +7,11 @@ import {
   VAULT_WRITE_CAPABILITIES,
   vaultPolicyHcl,
 } from '../../../lib/iam/backend-identities';
-import { readme, readmeBlock } from '../../integration/support/readme';
+import { docBlock } from '../../integration/support/doc-block';
+import { docSection } from '../../integration/support/readme';
 
-/** The README's policy file of each function, in the order "### Vault backend" shows them. */
-const README_POLICY_INDEX: Record<SecretsFunction, number> = { presign: 0, admin: 1, drift: 2 };
+/** Each function's policy file, in the order docs/secrets-backends.md's "Vault backend" shows them. */
+const POLICY_INDEX: Record<SecretsFunction, number> = { presign: 0, admin: 1, drift: 2 };
 
 /** `secretmanager.a.{b,c}` → `secretmanager.a.b`, `secretmanager.a.c`. */
 function expand(token: string): string[] {
@@ -20,24 +21,25 @@ function expand(token: string): string[] {
   return alternatives.split(',').map((alternative) => `${head}${alternative}${tail}`);
 }
 
-/** The Secret Manager permissions README's "GCP from Lambda" table grants the function's service account. */
-function readmeGrants(fn: SecretsFunction): string[] {
-  const row = readme()
-    .slice(readme().indexOf('### GCP from Lambda'))
+/** The Secret Manager permissions docs/deploying.md's "GCP from Lambda" table grants the function's service account. */
+function documentedGrants(fn: SecretsFunction): string[] {
+  const row = docSection('docs/deploying.md', '## GCP from Lambda')
     .split('\n')
     .find((line) => line.startsWith(`| ${fn} |`));
-  if (row === undefined) throw new Error(`README's GCP table has no row for ${fn}`);
+  if (row === undefined) throw new Error(`the GCP table of docs/deploying.md has no row for ${fn}`);
   const secretsCell = row.split('|')[2] ?? '';
   return [...secretsCell.matchAll(/`(secretmanager\.[^`]+)`/g)].flatMap(([, token]) => expand(String(token)));
 }
 
 describe('Matrix: each function its own identity on Vault and Google', () => {
-  it.each(SECRETS_FUNCTIONS)("README shows %s's Vault policy exactly as the matrix renders it", (fn) => {
-    expect(readmeBlock('### Vault backend', 'hcl', README_POLICY_INDEX[fn])).toBe(vaultPolicyHcl(fn));
+  it.each(SECRETS_FUNCTIONS)("docs show %s's Vault policy exactly as the matrix renders it", (fn) => {
+    expect(docBlock('docs/secrets-backends.md', '## Vault backend', 'hcl', POLICY_INDEX[fn])).toBe(
+      vaultPolicyHcl(fn),
+    );
   });
 
-  it("README binds each function's Vault role to its own policy", () => {
-    const commands = readmeBlock('### Vault backend', 'bash', 1);
+  it("docs bind each function's Vault role to its own policy", () => {
+    const commands = docBlock('docs/secrets-backends.md', '## Vault backend', 'bash', 1);
     for (const fn of SECRETS_FUNCTIONS) {
       expect(commands).toMatch(
         new RegExp(
@@ -67,9 +69,9 @@ describe('Matrix: each function its own identity on Vault and Google', () => {
   });
 
   it.each(SECRETS_FUNCTIONS)(
-    "README grants %s's service account exactly the matrix's Secret Manager permissions",
+    "docs grant %s's service account exactly the matrix's Secret Manager permissions",
     (fn) => {
-      expect(readmeGrants(fn).sort()).toEqual([...GOOGLE_SECRET_MANAGER_PERMISSIONS[fn]].sort());
+      expect(documentedGrants(fn).sort()).toEqual([...GOOGLE_SECRET_MANAGER_PERMISSIONS[fn]].sort());
     },
   );
 

@@ -7,12 +7,12 @@ import { startLocalRunner } from '../../../functions/local/local-runner';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { minioBucketWithUser } from '../support/admin-bed';
 import { createRegistryTable, dynamoDb } from '../support/aws';
-import { readmeBlock } from '../support/readme';
+import { docBlock } from '../support/doc-block';
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../../..');
 
-/** Runs a README block with bash in the repository (where `npx fence-buckets` resolves). */
+/** Runs a page block with bash in the repository (where `npx fence-buckets` resolves). */
 async function bash(script: string, env: NodeJS.ProcessEnv = {}) {
   return run('bash', ['-euo', 'pipefail', '-c', script], {
     cwd: REPO,
@@ -21,7 +21,7 @@ async function bash(script: string, env: NodeJS.ProcessEnv = {}) {
   });
 }
 
-describe('README: Managing buckets', () => {
+describe('docs/managing-buckets.md: Managing buckets', () => {
   it('registers, lists, validates, suspends and resumes my-dataset on the local runner, as shown', async () => {
     // Prepare: a runner whose data lives in a directory of this test's, inside the repository as `.local` would.
     const localDir = `.local-test-${crypto.randomUUID().slice(0, 8)}`;
@@ -36,7 +36,10 @@ describe('README: Managing buckets', () => {
         REGISTRY_TABLE_NAME: '',
       },
     });
-    const script = readmeBlock('With `npm start` running, this registers `my-dataset`')
+    const script = docBlock(
+      'docs/managing-buckets.md',
+      'With `npm start` running, this registers `my-dataset`',
+    )
       .replaceAll('.local/', `${localDir}/`)
       .replaceAll('http://127.0.0.1:8787', runner.url)
       .replaceAll('http://127.0.0.1:9000', String(runner.store?.endpoint))
@@ -72,7 +75,7 @@ describe('README: Managing buckets', () => {
     await bash(
       `npx fence-buckets --table ${table} register --bucket ${store.bucket} --provider minio --auth-mode static --endpoint ${store.endpoint} --allowed-ops download --create-secret --secret-file ${workdir}/keys.json`,
     );
-    const script = readmeBlock('then unpinning:')
+    const script = docBlock('docs/managing-buckets.md', 'then unpinning:')
       .replaceAll('my-dataset', store.bucket)
       .replaceAll('FenceBucketBroker-Registry', table)
       .replaceAll('file://new-keys.json', `file://${workdir}/new-keys.json`);

@@ -6,15 +6,17 @@ import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { S3DriftReportStore } from '../../../functions/shared/drift/drift-report-store';
 import { DRIFT_CHECK_NAMES, type DriftBucketResult } from '../../../functions/shared/drift/drift-results';
 import { secretsManager } from '../support/aws';
+import { docBlock } from '../support/doc-block';
 import { createS3Bucket, driftBed, rotatedMinioBucket } from '../support/drift-bed';
-import { runReadmeBash as bash, readmeBlock } from '../support/readme';
+import { runReadmeBash as bash } from '../support/readme';
 
-const SECTION = '## Drift check and observability';
+const PAGE = 'docs/drift.md';
+const SECTION = '# Drift check and observability';
 const sm = secretsManager();
 
-describe('README: Drift check and observability', () => {
+describe('docs/drift.md: Drift check and observability', () => {
   it('runs the three commands as shown: every bucket, one bucket as JSON, the last stored report', async () => {
-    // Prepare: a healthy bucket (the README's my-dataset) and one whose KMS key is disabled.
+    // Prepare: a healthy bucket (the page's my-dataset) and one whose KMS key is disabled.
     const bed = await driftBed();
     const healthy = await rotatedMinioBucket(bed.registry, sm);
     const broken = await rotatedMinioBucket(bed.registry, sm);
@@ -23,7 +25,7 @@ describe('README: Drift check and observability', () => {
     await new S3DriftReportStore(reportBucket).save(
       await bed.drift().run({ concurrency: 2, checkTimeoutMs: 10_000 }),
     );
-    const lines = readmeBlock(SECTION)
+    const lines = docBlock(PAGE, SECTION)
       .trim()
       .split('\n')
       .map((line) =>
@@ -62,7 +64,7 @@ describe('README: Drift check and observability', () => {
     const bed = await driftBed();
     const broken = await rotatedMinioBucket(bed.registry, sm);
     await new KMSClient({}).send(new DisableKeyCommand({ KeyId: broken.keyId }));
-    const shown = JSON.parse(readmeBlock(SECTION, 'json')) as DriftBucketResult;
+    const shown = JSON.parse(docBlock(PAGE, SECTION, 'json')) as DriftBucketResult;
 
     // Act
     const [result] = (
@@ -76,7 +78,7 @@ describe('README: Drift check and observability', () => {
       expect(DRIFT_CHECK_NAMES).toContain(check.name);
       const real = result?.checks.find((entry) => entry.name === check.name);
       expect(real?.ok).toBe(check.ok);
-      // The README's names (bucket, secret, key) stand for the real ones.
+      // The page's names (bucket, secret, key) stand for the real ones.
       const pattern = check.message
         .replaceAll('gen3/fence/minio/my-dataset', '\u0000')
         .replace(/arn:aws:kms:\S+/, '\u0001')

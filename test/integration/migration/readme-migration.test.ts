@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { docBlock } from '../support/doc-block';
 import { migrationBed, secretsUnder } from '../support/migration-bed';
-import { runReadmeBash as bash, readme, readmeBlock } from '../support/readme';
+import { runReadmeBash as bash, docPage } from '../support/readme';
 
-const SECTION = '## Migrating out of fence-config.yaml';
+const PAGE = 'docs/fence.md';
+const SECTION = '## Migrating out of the Fence config file';
 
-describe('README: Migrating out of fence-config.yaml', () => {
+describe('docs/fence.md: Migrating out of the Fence config file', () => {
   it('runs the dry run, the migration (which keeps the audit queue keys and says so), then --remove-shared-credentials, as shown', async () => {
     // Prepare: the fixture copy stands in for fence-config.yaml, the test's table for the stack's.
     const bed = await migrationBed();
@@ -15,16 +17,16 @@ describe('README: Migrating out of fence-config.yaml', () => {
     const env = { FENCE_SECRETS_PREFIX: bed.prefix };
 
     // Act: the dry run alone first (its exit code), then the block as shown.
-    const plan = await bash(adapt(readmeBlock(SECTION).split('\n')[0] ?? ''), env);
-    const first = await bash(adapt(readmeBlock(SECTION)), env);
+    const plan = await bash(adapt(docBlock(PAGE, SECTION).split('\n')[0] ?? ''), env);
+    const first = await bash(adapt(docBlock(PAGE, SECTION)), env);
     const firstFile = readFileSync(bed.configPath, 'utf8');
-    const second = await bash(adapt(readmeBlock(SECTION, 'bash', 1)), env);
+    const second = await bash(adapt(docBlock(PAGE, SECTION, 'bash', 1)), env);
 
-    // Assess: the dry run exits 1, as the README says, since CRED-DATA's keys would stay.
+    // Assess: the dry run exits 1, as the page says, since CRED-DATA's keys would stay.
     expect(plan.code).toBe(1);
     expect(plan.stdout).toContain('Plan (dry run: nothing written)');
     expect(plan.stdout).toContain('kept CRED-DATA: ');
-    expect(readme().replace(/\s+/g, ' ')).toContain(
+    expect(docPage(PAGE).replace(/\s+/g, ' ')).toContain(
       'The dry run exits the same way for its plan: 0 when the run would leave nothing, 1 when anything would be left',
     );
     expect(first.stdout).toContain('Plan (dry run: nothing written)');

@@ -13,7 +13,7 @@ import { writeSelfSignedCertificate } from '../services/certificates';
 import { type PostgresServer, startPostgres } from '../services/postgres';
 import { minioBucketWithUser } from '../support/admin-bed';
 import { createRegistryTable, dynamoDb } from '../support/aws';
-import { readmeBlock } from '../support/readme';
+import { docBlock } from '../support/doc-block';
 
 const run = promisify(execFile);
 
@@ -25,8 +25,8 @@ function as(url: string, user: string): string {
 }
 const REPO = join(__dirname, '../../..');
 
-describe('README: Fence DB as the registry of record', () => {
-  // Fence DB over TLS, its CA named by the URL's sslrootcert, as the README shows it: the
+describe('docs/fence.md: Fence DB as the registry of record', () => {
+  // Fence DB over TLS, its CA named by the URL's sslrootcert, as the page shows it: the
   // commands run with the default FENCE_DB_SSL=verify.
   const work = mkdtempSync(join(tmpdir(), 'fbb-readme-tls-'));
   const caFile = join(work, 'fence-db.pem');
@@ -44,9 +44,9 @@ describe('README: Fence DB as the registry of record', () => {
   }, 60_000);
 
   it('migrates, registers through Fence DB, and syncs with npx fence-buckets, as shown', async () => {
-    // Prepare: a database, table and MinIO bucket of this test's standing in for the README's
+    // Prepare: a database, table and MinIO bucket of this test's standing in for the page's
     const url = `${server.url}?sslrootcert=${caFile}`;
-    // The README's two login users: Fence's, and the broker's own (the server trusts them locally).
+    // The page's two login users: Fence's, and the broker's own (the server trusts them locally).
     const administrator = new Pool({ connectionString: url, max: 1 });
     try {
       for (const role of ['fence_user', 'fence_bucket_broker']) {
@@ -62,7 +62,7 @@ describe('README: Fence DB as the registry of record', () => {
       keysFile,
       JSON.stringify({ access_key_id: store.accessKey, secret_access_key: store.secretKey }),
     );
-    const script = readmeBlock('## Fence DB as the registry of record')
+    const script = docBlock('docs/fence.md', '## Fence DB as the registry of record')
       .replaceAll(
         'postgres://postgres@fence-db.example.org:5432/fence?sslrootcert=/etc/ssl/certs/rds-global-bundle.pem',
         url,
@@ -76,7 +76,7 @@ describe('README: Fence DB as the registry of record', () => {
       .replaceAll('https://minio.example.org', store.endpoint)
       .replaceAll('keys.json', keysFile);
     const fenceDb = PostgresBucketRegistry.connect({ connectionString: url });
-    // The README's commands run under the default FENCE_DB_SSL (verify), whatever this shell says.
+    // The page's commands run under the default FENCE_DB_SSL (verify), whatever this shell says.
     const { FENCE_DB_SSL: _, ...defaultTls } = process.env;
 
     try {

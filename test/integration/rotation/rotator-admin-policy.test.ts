@@ -4,14 +4,13 @@
  * Lambda (localstack-semantics.localstack.test.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   MinioAdminClient,
   type MinioPolicyDocument,
 } from '../../../functions/shared/minio/minio-admin-client';
 import { readEndpoints } from '../services/endpoints';
 import { secretsManager, uniqueName } from '../support/aws';
+import { docBlock } from '../support/doc-block';
 import { createRotatingMinioSecret } from '../support/rotating-minio-secret';
 import { RotationDriver } from '../support/rotation-driver';
 import { fixedGrace, keyAt, testRotation, works } from '../support/rotation-fixture';
@@ -24,13 +23,9 @@ const root = new MinioAdminClient({
   secretKey: minio.rootPassword,
 });
 
-/** The rotator's admin policy exactly as the README's runbook shows it, so the two cannot drift. */
-function readmeRotatorPolicy(): MinioPolicyDocument {
-  const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
-  const runbook = readme.slice(readme.indexOf('## Operating it: MinIO key rotation'));
-  const block = /```json\n([\s\S]*?)```/.exec(runbook)?.[1];
-  if (block === undefined) throw new Error('README runbook has no ```json block');
-  return JSON.parse(block) as MinioPolicyDocument;
+/** The rotator's admin policy exactly as the rotation runbook shows it, so the two cannot drift. */
+function runbookRotatorPolicy(): MinioPolicyDocument {
+  return JSON.parse(docBlock('docs/rotation.md', '## 1. Set up MinIO', 'json')) as MinioPolicyDocument;
 }
 
 /** A MinIO user holding `policy` (as `mc admin policy create` + `attach` would make it). */
@@ -43,10 +38,10 @@ async function rotatorWith(policy: MinioPolicyDocument): Promise<{ accessKey: st
   return rotator;
 }
 
-describe('The rotator admin policy of the README (real MinIO)', () => {
+describe('The rotator admin policy of the rotation runbook (real MinIO)', () => {
   it('is accepted by MinIO, and full rotations run under it: adopt, stamp, expire, delete, replayed setSecret', async () => {
     // Prepare
-    const admin = await rotatorWith(readmeRotatorPolicy());
+    const admin = await rotatorWith(runbookRotatorPolicy());
     const secret = await createRotatingMinioSecret(minio, sm, { admin });
     let ahead = 0; // the rotation's clock, moved past the grace below
     const run = testRotation(sm, { grace: fixedGrace(3600), clock: () => new Date(Date.now() + ahead) });
@@ -73,11 +68,11 @@ describe('The rotator admin policy of the README (real MinIO)', () => {
     expect(Date.parse(expiring?.expiration ?? '')).toBeGreaterThan(Date.now());
   }, 240_000);
 
-  it.each(readmeRotatorPolicy().Statement.flatMap((statement) => statement.Action as string[]))(
+  it.each(runbookRotatorPolicy().Statement.flatMap((statement) => statement.Action as string[]))(
     'is minimal: without %s, rotation fails',
     async (action) => {
       // Prepare
-      const policy = readmeRotatorPolicy();
+      const policy = runbookRotatorPolicy();
       const reduced: MinioPolicyDocument = {
         ...policy,
         Statement: policy.Statement.map((statement) => ({

@@ -6,7 +6,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { extract, parse } from 'jest-docblock';
 import { secretsManager, uniqueName } from '../support/aws';
-import { readme } from '../support/readme';
+import { docSection } from '../support/readme';
 import { awsEndpointVariables, keepsOnMoto, SECRETS_MANAGER_ON_MOTO, STS_ON_MOTO } from './aws-routes';
 import { readEndpoints } from './endpoints';
 
@@ -90,7 +90,7 @@ describe('Harness: which emulator serves which AWS service', () => {
     const marked = testFiles()
       .filter((file) => parse(extract(readFileSync(join(INTEGRATION, file), 'utf8')))[pragma])
       .sort();
-    const section = readme().split('### Two AWS emulators')[1]?.split('\n## ')[0] ?? '';
+    const section = docSection('docs/testing.md', '## Two AWS emulators');
     const row = section.split('\n').find((line) => line.startsWith(rowStart)) ?? '';
     const files = row.split(' | ')[0] ?? '';
 

@@ -2,7 +2,7 @@ import type { TestEndpoints } from './endpoints';
 
 /**
  * The docblock pragmas by which a test file keeps a service on moto in the LocalStack run, each
- * with a reason; the README's emulator table lists every such file (aws-routes.test.ts).
+ * with a reason; the emulator table of docs/testing.md lists every such file (aws-routes.test.ts).
  */
 export const SECRETS_MANAGER_ON_MOTO = 'secrets-manager-on-moto';
 export const STS_ON_MOTO = 'sts-on-moto';

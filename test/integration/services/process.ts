@@ -122,7 +122,7 @@ export class ServiceStartError extends Error {
     service: string,
     problem: string,
     output = '',
-    hint = 'run `npm run services:install` (see README, "Tests")',
+    hint = 'run `npm run services:install` (see docs/testing.md)',
   ) {
     super(
       `test service ${service} ${problem}. To get it: ${hint}.${output ? `\n--- ${service} output ---\n${output}` : ''}`,

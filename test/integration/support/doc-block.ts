@@ -5,7 +5,7 @@ const REPO = join(__dirname, '../../..');
 
 /**
  * The `index`th fenced block of `language` after the first occurrence of `marker` (a heading or
- * a sentence) in the page at `path` (from the repository's root, e.g. `docs/cli.md`), exactly as
+ * a sentence) in the page at `path` (from the repository root, e.g. `docs/fence.md`), exactly as
  * the page shows it: tests run what operators paste.
  */
 export function docBlock(path: string, marker: string, language = 'bash', index = 0): string {

@@ -34,7 +34,7 @@ export interface RotatingMinioSecretOptions {
 
 /**
  * A bucket, a MinIO parent user with a first access key, the admin secret, and the rotating
- * secret in Secrets Manager: what an operator sets up before enabling rotation (README runbook:
+ * secret in Secrets Manager: what an operator sets up before enabling rotation (docs/rotation.md:
  * the first key is an ordinary access key, with no description of ours).
  */
 export async function createRotatingMinioSecret(

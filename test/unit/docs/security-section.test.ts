@@ -3,13 +3,12 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-/** The README's security table: one row per threat, its last cell the tests that prove it. */
+/** The security page's table: one row per threat, its last cell the tests that prove it. */
 function securityRows(): { threat: string; proof: string }[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Security: what the broker defends against');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end === -1 ? undefined : end);
-  return section
+  const page = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
+  if (!page.startsWith('# Security: what the broker defends against\n'))
+    throw new Error('docs/security.md does not start with its heading');
+  return page
     .split('\n')
     .filter((line) => line.startsWith('| ') && !line.startsWith('| Threat') && !line.startsWith('|---'))
     .map((line) => {
@@ -19,10 +18,10 @@ function securityRows(): { threat: string; proof: string }[] {
 }
 
 /**
- * The section claims each defence is a tested claim; this holds it to that: every test file it
+ * The page claims each defence is a tested claim; this holds it to that: every test file it
  * cites exists, and every test name it quotes (the parts between `…`) is in one of the row's files.
  */
-describe('README: the security section', () => {
+describe('docs/security.md: what the broker defends against', () => {
   const rows = securityRows();
 
   it('has a row per defended threat', () => {

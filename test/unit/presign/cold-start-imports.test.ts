@@ -1,6 +1,6 @@
 /**
  * What the presign Lambda's entry evaluates at cold start. Module load is most of its cold start
- * (README, "Performance"), so code that only rare paths use is loaded on first use: the SDK
+ * (docs/performance.md), so code that only rare paths use is loaded on first use: the SDK
  * clients (role mode, admin writes), Powertools Logger (unexpected errors) and Metrics (first
  * publish), and the Vault and Google backends. Each such module is replaced by one that records
  * being loaded, in a fresh module registry, and the entry is then loaded as Lambda would.

@@ -39,7 +39,7 @@ describe('Function: storeError (S3 and GCS XML API error answers)', () => {
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error).toMatchObject({ code: 'invalid_request', status: 400, field });
     expect(error.message).toContain(code);
-    // The README's promise: the message names the field to fix, first.
+    // The docs' promise: the message names the field to fix, first.
     if (code !== 'UserProjectMissing') expect(error.message.startsWith(field)).toBe(true);
   });
 

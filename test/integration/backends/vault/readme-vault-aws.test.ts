@@ -16,18 +16,20 @@ import { readEnvironment } from '../../../../functions/shared/config/environment
 import { BucketMisconfiguredError, SecretBackendUnavailableError } from '../../../../functions/shared/errors';
 import { openBaoBinary } from '../../services/openbao';
 import { uniqueName } from '../../support/aws';
-import { readmeBlock } from '../../support/readme';
+import { docBlock } from '../../support/doc-block';
 import { VaultRoot } from '../../support/vault';
 import { assumeRole, stsEndpoint } from '../../support/vault-aws';
 
-/** A `-c key=value` of the README's cdk command under "### Vault from Lambda". */
+/** A `-c key=value` of the page's cdk command under "## Vault from Lambda" (docs/deploying.md). */
 function deployContext(key: string): string {
-  const value = new RegExp(`-c ${key}=(\\S+)`).exec(readmeBlock('### Vault from Lambda'))?.[1];
-  if (value === undefined) throw new Error(`the README's Vault deploy command sets no ${key}`);
+  const value = new RegExp(`-c ${key}=(\\S+)`).exec(
+    docBlock('docs/deploying.md', '## Vault from Lambda'),
+  )?.[1];
+  if (value === undefined) throw new Error(`docs/deploying.md's Vault deploy command sets no ${key}`);
   return value;
 }
 
-/** The functions, their stack output and the context key of their Vault role, as the README names them. */
+/** The functions, their stack output and the context key of their Vault role, as the page names them. */
 const FUNCTIONS = [
   { name: 'presign', output: 'VaultPresignBoundRoleArn', context: 'vaultPresignRole' },
   { name: 'admin', output: 'VaultAdminBoundRoleArn', context: 'vaultAdminRole' },
@@ -41,10 +43,10 @@ const failure = (call: Promise<unknown>): Promise<Error | undefined> =>
     (error: Error) => error,
   );
 
-describe('README: Vault backend, AWS auth for the Lambdas', () => {
+describe('docs: Vault backend, AWS auth for the Lambdas', () => {
   it("binds each function's output to its own Vault role as shown: presign and drift read but cannot write, the admin API writes but never under admin/", async () => {
     // Prepare: a FenceBucketBroker stack in the emulator whose outputs name one execution role
-    // per function, as the real stack's do; the README's three policies.
+    // per function, as the real stack's do; the page's three policies.
     const root = VaultRoot.ofRun();
     const directory = mkdtempSync(join(tmpdir(), 'fbb-readme-vault-aws-'));
     const roleResource = (name: string) => ({
@@ -75,7 +77,7 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
         ),
       }),
     );
-    // The AWS CLI, as the README's own command uses it (moto serves CloudFormation); it reads
+    // The AWS CLI, as the page's own command uses it (moto serves CloudFormation); it reads
     // the region from AWS_DEFAULT_REGION, which a reader's profile would give.
     const awsCli = { ...process.env, AWS_DEFAULT_REGION: process.env.AWS_REGION };
     for (const action of ['create-stack', 'wait stack-create-complete']) {
@@ -92,10 +94,16 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
       );
     }
     await root.call('PUT', 'sys/policies/acl/fence-broker-read', {
-      policy: readmeBlock('### Vault backend', 'hcl'),
+      policy: docBlock('docs/secrets-backends.md', '## Vault backend', 'hcl'),
     });
-    writeFileSync(join(directory, 'fence-broker-admin.hcl'), readmeBlock('### Vault backend', 'hcl', 1));
-    writeFileSync(join(directory, 'fence-broker-drift.hcl'), readmeBlock('### Vault backend', 'hcl', 2));
+    writeFileSync(
+      join(directory, 'fence-broker-admin.hcl'),
+      docBlock('docs/secrets-backends.md', '## Vault backend', 'hcl', 1),
+    );
+    writeFileSync(
+      join(directory, 'fence-broker-drift.hcl'),
+      docBlock('docs/secrets-backends.md', '## Vault backend', 'hcl', 2),
+    );
     const bucket = uniqueName('readme-aws');
     await root.writeSecret(`gen3/fence/minio/${bucket}`, {
       access_key_id: 'readme-aws-key',
@@ -106,7 +114,7 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
       secret_access_key: 's',
     });
     // Vault on AWS needs no endpoints; here the auth method's STS and IAM are the emulator's,
-    // set right after the README enables it and before the README writes the roles.
+    // set right after the page enables it and before the page writes the roles.
     const emulatorEndpoints = [
       `sts_endpoint=${stsEndpoint()}`,
       `sts_region=${process.env.AWS_REGION}`,
@@ -115,7 +123,7 @@ describe('README: Vault backend, AWS auth for the Lambdas', () => {
       'secret_key=testing',
     ].join(' ');
     const script = `bao() { command bao "$@"; if [ "$*" = "auth enable aws" ]; then command bao write auth/aws/config/client ${emulatorEndpoints} >/dev/null; fi; }
-${readmeBlock('### Vault backend', 'bash', 1)}`;
+${docBlock('docs/secrets-backends.md', '## Vault backend', 'bash', 1)}`;
 
     // Act
     execFileSync('bash', ['-euo', 'pipefail', '-c', script], {

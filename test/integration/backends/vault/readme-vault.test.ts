@@ -9,15 +9,18 @@ import { readEnvironment } from '../../../../functions/shared/config/environment
 import { BucketMisconfiguredError } from '../../../../functions/shared/errors';
 import { openBaoBinary } from '../../services/openbao';
 import { uniqueName } from '../../support/aws';
-import { readmeBlock } from '../../support/readme';
+import { docBlock } from '../../support/doc-block';
 import { VaultRoot } from '../../support/vault';
 
-describe('README: Vault backend', () => {
+describe('docs/secrets-backends.md: Vault backend', () => {
   it('sets up AppRole with the policy as shown, and the broker reads with it but never under admin/', async () => {
-    // Prepare: the policy file and the commands exactly as the README shows them.
+    // Prepare: the policy file and the commands exactly as the page shows them.
     const root = VaultRoot.ofRun();
     const directory = mkdtempSync(join(tmpdir(), 'fbb-readme-vault-'));
-    writeFileSync(join(directory, 'fence-broker-read.hcl'), readmeBlock('### Vault backend', 'hcl'));
+    writeFileSync(
+      join(directory, 'fence-broker-read.hcl'),
+      docBlock('docs/secrets-backends.md', '## Vault backend', 'hcl'),
+    );
     const bucket = uniqueName('readme');
     await root.writeSecret(`gen3/fence/minio/${bucket}`, {
       access_key_id: 'readme-key',
@@ -29,16 +32,20 @@ describe('README: Vault backend', () => {
     });
 
     // Act
-    execFileSync('bash', ['-euo', 'pipefail', '-c', readmeBlock('### Vault backend')], {
-      cwd: directory,
-      env: {
-        PATH: `${dirname(openBaoBinary())}:${process.env.PATH}`,
-        HOME: directory,
-        BAO_ADDR: root.address,
-        BAO_TOKEN: root.rootToken,
+    execFileSync(
+      'bash',
+      ['-euo', 'pipefail', '-c', docBlock('docs/secrets-backends.md', '## Vault backend')],
+      {
+        cwd: directory,
+        env: {
+          PATH: `${dirname(openBaoBinary())}:${process.env.PATH}`,
+          HOME: directory,
+          BAO_ADDR: root.address,
+          BAO_TOKEN: root.rootToken,
+        },
+        stdio: 'pipe',
       },
-      stdio: 'pipe',
-    });
+    );
     const resolver = VaultResolver.fromSettings(
       readVaultSettings(
         readEnvironment(SecretsEnvironmentSchema, {
