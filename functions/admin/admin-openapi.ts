@@ -26,7 +26,7 @@ const schemaOf = (schema: z.ZodMiniType, io: 'input' | 'output' = 'input') => {
  * know: what exists (a secret version, an upload), what this deployment allows (its prefix, cap,
  * backends, store-endpoint policy) or whether a store answers. Listed per operation in the
  * document (`x-state-refusals`), so a conforming request never meets an undocumented refusal;
- * the schema fuzzer (test/fuzz/) holds the API to exactly these.
+ * the schema fuzzer (scripts/fuzz-openapi.sh) holds the API to exactly these.
  */
 export interface StateRefusal {
   code: ErrorCode;
