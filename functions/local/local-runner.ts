@@ -115,9 +115,11 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
     lookup: wiring.lookup,
     sampleRate: 1,
   });
-  const openApi = JSON.stringify(brokerOpenApiDocument());
+  const openApi = JSON.stringify(brokerOpenApiDocument({ authentication: 'none' }));
 
-  const server = createServer((request, response) => {
+  // Room for the longest query the document allows (a 4,096-character list cursor, percent-encoded
+  // UTF-8), which Node's 16 KiB default would answer with a bare 431 outside the API's error shape.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (request, response) => {
     const requestId = crypto.randomUUID();
     void serve(request, response, requestId).catch((error: unknown) => {
       telemetry.unexpected(error);

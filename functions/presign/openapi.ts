@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { adminOpenApiPaths } from '../admin/admin-openapi';
+import { adminOpenApiPaths, operationResponses, type StateRefusal } from '../admin/admin-openapi';
 import { ERROR_CODES } from '../shared/errors';
 import {
   MultipartAbortRequestSchema,
@@ -19,6 +19,28 @@ const jsonSchema = (schema: z.ZodMiniType) => {
   return body;
 };
 
+/** Every presign route: GCS requester pays needs a project to bill, which the deployment names. */
+const REQUESTER_PAYS_REFUSAL: StateRefusal = {
+  code: 'invalid_request',
+  field: 'requester_pays',
+  when: 'a GCS bucket where the deployment names no project to bill, or a requester-pays bucket asked without it',
+};
+/** What a store answers about an upload the fuzzer (or a caller) names but the store does not have. */
+const NO_SUCH_UPLOAD: StateRefusal = {
+  code: 'invalid_request',
+  field: 'upload_id',
+  when: 'the store has no such multipart upload in progress for this key (completed, aborted or never started)',
+};
+const COMPLETE_REFUSALS: readonly StateRefusal[] = [
+  REQUESTER_PAYS_REFUSAL,
+  NO_SUCH_UPLOAD,
+  {
+    code: 'invalid_request',
+    field: 'parts',
+    when: 'the store refuses the parts: one it does not have, an etag that is not its, a part under 5 MiB but the last',
+  },
+];
+
 const BATCH_DESCRIPTION =
   'Each item is checked on its own and answered in its place in `results`. An item that breaks the ' +
   'presign schema gets `{"error": {"code": "invalid_request", "message": …}}`; an item whose operation ' +
@@ -28,11 +50,35 @@ const BATCH_DESCRIPTION =
   'top-level field: 400 `invalid_request`) or when the bucket is (unknown, suspended, or its ' +
   'credentials or backends failing: 404, 409, 429, 502, 503).';
 
+/** Which document: the deployed API's, or the one the local runner serves. */
+export interface BrokerOpenApiOptions {
+  /**
+   * `none` for the local runner, which checks no SigV4 (loopback, one person at the machine): a
+   * document that required `Authorization` there would promise a refusal the runner never gives.
+   * @default 'sigv4'
+   */
+  authentication?: 'sigv4' | 'none';
+}
+
 /**
  * The broker's API (presign routes for Fence, admin routes for operators) as OpenAPI 3.1,
  * generated from the same zod schemas the handlers parse with.
  */
-export function brokerOpenApiDocument(): Record<string, unknown> {
+export function brokerOpenApiDocument(options: BrokerOpenApiOptions = {}): Record<string, unknown> {
+  const document = deployedDocument();
+  if (options.authentication !== 'none') return document;
+  const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) delete operation.security;
+  }
+  delete (document.components as Record<string, unknown>).securitySchemes;
+  return {
+    ...document,
+    info: { ...(document.info as object), description: 'As the local runner serves it: no authentication.' },
+  };
+}
+
+function deployedDocument(): Record<string, unknown> {
   const presignedUrl = {
     type: 'object',
     required: ['url', 'method', 'headers', 'expires_at'],
@@ -71,6 +117,7 @@ export function brokerOpenApiDocument(): Record<string, unknown> {
     request: z.ZodMiniType | Record<string, unknown>,
     answer: Record<string, unknown> | undefined,
     description?: string,
+    refusals: readonly StateRefusal[] = [REQUESTER_PAYS_REFUSAL],
   ) => ({
     post: {
       summary,
@@ -83,22 +130,26 @@ export function brokerOpenApiDocument(): Record<string, unknown> {
           'application/json': { schema: '_zod' in request ? jsonSchema(request as z.ZodMiniType) : request },
         },
       },
-      responses: {
-        ...(answer === undefined
+      responses: operationResponses(
+        answer === undefined
           ? { '204': { description: 'Done' } }
-          : { '200': { description: 'OK', content: { 'application/json': { schema: answer } } } }),
-        default: {
-          description: 'Error (4xx with a stable code; 5xx only for backend failures)',
-          content: { 'application/json': { schema: error } },
-        },
-      },
+          : { '200': { description: 'OK', content: { 'application/json': { schema: answer } } } },
+        error,
+        refusals,
+      ),
     },
   });
-  // Items are parsed one by one (per-item errors), so the frame's schema leaves them open.
+  // Items are parsed one by one and an invalid one is answered in its place, so the frame takes
+  // any item: the presign request is shown as the one that gets a URL.
   const batchRequest = jsonSchema(PresignBatchRequestSchema) as {
     properties: { items: Record<string, unknown> };
   };
-  batchRequest.properties.items.items = jsonSchema(PresignRequestSchema);
+  batchRequest.properties.items.items = {
+    anyOf: [
+      jsonSchema(PresignRequestSchema),
+      { description: 'Any other value: answered with an `invalid_request` error in its place' },
+    ],
+  };
   const itemError = {
     type: 'object',
     required: ['error'],
@@ -164,11 +215,15 @@ export function brokerOpenApiDocument(): Record<string, unknown> {
           type: 'object',
           properties: { etag: { type: 'string' } },
         },
+        undefined,
+        COMPLETE_REFUSALS,
       ),
       '/v1/buckets/{bucket}/multipart/abort': route(
         'Abort a multipart upload',
         MultipartAbortRequestSchema,
         undefined,
+        undefined,
+        [REQUESTER_PAYS_REFUSAL, NO_SUCH_UPLOAD],
       ),
       ...adminOpenApiPaths(error),
     },

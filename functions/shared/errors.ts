@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'bucket_misconfigured',
   'secret_backend_unavailable',
   'store_unavailable',
+  'store_unreachable',
   'endpoint_not_allowed',
   'registry_unavailable',
   'caller_not_allowed',
@@ -260,6 +261,20 @@ export class StoreUnavailableError extends BrokerError {
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 2, transient: true, ...options });
   }
+}
+
+/**
+ * The registration proof (register, a patch of the endpoint, a resume) could not reach the store
+ * at the endpoint the operator gave: the connection was refused, the name does not resolve, the
+ * TLS handshake failed or nothing answered in time. The operator's input is at fault, so a 400
+ * naming `endpoint`, not the 503 `store_unavailable` a retry would be invited by. Presign's own
+ * calls to a registered store keep `StoreUnavailableError`: there an outage is the store's.
+ */
+export class StoreUnreachableError extends BrokerError {
+  override readonly name: string = 'StoreUnreachableError';
+  readonly code = 'store_unreachable';
+  readonly status = 400;
+  readonly field = 'endpoint';
 }
 
 /**

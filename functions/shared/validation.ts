@@ -143,3 +143,20 @@ function jsonType(value: unknown): string {
       return typeof value;
   }
 }
+
+/**
+ * JSON Schema's `if`/`then`/`else`, for rules the OpenAPI document states beside a zod schema
+ * that checks them in a refinement. Built from entries: an object literal with a `then` key is a
+ * thenable, which `await` would call.
+ */
+export function jsonSchemaIf(
+  condition: Record<string, unknown>,
+  consequence: Record<string, unknown>,
+  alternative?: Record<string, unknown>,
+): Record<string, unknown> {
+  return Object.fromEntries([
+    ['if', condition],
+    ['then', consequence],
+    ...(alternative === undefined ? [] : [['else', alternative]]),
+  ]);
+}

@@ -6,11 +6,12 @@ import {
   InvalidSecretError,
   SecretNotFoundError,
   SecretShapeError,
+  StoreUnreachableError,
   storeText,
   UnknownSecretError,
 } from '../errors';
 import { type StoreEndpointPolicy, storeEndpointPolicy } from '../network/store-endpoint-policy';
-import { type ProbeCredentials, probeBucketAccess } from '../probes/bucket-access-probe';
+import { type ProbeCredentials, probeBucketAccess, unreachableReason } from '../probes/bucket-access-probe';
 import { probeGcsBucketAccess } from '../probes/gcs-bucket-probe';
 import type { BucketRecord, Provider, SecretsBackend } from '../registry/bucket-record';
 import { secretNameViolation } from '../registry/record-policy';
@@ -183,8 +184,25 @@ export class BucketProof {
     return result;
   }
 
-  /** Proves the credentials on the bucket: the store's answer to a signed HEAD of it. */
+  /**
+   * Proves the credentials on the bucket: the store's answer to a signed HEAD of it. An endpoint
+   * the operator gave that cannot be reached is their input to fix (400 `store_unreachable`
+   * naming `endpoint`); the provider's own endpoint failing stays an outage (503).
+   */
   async proveAccess(record: BucketRecord, payload: SecretPayload | undefined): Promise<void> {
+    try {
+      await this.probeRecord(record, payload);
+    } catch (error) {
+      const reason = record.endpoint === null ? undefined : unreachableReason(error);
+      if (reason === undefined) throw error;
+      throw new StoreUnreachableError(
+        `the store endpoint of bucket ${record.bucket_name} could not be reached: ${reason}; check endpoint`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async probeRecord(record: BucketRecord, payload: SecretPayload | undefined): Promise<void> {
     this.checkEndpoint(record);
     switch (record.auth_mode) {
       case 'static': {

@@ -227,7 +227,8 @@ export class PresignService {
       objectLocation(record, request.key),
       access,
       request.upload_id,
-      request.parts,
+      // Stores refuse parts out of order (InvalidPartOrder); callers may list them in any.
+      request.parts.toSorted((first, second) => first.part_number - second.part_number),
       context,
     );
     return { etag };

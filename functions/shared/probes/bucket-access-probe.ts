@@ -152,6 +152,37 @@ function translate(error: unknown, target: ProbeTarget): Error {
   }
 }
 
+/** Network error codes that mean the store was never reached (no answer of its own came back). */
+const UNREACHABLE: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'the connection was refused',
+  ENOTFOUND: 'its host name does not resolve',
+  EAI_AGAIN: 'its host name does not resolve',
+  EAI_NONAME: 'its host name does not resolve',
+  EHOSTUNREACH: 'its host cannot be reached',
+  ENETUNREACH: 'its network cannot be reached',
+  ECONNRESET: 'the connection was reset before an answer',
+  ETIMEDOUT: 'the connection timed out',
+  EPROTO: 'the TLS handshake failed',
+};
+
+/**
+ * Why a probe's `StoreUnavailableError` means the store was never reached (a refused connection,
+ * a name that does not resolve, a failed TLS handshake, no answer in time), in words for a
+ * message; undefined when the store answered (a 5xx, a malformed answer), which is its outage.
+ */
+export function unreachableReason(error: unknown): string | undefined {
+  const cause = error instanceof StoreUnavailableError ? error.cause : undefined;
+  if (cause instanceof ProbeTimeout) return `nothing answered ${cause.message}`;
+  const code = (cause as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (Object.hasOwn(UNREACHABLE, code)) return UNREACHABLE[code];
+  // OpenSSL's and Node's TLS codes: the store's certificate or protocol did not pass.
+  if (/^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/.test(code)) {
+    return `the TLS handshake failed (${code})`;
+  }
+  return undefined;
+}
+
 class ProbeTimeout extends Error {
   override readonly name = 'ProbeTimeout';
   constructor(timeoutMs: number) {

@@ -30,6 +30,12 @@ export function isNormalSecretRef(ref: string): boolean {
   return ref !== '' && normalizeSecretRef(ref) === ref;
 }
 
+/**
+ * `isNormalSecretRef` as a pattern, for the record schema and so the OpenAPI document: no leading
+ * or trailing `/`, no `//`, no `.` or `..` segment.
+ */
+export const NORMAL_SECRET_REF = /^(?!\/|[\s\S]*\/$|[\s\S]*\/\/|(?:[\s\S]*\/)?\.\.?(?:\/|$))[\s\S]+$/;
+
 /** Why a ref that breaks `isNormalSecretRef` is refused, in the words every caller uses. */
 export const SECRET_REF_SEGMENTS_RULE =
   'must not have empty, "." or ".." segments, nor a leading or trailing "/"';

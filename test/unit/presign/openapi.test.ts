@@ -72,3 +72,16 @@ describe('Function: brokerOpenApiDocument', () => {
     );
   });
 });
+
+describe('Function: brokerOpenApiDocument({ authentication: "none" })', () => {
+  it('is the document the local runner serves: no SigV4 requirement, which the runner does not check', () => {
+    // Act
+    const served = JSON.stringify(brokerOpenApiDocument({ authentication: 'none' }));
+    const deployed = JSON.stringify(brokerOpenApiDocument());
+
+    // Assess
+    expect(served).not.toContain('"security"');
+    expect(served).not.toContain('sigv4');
+    expect(deployed).toContain('"security":[{"sigv4":[]}]');
+  });
+});

@@ -171,6 +171,16 @@ class StoreUnavailable(BrokerError):
     STATUS = 503
 
 
+class StoreUnreachable(BrokerError):
+    """The store at the endpoint an admin request gave could not be reached when the broker proved
+    the bucket's credentials on it (register, a new endpoint, a resume): the connection was refused,
+    the name does not resolve, the TLS handshake failed or nothing answered in time. Fix the
+    endpoint (or the network); retrying the same request will not help."""
+
+    CODE = "store_unreachable"
+    STATUS = 400
+
+
 class EndpointNotAllowed(BrokerError):
     """The bucket's store endpoint is one the broker's store-endpoint policy refuses: not
     ``https``, with userinfo, a query or a fragment, or a host that is (or resolves to) a
@@ -248,6 +258,7 @@ ERROR_CLASSES: dict[str, type[BrokerError]] = {
         BucketMisconfigured,
         SecretBackendUnavailable,
         StoreUnavailable,
+        StoreUnreachable,
         RegistryUnavailable,
         CallerNotAllowed,
         UnknownSecret,
