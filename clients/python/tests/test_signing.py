@@ -4,9 +4,9 @@ API's region; the proxy records what arrives and the signature is recomputed fro
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,8 +155,9 @@ def test_without_any_region_the_client_says_how_to_give_one(monkeypatch: pytest.
 def moto_sts() -> Iterator[str]:
     """moto's server (installed for the TypeScript suite by scripts/install-test-services.sh), for
     STS's AssumeRoleWithWebIdentity."""
-    # The interpreter this venv was made from (install-test-services.sh installs moto there).
-    python = os.environ.get("PYTHON") or str(Path(sys.base_prefix) / "bin" / "python3")
+    # The interpreter install-test-services.sh installs moto into ($PYTHON, else python3 on PATH),
+    # not this venv's base: the client is checked on Pythons the TypeScript suite's moto is not on.
+    python = os.environ.get("PYTHON") or shutil.which("python3") or "python3"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
