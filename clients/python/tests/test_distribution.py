@@ -136,3 +136,28 @@ def test_the_wheel_installs_into_a_fresh_venv_and_imports(distribution: Distribu
     assert client_class == "BrokerClient"
     assert typed == "True"
     assert version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def test_the_build_commands_of_the_fence_page_build_and_check_both_files(tmp_path: Path) -> None:
+    # Prepare: the block exactly as docs/fence.md shows it, run from the repository's root (its
+    # paths are relative to it); its dist/ is git-ignored and emptied first so the glob sees only this build.
+    from readme import doc_block
+
+    command = doc_block("docs/fence.md", "### Building the wheel and the sdist", "bash")
+    dist = CLIENT / "dist"
+    for stale in dist.glob("*"):
+        stale.unlink()
+
+    # Act
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", command],
+        cwd=CLIENT.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    # Assess
+    assert ran.returncode == 0, ran.stderr[-4000:]
+    assert sorted(path.suffix for path in dist.iterdir()) == [".gz", ".whl"]
+    assert ran.stdout.count("PASSED") == 2

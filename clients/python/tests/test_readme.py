@@ -38,7 +38,7 @@ def test_the_install_command_installs_the_typed_package(tmp_path: Path) -> None:
     shutil.copytree(
         REPO / "clients/python",
         checkout / "clients/python",
-        ignore=shutil.ignore_patterns(".venv", "build", "*.egg-info", "__pycache__", ".*_cache"),
+        ignore=shutil.ignore_patterns(".venv*", "dist", "build", "*.egg-info", "__pycache__", ".*_cache"),
     )
 
     # Act
