@@ -226,8 +226,8 @@ function requirement(schema: z.ZodMiniType): string {
     return code(Array.isArray(value) ? value.join(',') : String(value));
   }
   if (!schema.safeParse(undefined).success) return 'required';
-  const unset = metadataOf(schema).unset;
-  return unset === undefined ? 'unset' : cell(`unset: ${unset}`);
+  const unset = metadataOf(schema).unset?.replace(/^none(: )?/, '');
+  return unset === undefined || unset === '' ? 'unset' : cell(`unset: ${unset}`);
 }
 
 /** The variables of one environment schema, in the schema's order. */
