@@ -1,10 +1,17 @@
 import * as z from 'zod/mini';
+import { readEnvironment } from '../shared/config/environment';
 
 const port = (fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65_535)), fallback);
 
 /** Where the demo bucket's store comes from. */
 export const DEMO_STORE_CHOICES = ['auto', 'minio', 'embedded', 'none'] as const;
+
+/** The runner's settings of `env`, an empty variable counting as unset (`REGISTRY_TABLE_NAME=` means files mode). */
+export function readLocalRunnerEnvironment(env: NodeJS.ProcessEnv): LocalRunnerEnvironment {
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  return readEnvironment(LocalRunnerEnvironmentSchema, given);
+}
 
 /**
  * The local runner's own settings (`npm start`). The rest of its environment is the presign and
@@ -16,13 +23,13 @@ export const LocalRunnerEnvironmentSchema = z
     PORT: port(8787).check(
       z.describe('The port of the presign and admin API on loopback (0: any free port).'),
     ),
-    FBB_LOCAL_HOST: z.optional(z.string()).check(
-      z.meta({
-        description:
+    FBB_LOCAL_HOST: z
+      ._default(z.string(), '127.0.0.1')
+      .check(
+        z.describe(
           'The loopback address to bind: 127.0.0.0/8, `::1` or `localhost`; anything else is refused, since the API answers without authentication. A variable of its own, not `HOST`, which shells and containers set for other reasons.',
-        unset: '`127.0.0.1`',
-      }),
-    ),
+        ),
+      ),
     REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(3))).check(
       z.meta({
         description:
@@ -76,7 +83,7 @@ export const LocalRunnerEnvironmentSchema = z
   })
   .check(
     z.describe(
-      "`npm start` (`bin/local.ts`) reads these itself; the rest of its environment is the presign and admin functions' own, read with their schemas. In files mode it fixes `FENCE_SECRETS_BACKEND=k8s` and `FENCE_SECRETS_DIR`, shortens `REGISTRY_CACHE_TTL_SECONDS` to 2 and `FENCE_SECRET_CACHE_TTL_SECONDS` to 5 (unless set), and allows `http` store endpoints on loopback (`STORE_ENDPOINT_ALLOW_HTTP=true`, `STORE_ENDPOINT_ALLOWED_NETWORKS=127.0.0.0/8,::1/128,localhost`, unless set).",
+      "`npm start` (`bin/local.ts`) reads these itself (an empty one counts as unset); the rest of its environment is the presign and admin functions' own, read with their schemas. In files mode it fixes `FENCE_SECRETS_BACKEND=k8s` and `FENCE_SECRETS_DIR`, shortens `REGISTRY_CACHE_TTL_SECONDS` to 2 and `FENCE_SECRET_CACHE_TTL_SECONDS` to 5 (unless set), and allows `http` store endpoints on loopback (`STORE_ENDPOINT_ALLOW_HTTP=true`, `STORE_ENDPOINT_ALLOWED_NETWORKS=127.0.0.0/8,::1/128,localhost`, unless set).",
     ),
   );
 export type LocalRunnerEnvironment = z.output<typeof LocalRunnerEnvironmentSchema>;

@@ -23,7 +23,7 @@ import { isLoopbackAddress, isLoopbackHostname } from '../shared/http/loopback';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
 import { staticCredentialsFrom } from '../shared/secrets/secret-shapes';
 import { type DemoBackingStore, startDemoBackingStore } from './demo-backing-store';
-import { type LocalRunnerEnvironment, LocalRunnerEnvironmentSchema } from './environment';
+import { type LocalRunnerEnvironment, readLocalRunnerEnvironment } from './environment';
 
 export interface LocalRunnerOptions {
   /**
@@ -70,10 +70,10 @@ export const SPARE_DEMO_BUCKET = 'my-dataset';
  */
 export async function startLocalRunner(options: LocalRunnerOptions = {}): Promise<LocalRunner> {
   const env: NodeJS.ProcessEnv = { ...LOCAL_STORE_ENDPOINTS, ...(options.env ?? process.env) };
-  const local = readEnvironment(LocalRunnerEnvironmentSchema, env);
+  const local = readLocalRunnerEnvironment(env);
   // A variable of its own, not HOST: shells and containers set HOST for other reasons (zsh to the
   // machine's name, images to 0.0.0.0), which would put an API without authentication on the network.
-  const host = options.host ?? (local.FBB_LOCAL_HOST || '127.0.0.1');
+  const host = options.host ?? local.FBB_LOCAL_HOST;
   if (!isLoopbackHostname(host)) {
     throw new ConfigurationError(
       `the local runner binds to loopback only (127.0.0.1, another 127.x.x.x, ::1 or localhost), not to ${host}: it answers without authentication`,

@@ -1,7 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRunnerEnvironmentSchema } from '../../../functions/local/environment';
+import {
+  LocalRunnerEnvironmentSchema,
+  readLocalRunnerEnvironment,
+} from '../../../functions/local/environment';
 import { startLocalRunner } from '../../../functions/local/local-runner';
 import { readEnvironment } from '../../../functions/shared/config/environment';
 import { ConfigurationError } from '../../../functions/shared/errors';
@@ -21,10 +24,23 @@ describe('Schema: LocalRunnerEnvironmentSchema', () => {
     // Assess
     expect(settings).toEqual({
       PORT: 8787,
+      FBB_LOCAL_HOST: '127.0.0.1',
       FENCE_LOCAL_DIR: '.local',
       FENCE_DEMO_STORE: 'auto',
       FENCE_DEMO_STORE_PORT: 9000,
     });
+  });
+});
+
+describe('Function: readLocalRunnerEnvironment', () => {
+  it('counts an empty variable as unset: REGISTRY_TABLE_NAME= means files mode', () => {
+    // Act
+    const settings = readLocalRunnerEnvironment({ REGISTRY_TABLE_NAME: '', FBB_LOCAL_HOST: '', PORT: '' });
+
+    // Assess
+    expect(settings.REGISTRY_TABLE_NAME).toBeUndefined();
+    expect(settings.FBB_LOCAL_HOST).toBe('127.0.0.1');
+    expect(settings.PORT).toBe(8787);
   });
 });
 
