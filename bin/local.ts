@@ -2,15 +2,14 @@
 import { startLocalRunner } from '../functions/local/local-runner';
 
 /**
- * `npm start`: the presign API on 127.0.0.1 (see README, "Quick start", and docs/configuration.md, "Local runner settings"); `FBB_LOCAL_HOST` names
- * another loopback address, `PORT` the port.
+ * `npm start`: the presign API on 127.0.0.1 (see README, "Quick start", and docs/configuration.md, "Local runner settings"); its settings (`PORT`,
+ * `FBB_LOCAL_HOST`, …) are read by the runner with `functions/local/environment.ts`.
  */
-const port = process.env.PORT === undefined ? 8787 : Number(process.env.PORT);
-startLocalRunner({ port }).then(
+startLocalRunner().then(
   (runner) => {
     const where =
       runner.mode === 'files'
-        ? `registry and secrets in ${process.env.FENCE_LOCAL_DIR ?? '.local'}/`
+        ? `registry and secrets in ${process.env.FENCE_LOCAL_DIR || '.local'}/`
         : 'DynamoDB + Secrets Manager';
     console.error(`fence-bucket-broker presign API on ${runner.url} (${where}); admin API under /v1/admin/`);
     if (runner.store !== undefined) {

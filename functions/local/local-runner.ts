@@ -23,6 +23,7 @@ import { isLoopbackAddress, isLoopbackHostname } from '../shared/http/loopback';
 import { FileBucketRegistry } from '../shared/registry/file-bucket-registry';
 import { staticCredentialsFrom } from '../shared/secrets/secret-shapes';
 import { type DemoBackingStore, startDemoBackingStore } from './demo-backing-store';
+import { type LocalRunnerEnvironment, readLocalRunnerEnvironment } from './environment';
 
 export interface LocalRunnerOptions {
   /**
@@ -30,7 +31,7 @@ export interface LocalRunnerOptions {
    * @default env.FBB_LOCAL_HOST, else '127.0.0.1'
    */
   host?: string;
-  /** 0 picks a free port. @default 8787 */
+  /** 0 picks a free port. @default env.PORT, else 8787 */
   port?: number;
   /** The environment to read settings from. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -69,15 +70,16 @@ export const SPARE_DEMO_BUCKET = 'my-dataset';
  */
 export async function startLocalRunner(options: LocalRunnerOptions = {}): Promise<LocalRunner> {
   const env: NodeJS.ProcessEnv = { ...LOCAL_STORE_ENDPOINTS, ...(options.env ?? process.env) };
+  const local = readLocalRunnerEnvironment(env);
   // A variable of its own, not HOST: shells and containers set HOST for other reasons (zsh to the
   // machine's name, images to 0.0.0.0), which would put an API without authentication on the network.
-  const host = options.host ?? (env.FBB_LOCAL_HOST || '127.0.0.1');
+  const host = options.host ?? local.FBB_LOCAL_HOST;
   if (!isLoopbackHostname(host)) {
     throw new ConfigurationError(
       `the local runner binds to loopback only (127.0.0.1, another 127.x.x.x, ::1 or localhost), not to ${host}: it answers without authentication`,
     );
   }
-  const mode = env.REGISTRY_TABLE_NAME ? 'aws' : 'files';
+  const mode = local.REGISTRY_TABLE_NAME ? 'aws' : 'files';
   const logger = new Logger({ serviceName: 'fence-bucket-broker-local' });
   const adminAudit = (line: object) => logger.info('admin', { ...line });
   let wiring: ReturnType<typeof wirePresignService>;
@@ -87,7 +89,7 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
     wiring = wirePresignService(readEnvironment(PresignEnvironmentSchema, env));
     admin = wireBucketAdmin(readEnvironment(AdminEnvironmentSchema, env), { audit: adminAudit });
   } else {
-    const dataDir = resolve(env.FENCE_LOCAL_DIR ?? '.local');
+    const dataDir = resolve(local.FENCE_LOCAL_DIR);
     const secretsDir = join(dataDir, 'secrets');
     const registry = new FileBucketRegistry(join(dataDir, 'registry.json'));
     const secrets = new FileSecretResolver(secretsDir);
@@ -100,7 +102,7 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
       FENCE_SECRETS_DIR: secretsDir,
     };
     const environment = readEnvironment(PresignEnvironmentSchema, settings);
-    store = await demoBucket(registry, secrets, dataDir, environment.FENCE_SECRETS_PREFIX, env);
+    store = await demoBucket(registry, secrets, dataDir, environment.FENCE_SECRETS_PREFIX, local, env);
     wiring = wirePresignService(environment, { registry });
     admin = wireBucketAdmin(readEnvironment(AdminEnvironmentSchema, settings), {
       audit: adminAudit,
@@ -174,7 +176,7 @@ export async function startLocalRunner(options: LocalRunnerOptions = {}): Promis
   try {
     await new Promise<void>((ready, failed) => {
       server.once('error', failed);
-      server.listen(options.port ?? 8787, host, ready);
+      server.listen(options.port ?? local.PORT, host, ready);
     });
   } catch (error) {
     await store?.close();
@@ -262,6 +264,7 @@ async function demoBucket(
   secrets: FileSecretResolver,
   dataDir: string,
   prefix: string,
+  local: LocalRunnerEnvironment,
   env: NodeJS.ProcessEnv,
 ): Promise<DemoBackingStore | undefined> {
   let record = await registry.getByName(DEMO_BUCKET);
@@ -269,8 +272,8 @@ async function demoBucket(
     await mkdir(dataDir, { recursive: true });
     const secretRef = `${prefix}minio/${DEMO_BUCKET}`;
     await secrets.put(secretRef, {
-      access_key_id: env.FENCE_DEMO_ACCESS_KEY_ID ?? `demo${randomBytes(6).toString('hex')}`,
-      secret_access_key: env.FENCE_DEMO_SECRET_ACCESS_KEY ?? randomBytes(24).toString('base64url'),
+      access_key_id: local.FENCE_DEMO_ACCESS_KEY_ID ?? `demo${randomBytes(6).toString('hex')}`,
+      secret_access_key: local.FENCE_DEMO_SECRET_ACCESS_KEY ?? randomBytes(24).toString('base64url'),
     });
     record = await registry.create({
       bucket_name: DEMO_BUCKET,
@@ -278,28 +281,27 @@ async function demoBucket(
       auth_mode: 'static',
       secrets_backend: 'k8s',
       secret_ref: secretRef,
-      endpoint: env.FENCE_DEMO_ENDPOINT ?? `http://127.0.0.1:${demoStorePort(env)}`,
+      endpoint: local.FENCE_DEMO_ENDPOINT ?? `http://127.0.0.1:${local.FENCE_DEMO_STORE_PORT}`,
       region: 'us-east-1',
       allowed_ops: ['download', 'upload', 'multipart'],
     });
   }
   if (
-    env.FENCE_DEMO_ENDPOINT !== undefined ||
-    env.FENCE_DEMO_STORE === 'none' ||
+    local.FENCE_DEMO_ENDPOINT !== undefined ||
+    local.FENCE_DEMO_STORE === 'none' ||
     record.secret_ref === null
   ) {
     return undefined;
   }
   const keys = staticCredentialsFrom(record.secret_ref, await secrets.get(record.secret_ref));
-  const wanted = demoStorePort(env);
+  const wanted = local.FENCE_DEMO_STORE_PORT;
   const store = await startDemoBackingStore({
     directory: join(dataDir, 'store'),
     accessKeyId: keys.access_key_id,
     secretAccessKey: keys.secret_access_key,
     buckets: [DEMO_BUCKET, SPARE_DEMO_BUCKET],
     port: wanted === 0 ? 0 : Number(new URL(record.endpoint ?? `http://127.0.0.1:${wanted}`).port || wanted),
-    choice:
-      env.FENCE_DEMO_STORE === 'minio' || env.FENCE_DEMO_STORE === 'embedded' ? env.FENCE_DEMO_STORE : 'auto',
+    choice: local.FENCE_DEMO_STORE,
     env,
   });
   // A store on a new port (tests ask for any free one): the record follows it.
@@ -307,9 +309,4 @@ async function demoBucket(
     await registry.update(record.id, record.revision, { endpoint: store.endpoint });
   }
   return store;
-}
-
-/** `FENCE_DEMO_STORE_PORT`, 9000 by default (0: any free port). */
-function demoStorePort(env: NodeJS.ProcessEnv): number {
-  return env.FENCE_DEMO_STORE_PORT === undefined ? 9000 : Number(env.FENCE_DEMO_STORE_PORT);
 }

@@ -7,32 +7,37 @@ import { RECORD_POLICY_ENVIRONMENT } from '../shared/registry/record-policy';
 
 /** The presign function's environment; the CDK construct is typed by the same schema. */
 export const PresignEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
-  /** The registry table (DynamoDB mirror of Fence DB). */
-  REGISTRY_TABLE_NAME: z.string().check(z.minLength(3)),
-  /** How long a registry record is trusted; a suspension takes effect within it. */
-  REGISTRY_CACHE_TTL_SECONDS: seconds(10),
-  /** Requested AssumeRole session length; URLs in role mode live at most this long. */
-  ASSUME_ROLE_DURATION_SECONDS: z._default(
-    z.coerce.number().check(z.int(), z.minimum(900), z.maximum(43_200)),
-    3600,
+  REGISTRY_TABLE_NAME: z
+    .string()
+    .check(z.minLength(3))
+    .check(z.describe('The registry table (DynamoDB mirror of Fence DB).')),
+  REGISTRY_CACHE_TTL_SECONDS: seconds(10).check(
+    z.describe('How long a registry record is trusted; a suspension takes effect within it.'),
   ),
-  /** Audit lines for successful requests are kept at this rate (errors are always logged). */
-  AUDIT_SAMPLE_RATE: z._default(z.coerce.number().check(z.minimum(0), z.maximum(1)), 1),
-  /** Metrics are published at most this often (0: after every invocation). */
-  METRICS_PUBLISH_INTERVAL_SECONDS: z._default(
-    z.coerce.number().check(z.int(), z.minimum(0), z.maximum(300)),
-    10,
+  ASSUME_ROLE_DURATION_SECONDS: z
+    ._default(z.coerce.number().check(z.int(), z.minimum(900), z.maximum(43_200)), 3600)
+    .check(z.describe('Requested AssumeRole session length; URLs in role mode live at most this long.')),
+  AUDIT_SAMPLE_RATE: z
+    ._default(z.coerce.number().check(z.minimum(0), z.maximum(1)), 1)
+    .check(
+      z.describe('Audit lines for successful requests are kept at this rate (errors are always logged).'),
+    ),
+  METRICS_PUBLISH_INTERVAL_SECONDS: z
+    ._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(300)), 10)
+    .check(z.describe('Metrics are published at most this often (0: after every invocation).')),
+  REGISTRY_CACHE_MAX_ENTRIES: z
+    ._default(positiveInteger(), 10_000)
+    .check(z.describe('The most registry records the lookup cache holds (least recently used leave first).')),
+  MAX_URL_LIFETIME_SECONDS: RECORD_POLICY_ENVIRONMENT.MAX_URL_LIFETIME_SECONDS.check(
+    z.describe("The deployment's cap on URL lifetimes: no URL lives longer, whatever a record says."),
   ),
-  REGISTRY_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 10_000),
-  /** The deployment's cap on URL lifetimes: no URL lives longer, whatever a record says. */
-  MAX_URL_LIFETIME_SECONDS: RECORD_POLICY_ENVIRONMENT.MAX_URL_LIFETIME_SECONDS,
-  /**
-   * The project (id) billed when a request to a GCS bucket asks for requester pays. Without it,
-   * the signing service account's own project is billed.
-   */
-  GCP_REQUESTER_PAYS_PROJECT: z.optional(
-    z.string().check(z.regex(GCP_PROJECT_ID_PATTERN, 'must be a GCP project id')),
-  ),
+  GCP_REQUESTER_PAYS_PROJECT: z
+    .optional(z.string().check(z.regex(GCP_PROJECT_ID_PATTERN, 'must be a GCP project id')))
+    .check(
+      z.describe(
+        "The project (id) billed when a request to a GCS bucket asks for requester pays. Without it, the signing service account's own project is billed.",
+      ),
+    ),
   /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
   ...StoreEndpointEnvironment,
 });

@@ -9,20 +9,32 @@ import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-polic
  * + margin (rotation-interval.ts).
  */
 export const RotationEnvironmentSchema = z.object({
-  /** Only secrets under this name prefix are rotated. */
-  FENCE_SECRETS_PREFIX: z._default(z.string().check(z.minLength(1)), 'gen3/fence/'),
-  /** The presign function's credentials cache TTL. */
-  FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300),
-  /** The presign function's stale-on-error window (`max_stale`). */
-  FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600),
-  /** URL lifetime assumed for every secret; the registry's per-bucket `max_expires_in` may raise it. */
-  FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: seconds(3600),
-  /** Added to the grace for clocks and for the stage move to be seen everywhere. */
-  FENCE_ROTATION_MARGIN_SECONDS: seconds(600),
-  /** The registry table, read (Scan) for the `max_expires_in` of the buckets on a secret. @default none */
-  REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
-  /** Accept `http` MinIO endpoints: for tests and local development only. */
-  FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false),
+  FENCE_SECRETS_PREFIX: z
+    ._default(z.string().check(z.minLength(1)), 'gen3/fence/')
+    .check(z.describe('Only secrets under this name prefix are rotated.')),
+  FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300).check(
+    z.describe("The presign function's credentials cache TTL."),
+  ),
+  FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600).check(
+    z.describe("The presign function's stale-on-error window (`max_stale`)."),
+  ),
+  FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: seconds(3600).check(
+    z.describe(
+      "URL lifetime assumed for every secret; the registry's per-bucket `max_expires_in` may raise it.",
+    ),
+  ),
+  FENCE_ROTATION_MARGIN_SECONDS: seconds(600).check(
+    z.describe('Added to the grace for clocks and for the stage move to be seen everywhere.'),
+  ),
+  REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))).check(
+    z.meta({
+      description: 'The registry table, read (Scan) for the `max_expires_in` of the buckets on a secret.',
+      unset: 'none',
+    }),
+  ),
+  FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false).check(
+    z.describe('Accept `http` MinIO endpoints: for tests and local development only.'),
+  ),
   /** Where the function's own calls to stores may go (SSRF): `network/store-endpoint-policy.ts`. */
   ...StoreEndpointEnvironment,
 });

@@ -3,32 +3,184 @@
  * status of DESIGN.md, so the HTTP layer maps errors by class and never by message text.
  */
 
+/** Where an error code reaches someone: the two HTTP APIs (and the local runner's), and the CLI. */
+export const ERROR_SURFACES = ['presign API', 'admin API', 'CLI'] as const;
+export type ErrorSurface = (typeof ERROR_SURFACES)[number];
+
+/** What an operator or a client needs to know of one code; the error reference is generated from it. */
+export interface ErrorCodeReference {
+  /** The HTTP status every error of the code answers with. */
+  readonly status: number;
+  /** When the code is answered, in the reader's terms. */
+  readonly meaning: string;
+  /** Whether the same request may succeed later without anyone changing anything. */
+  readonly retry: 'yes' | 'no' | 'after a fix' | 'usually';
+  /** Who answers with it. */
+  readonly surfaces: readonly ErrorSurface[];
+}
+
+const ALL_SURFACES = ERROR_SURFACES;
+const ADMIN = ['admin API', 'CLI'] as const;
+
+/**
+ * Every stable code of the public API (OpenAPI's enum, the metrics' names and dashboard), with
+ * its status and meaning. The classes below take their status from here, so the generated
+ * error reference (`npm run docs:reference`) and the answers cannot disagree.
+ */
+export const ERROR_REFERENCE = {
+  invalid_request: {
+    status: 400,
+    meaning:
+      'the body breaks the schema (the message names the field), is not JSON or not UTF-8; a bad bucket name (names `bucket`)',
+    retry: 'no',
+    surfaces: ALL_SURFACES,
+  },
+  operation_not_allowed: {
+    status: 403,
+    meaning: "the operation is not in the bucket's `allowed_ops`",
+    retry: 'no',
+    surfaces: ['presign API'],
+  },
+  unknown_bucket: {
+    status: 404,
+    meaning: 'no registry record for the bucket',
+    retry: 'no',
+    surfaces: ALL_SURFACES,
+  },
+  unknown_route: {
+    status: 404,
+    meaning: 'the path is not one of the routes',
+    retry: 'no',
+    surfaces: ['presign API', 'admin API'],
+  },
+  method_not_allowed: {
+    status: 405,
+    meaning: 'a route called with another method than its own (the `Allow` header names it)',
+    retry: 'no',
+    surfaces: ['presign API', 'admin API'],
+  },
+  payload_too_large: {
+    status: 413,
+    meaning:
+      "a body over the local runner's 6 MiB limit (Lambda's invocation limit; behind API Gateway such a body is refused before the function runs, not in this shape), or a fence-config.yaml too large to migrate",
+    retry: 'no',
+    surfaces: ALL_SURFACES,
+  },
+  bucket_suspended: {
+    status: 409,
+    meaning: "the bucket's `status` is `suspended`",
+    retry: 'after a fix',
+    surfaces: ['presign API'],
+  },
+  bucket_exists: {
+    status: 409,
+    meaning: 'a registration names a bucket that is already registered',
+    retry: 'no',
+    surfaces: ADMIN,
+  },
+  revision_conflict: {
+    status: 409,
+    meaning: 'an update carries a stale `revision` (someone changed the record first): read it again',
+    retry: 'after a fix',
+    surfaces: ADMIN,
+  },
+  throttled: {
+    status: 429,
+    meaning: 'a backend throttled the broker and retries ran out (with `Retry-After`)',
+    retry: 'yes',
+    surfaces: ALL_SURFACES,
+  },
+  credentials_rejected: {
+    status: 502,
+    meaning: "the bucket's store or STS refused the credentials",
+    retry: 'after a fix',
+    surfaces: ALL_SURFACES,
+  },
+  bucket_misconfigured: {
+    status: 502,
+    meaning:
+      'the registry record is malformed (names the field) or breaks a rule of the deployment, or it points at a missing or malformed secret or a backend this deployment does not run; an operator must fix it',
+    retry: 'after a fix',
+    surfaces: ALL_SURFACES,
+  },
+  secret_backend_unavailable: {
+    status: 503,
+    meaning:
+      'no usable cached value and the secrets backend (or STS, in role mode) failed or did not answer within its budget (with `Retry-After: 5`); not worth retrying when the backend refused the broker itself',
+    retry: 'usually',
+    surfaces: ALL_SURFACES,
+  },
+  store_unavailable: {
+    status: 503,
+    meaning:
+      "the bucket's store failed or did not answer (a multipart call; a registration proof whose store answered with a 5xx) within its budget (with `Retry-After: 2`)",
+    retry: 'yes',
+    surfaces: ALL_SURFACES,
+  },
+  store_unreachable: {
+    status: 400,
+    meaning:
+      'the registration proof (register, a patch of `endpoint`, resume) could not reach the store at the given endpoint: connection refused, a name that does not resolve, a failed TLS handshake, or no answer within 5 s; names `endpoint`, nothing is saved',
+    retry: 'after a fix',
+    surfaces: ADMIN,
+  },
+  endpoint_not_allowed: {
+    status: 400,
+    meaning:
+      'a bucket endpoint the store-endpoint policy refuses (SSRF): at registration or patch, or at connect time when a stored one (or the address its name resolves to) is refused; names `endpoint`',
+    retry: 'after a fix',
+    surfaces: ALL_SURFACES,
+  },
+  registry_unavailable: {
+    status: 503,
+    meaning: 'the registry failed or did not answer within its budget (with `Retry-After: 2`)',
+    retry: 'yes',
+    surfaces: ALL_SURFACES,
+  },
+  caller_not_allowed: {
+    status: 403,
+    meaning:
+      "the caller is not one of the admin API's principals (the handler checks it after API Gateway), or a request to the local runner that names another host or carries an `Origin`",
+    retry: 'no',
+    surfaces: ['presign API', 'admin API'],
+  },
+  unknown_secret: {
+    status: 404,
+    meaning: 'a registration or patch names a secret that does not exist (or is scheduled for deletion)',
+    retry: 'after a fix',
+    surfaces: ADMIN,
+  },
+  secret_exists: {
+    status: 409,
+    meaning:
+      'a registration with `create_secret` names a secret that already exists: register it with `secret_ref`',
+    retry: 'no',
+    surfaces: ADMIN,
+  },
+  invalid_secret: {
+    status: 400,
+    meaning:
+      'a registration or patch names a secret that cannot serve the bucket: outside the prefix, of the wrong shape, or a pin that does not exist',
+    retry: 'after a fix',
+    surfaces: ADMIN,
+  },
+  rotation_not_configured: {
+    status: 409,
+    meaning: 'a rotation was asked of a secret that has no rotation configured (or one in progress)',
+    retry: 'after a fix',
+    surfaces: ADMIN,
+  },
+  internal_error: {
+    status: 500,
+    meaning:
+      "the function's own configuration (environment) is invalid, a Fence DB migration failed and was rolled back, or an unexpected failure (logged with the request id)",
+    retry: 'no',
+    surfaces: ALL_SURFACES,
+  },
+} as const satisfies Record<string, ErrorCodeReference>;
+
 /** Stable error codes of the public API (OpenAPI's enum, the metrics' names and dashboard). */
-export const ERROR_CODES = [
-  'invalid_request',
-  'operation_not_allowed',
-  'unknown_bucket',
-  'unknown_route',
-  'method_not_allowed',
-  'payload_too_large',
-  'bucket_suspended',
-  'bucket_exists',
-  'revision_conflict',
-  'throttled',
-  'credentials_rejected',
-  'bucket_misconfigured',
-  'secret_backend_unavailable',
-  'store_unavailable',
-  'store_unreachable',
-  'endpoint_not_allowed',
-  'registry_unavailable',
-  'caller_not_allowed',
-  'unknown_secret',
-  'secret_exists',
-  'invalid_secret',
-  'rotation_not_configured',
-  'internal_error',
-] as const;
+export const ERROR_CODES = Object.keys(ERROR_REFERENCE) as (keyof typeof ERROR_REFERENCE)[];
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 interface BrokerErrorOptions {
@@ -69,7 +221,7 @@ export abstract class BrokerError extends Error {
 export class InvalidRequestError extends BrokerError {
   override readonly name: string = 'InvalidRequestError';
   readonly code = 'invalid_request';
-  readonly status = 400;
+  readonly status = ERROR_REFERENCE.invalid_request.status;
   constructor(
     message: string,
     readonly field?: string,
@@ -83,14 +235,14 @@ export class InvalidRequestError extends BrokerError {
 export class UnknownRouteError extends BrokerError {
   override readonly name: string = 'UnknownRouteError';
   readonly code = 'unknown_route';
-  readonly status = 404;
+  readonly status = ERROR_REFERENCE.unknown_route.status;
 }
 
 /** The route exists but not for this HTTP method; `allow` becomes the `Allow` header. */
 export class MethodNotAllowedError extends BrokerError {
   override readonly name: string = 'MethodNotAllowedError';
   readonly code = 'method_not_allowed';
-  readonly status = 405;
+  readonly status = ERROR_REFERENCE.method_not_allowed.status;
   constructor(
     message: string,
     readonly allow: readonly string[],
@@ -103,19 +255,19 @@ export class MethodNotAllowedError extends BrokerError {
 export class PayloadTooLargeError extends BrokerError {
   override readonly name: string = 'PayloadTooLargeError';
   readonly code = 'payload_too_large';
-  readonly status = 413;
+  readonly status = ERROR_REFERENCE.payload_too_large.status;
 }
 
 export class OperationNotAllowedError extends BrokerError {
   override readonly name: string = 'OperationNotAllowedError';
   readonly code = 'operation_not_allowed';
-  readonly status = 403;
+  readonly status = ERROR_REFERENCE.operation_not_allowed.status;
 }
 
 export class UnknownBucketError extends BrokerError {
   override readonly name: string = 'UnknownBucketError';
   readonly code = 'unknown_bucket';
-  readonly status = 404;
+  readonly status = ERROR_REFERENCE.unknown_bucket.status;
   constructor(bucketName: string) {
     super(`no bucket named "${bucketName}" is registered`);
   }
@@ -124,7 +276,7 @@ export class UnknownBucketError extends BrokerError {
 export class BucketSuspendedError extends BrokerError {
   override readonly name: string = 'BucketSuspendedError';
   readonly code = 'bucket_suspended';
-  readonly status = 409;
+  readonly status = ERROR_REFERENCE.bucket_suspended.status;
   constructor(bucketName: string) {
     super(`bucket "${bucketName}" is suspended`);
   }
@@ -134,7 +286,7 @@ export class BucketSuspendedError extends BrokerError {
 export class BucketExistsError extends BrokerError {
   override readonly name: string = 'BucketExistsError';
   readonly code = 'bucket_exists';
-  readonly status = 409;
+  readonly status = ERROR_REFERENCE.bucket_exists.status;
   constructor(bucketName: string, options?: BrokerErrorOptions) {
     super(`bucket "${bucketName}" is already registered`, options);
   }
@@ -144,14 +296,14 @@ export class BucketExistsError extends BrokerError {
 export class RevisionConflictError extends BrokerError {
   override readonly name: string = 'RevisionConflictError';
   readonly code = 'revision_conflict';
-  readonly status = 409;
+  readonly status = ERROR_REFERENCE.revision_conflict.status;
 }
 
 /** A backend throttled us and the SDK's retries ran out. */
 export class ThrottledError extends BrokerError {
   override readonly name: string = 'ThrottledError';
   readonly code = 'throttled';
-  readonly status = 429;
+  readonly status = ERROR_REFERENCE.throttled.status;
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { transient: true, ...options });
   }
@@ -161,7 +313,7 @@ export class ThrottledError extends BrokerError {
 export class CredentialsRejectedError extends BrokerError {
   override readonly name: string = 'CredentialsRejectedError';
   readonly code = 'credentials_rejected';
-  readonly status = 502;
+  readonly status = ERROR_REFERENCE.credentials_rejected.status;
 }
 
 /**
@@ -172,7 +324,7 @@ export class CredentialsRejectedError extends BrokerError {
 export class BucketMisconfiguredError extends BrokerError {
   override readonly name: string = 'BucketMisconfiguredError';
   readonly code: ErrorCode = 'bucket_misconfigured';
-  readonly status = 502;
+  readonly status = ERROR_REFERENCE.bucket_misconfigured.status;
 }
 
 /**
@@ -247,7 +399,7 @@ export class SecretShapeError extends BucketMisconfiguredError {
 export class SecretBackendUnavailableError extends BrokerError {
   override readonly name: string = 'SecretBackendUnavailableError';
   readonly code = 'secret_backend_unavailable';
-  readonly status = 503;
+  readonly status = ERROR_REFERENCE.secret_backend_unavailable.status;
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 5, transient: true, ...options });
   }
@@ -257,7 +409,7 @@ export class SecretBackendUnavailableError extends BrokerError {
 export class StoreUnavailableError extends BrokerError {
   override readonly name: string = 'StoreUnavailableError';
   readonly code = 'store_unavailable';
-  readonly status = 503;
+  readonly status = ERROR_REFERENCE.store_unavailable.status;
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 2, transient: true, ...options });
   }
@@ -273,7 +425,7 @@ export class StoreUnavailableError extends BrokerError {
 export class StoreUnreachableError extends BrokerError {
   override readonly name: string = 'StoreUnreachableError';
   readonly code = 'store_unreachable';
-  readonly status = 400;
+  readonly status = ERROR_REFERENCE.store_unreachable.status;
   readonly field = 'endpoint';
 }
 
@@ -288,7 +440,7 @@ export class StoreUnreachableError extends BrokerError {
 export class StoreEndpointRefusedError extends BrokerError {
   override readonly name: string = 'StoreEndpointRefusedError';
   readonly code = 'endpoint_not_allowed';
-  readonly status = 400;
+  readonly status = ERROR_REFERENCE.endpoint_not_allowed.status;
   constructor(
     message: string,
     readonly field = 'endpoint',
@@ -304,7 +456,7 @@ export class StoreEndpointRefusedError extends BrokerError {
 export class RegistryUnavailableError extends BrokerError {
   override readonly name: string = 'RegistryUnavailableError';
   readonly code = 'registry_unavailable';
-  readonly status = 503;
+  readonly status = ERROR_REFERENCE.registry_unavailable.status;
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super(message, { retryAfterSeconds: 2, transient: true, ...options });
   }
@@ -314,14 +466,14 @@ export class RegistryUnavailableError extends BrokerError {
 export class CallerNotAllowedError extends BrokerError {
   override readonly name: string = 'CallerNotAllowedError';
   readonly code = 'caller_not_allowed';
-  readonly status = 403;
+  readonly status = ERROR_REFERENCE.caller_not_allowed.status;
 }
 
 /** An admin request names a secret that does not exist (or is scheduled for deletion). */
 export class UnknownSecretError extends BrokerError {
   override readonly name: string = 'UnknownSecretError';
   readonly code = 'unknown_secret';
-  readonly status = 404;
+  readonly status = ERROR_REFERENCE.unknown_secret.status;
   constructor(ref: string, options?: BrokerErrorOptions) {
     super(`secret ${ref} does not exist`, options);
   }
@@ -331,7 +483,7 @@ export class UnknownSecretError extends BrokerError {
 export class SecretExistsError extends BrokerError {
   override readonly name: string = 'SecretExistsError';
   readonly code = 'secret_exists';
-  readonly status = 409;
+  readonly status = ERROR_REFERENCE.secret_exists.status;
   constructor(name: string, options?: BrokerErrorOptions) {
     super(`secret ${name} already exists; register the bucket with secret_ref instead`, options);
   }
@@ -344,21 +496,21 @@ export class SecretExistsError extends BrokerError {
 export class InvalidSecretError extends BrokerError {
   override readonly name: string = 'InvalidSecretError';
   readonly code = 'invalid_secret';
-  readonly status = 400;
+  readonly status = ERROR_REFERENCE.invalid_secret.status;
 }
 
 /** A rotation was asked of a secret that has no rotation configured (or one in progress). */
 export class RotationNotConfiguredError extends BrokerError {
   override readonly name: string = 'RotationNotConfiguredError';
   readonly code = 'rotation_not_configured';
-  readonly status = 409;
+  readonly status = ERROR_REFERENCE.rotation_not_configured.status;
 }
 
 /** The function's own configuration (environment) is invalid; raised at cold start. */
 export class ConfigurationError extends BrokerError {
   override readonly name: string = 'ConfigurationError';
   readonly code = 'internal_error';
-  readonly status = 500;
+  readonly status = ERROR_REFERENCE.internal_error.status;
 }
 
 /**
@@ -368,7 +520,7 @@ export class ConfigurationError extends BrokerError {
 export class MigrationFailedError extends BrokerError {
   override readonly name: string = 'MigrationFailedError';
   readonly code = 'internal_error';
-  readonly status = 500;
+  readonly status = ERROR_REFERENCE.internal_error.status;
   constructor(
     readonly migration: string,
     cause: unknown,

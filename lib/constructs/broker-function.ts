@@ -89,6 +89,9 @@ export interface BrokerFunctionProps<S extends z.ZodMiniType> {
  * with retention. Functions differ only in entry, environment and sizing.
  */
 export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
+  /** The schema the function's runtime reads its environment with (the generated reference lists it). */
+  readonly environmentSchema: S;
+
   constructor(scope: Construct, id: string, props: BrokerFunctionProps<S>) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -157,6 +160,7 @@ export class BrokerFunction<S extends z.ZodMiniType> extends NodejsFunction {
             }),
       },
     });
+    this.environmentSchema = props.environmentSchema;
     if (props.vpc !== undefined) {
       // Our role, so CDK adds no AWSLambdaVPCAccessExecutionRole: the ENI rules come from the matrix.
       const stack = Stack.of(this);

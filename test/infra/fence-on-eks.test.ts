@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { PRESIGN_ROUTES } from '../../functions/presign/presign-api';
+import { CONTEXT_KEYS } from '../../lib/config/context-keys';
 import { API_ROUTE_ACCESS } from '../../lib/iam/iam-matrix';
 import { docBlock } from '../integration/support/doc-block';
 import { readmeBlock } from '../integration/support/readme';
@@ -48,14 +49,11 @@ describe('docs/deploying.md: Fence on EKS (Helm values and IRSA)', () => {
   });
 
   it('annotates Fence’s service account with a role the deploy command names in fenceRoleArns, a context key the app reads', () => {
-    // Prepare
-    const appSource = repo('lib/app.ts');
-
     // Act
     const deployed = deployFenceRoleArns();
 
-    // Assess
-    expect(appSource).toContain("roleArns('fenceRoleArns', context('fenceRoleArns'))");
+    // Assess: the app reads every key through CONTEXT_KEYS (test/infra/config/context-keys.test.ts).
+    expect(CONTEXT_KEYS.fenceRoleArns.parse(roleArn, 'fenceRoleArns')).toEqual([roleArn]);
     expect(roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/);
     expect(deployed).toContain(roleArn);
     expect(docBlock(PAGE, SECTION, 'yaml')).not.toMatch(/secret|access_key|password/i);

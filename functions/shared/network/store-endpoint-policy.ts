@@ -97,28 +97,41 @@ export function splitAllowedNetworks(text: string): string[] {
  * settings) leave the policy to the process.
  */
 export const StoreEndpointEnvironment = {
-  /** `true` accepts `http` store endpoints (local runner, tests). @default false */
-  STORE_ENDPOINT_ALLOW_HTTP: z.optional(
-    z.pipe(
-      z.enum(['true', 'false']),
-      z.transform((text) => text === 'true'),
+  STORE_ENDPOINT_ALLOW_HTTP: z
+    .optional(
+      z.pipe(
+        z.enum(['true', 'false']),
+        z.transform((text) => text === 'true'),
+      ),
+    )
+    .check(
+      z.meta({ description: '`true` accepts `http` store endpoints (local runner, tests).', unset: 'false' }),
     ),
-  ),
-  /** Comma-separated host names and CIDRs store endpoints may reach although private. @default none */
-  STORE_ENDPOINT_ALLOWED_NETWORKS: z.optional(
-    z.pipe(
-      z.string(),
-      z.transform((text, ctx) => {
-        const entries = splitAllowedNetworks(text);
-        for (const entry of entries) {
-          const problem = allowedNetworkProblem(entry);
-          if (problem !== undefined)
-            ctx.issues.push({ code: 'custom', message: `${JSON.stringify(entry)} ${problem}`, input: text });
-        }
-        return entries;
+  STORE_ENDPOINT_ALLOWED_NETWORKS: z
+    .optional(
+      z.pipe(
+        z.string(),
+        z.transform((text, ctx) => {
+          const entries = splitAllowedNetworks(text);
+          for (const entry of entries) {
+            const problem = allowedNetworkProblem(entry);
+            if (problem !== undefined)
+              ctx.issues.push({
+                code: 'custom',
+                message: `${JSON.stringify(entry)} ${problem}`,
+                input: text,
+              });
+          }
+          return entries;
+        }),
+      ),
+    )
+    .check(
+      z.meta({
+        description: 'Comma-separated host names and CIDRs store endpoints may reach although private.',
+        unset: 'none',
       }),
     ),
-  ),
 };
 const StoreEndpointEnvironmentSchema = z.object(StoreEndpointEnvironment);
 export type StoreEndpointEnvironmentValues = z.output<typeof StoreEndpointEnvironmentSchema>;

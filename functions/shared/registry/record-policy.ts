@@ -50,15 +50,16 @@ export const DEFAULT_RECORD_POLICY: RecordPolicy = Object.freeze({
  */
 export const RECORD_POLICY_ENVIRONMENT = {
   FENCE_SECRETS_PREFIX: COMMON_SECRETS_ENVIRONMENT.FENCE_SECRETS_PREFIX,
-  /**
-   * The deployment's cap on any bucket's `max_expires_in` (seconds; CDK context
-   * `maxUrlLifetimeSeconds`): registrations above it are refused, the sync reports rows above
-   * it, presign never signs longer. At most 7 days, SigV4's own limit.
-   */
-  MAX_URL_LIFETIME_SECONDS: z._default(
-    z.coerce.number().check(z.int(), z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
-    DEFAULT_MAX_EXPIRES_IN,
-  ),
+  MAX_URL_LIFETIME_SECONDS: z
+    ._default(
+      z.coerce.number().check(z.int(), z.minimum(1), z.maximum(SIGV4_MAX_EXPIRES_IN)),
+      DEFAULT_MAX_EXPIRES_IN,
+    )
+    .check(
+      z.describe(
+        "The deployment's cap on any bucket's `max_expires_in` (seconds; CDK context `maxUrlLifetimeSeconds`): registrations above it are refused, the sync reports rows above it, presign never signs longer. At most 7 days, SigV4's own limit.",
+      ),
+    ),
 };
 
 /** The policy an environment that holds `RECORD_POLICY_ENVIRONMENT` states. */

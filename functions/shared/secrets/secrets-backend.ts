@@ -13,13 +13,25 @@ import type { SecretPayload, SecretReadOptions, SecretResolver, SecretVersionId 
 
 /** Settings every backend shares: which backends run, the name prefix, the credentials cache. */
 export const COMMON_SECRETS_ENVIRONMENT = {
-  /** Backends this deployment serves, comma-separated; records naming another are refused. */
-  FENCE_SECRETS_BACKEND: z._default(commaList(z.enum(SECRETS_BACKENDS)), ['aws_sm' as const]),
-  /** Every secret name lives under this prefix; IAM grants nothing outside it. */
-  FENCE_SECRETS_PREFIX: z._default(z.string().check(z.minLength(1)), 'gen3/fence/'),
-  FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300),
-  FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600),
-  FENCE_SECRET_CACHE_MAX_ENTRIES: z._default(positiveInteger(), 1000),
+  FENCE_SECRETS_BACKEND: z
+    ._default(commaList(z.enum(SECRETS_BACKENDS)), ['aws_sm' as const])
+    .check(
+      z.describe('Backends this deployment serves, comma-separated; records naming another are refused.'),
+    ),
+  FENCE_SECRETS_PREFIX: z
+    ._default(z.string().check(z.minLength(1)), 'gen3/fence/')
+    .check(z.describe('Every secret name lives under this prefix; IAM grants nothing outside it.')),
+  FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300).check(
+    z.describe('How long a resolved secret is served from the credentials cache (each entry ±10 % jitter).'),
+  ),
+  FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600).check(
+    z.describe(
+      'On a transient backend failure (timeout, network error, 5xx, throttling), cached values up to this old are still served.',
+    ),
+  ),
+  FENCE_SECRET_CACHE_MAX_ENTRIES: z
+    ._default(positiveInteger(), 1000)
+    .check(z.describe('The most secrets the credentials cache holds (least recently used leave first).')),
 };
 export type CommonSecretsEnvironment = z.output<z.ZodMiniObject<typeof COMMON_SECRETS_ENVIRONMENT>>;
 

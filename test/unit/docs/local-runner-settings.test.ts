@@ -1,19 +1,16 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  LocalRunnerEnvironmentSchema,
+  readLocalRunnerEnvironment,
+} from '../../../functions/local/environment';
 import { docSection } from '../../integration/support/readme';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-/** Every environment variable `npm start` reads: `env.X` in the local runner's folder and `process.env.X` in its entry. */
+/** Every variable the local runner reads: its settings schema (functions/local/environment.ts), which it parses before starting. */
 function variablesTheLocalRunnerReads(): string[] {
-  const sources = [
-    ...readdirSync(join(ROOT, 'functions/local')).map((file) => join(ROOT, 'functions/local', file)),
-    join(ROOT, 'bin/local.ts'),
-  ].map((file) => readFileSync(file, 'utf8'));
-  const names = sources.flatMap((source) =>
-    [...source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map(([, name]) => String(name)),
-  );
-  return [...new Set(names)].sort();
+  return Object.keys(LocalRunnerEnvironmentSchema.shape).sort();
 }
 
 describe('docs/configuration.md: local runner settings', () => {
@@ -33,12 +30,11 @@ describe('docs/configuration.md: local runner settings', () => {
 
   it('states the defaults the code applies: PORT 8787, the store on 9000, and files mode on the k8s backend', () => {
     // Prepare
-    const entry = readFileSync(join(ROOT, 'bin/local.ts'), 'utf8');
+    const defaults = readLocalRunnerEnvironment({});
     const runner = readFileSync(join(ROOT, 'functions/local/local-runner.ts'), 'utf8');
 
     // Assess: what the code does …
-    expect(entry).toMatch(/process\.env\.PORT === undefined \? 8787/);
-    expect(runner).toMatch(/FENCE_DEMO_STORE_PORT === undefined \? 9000/);
+    expect(defaults).toMatchObject({ PORT: 8787, FENCE_DEMO_STORE_PORT: 9000 });
     expect(runner).toMatch(/\.\.\.env,\s*REGISTRY_TABLE_NAME: 'local-file',\s*FENCE_SECRETS_BACKEND: 'k8s',/);
     // … is what the page says.
     expect(section).toContain('| `PORT` | `8787` |');

@@ -4,8 +4,9 @@ import { AwsSecretsManagerResolver } from './aws-secrets-manager-resolver';
 
 /** AWS Secrets Manager (`aws_sm`): region and endpoint come from the SDK's own variables. */
 export const environment = {
-  /** KMS key for secrets the admin flows create. */
-  FENCE_SECRETS_KMS_KEY_ID: z.optional(z.string().check(z.minLength(1))),
+  FENCE_SECRETS_KMS_KEY_ID: z
+    .optional(z.string().check(z.minLength(1)))
+    .check(z.describe('KMS key for secrets the admin flows create.')),
 };
 export type AwsSecretsManagerEnvironment = SecretsBackendEnvironment<typeof environment>;
 

@@ -9,53 +9,73 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** The GCP backend's variables: Secret Manager and the broker's Google identity. */
 export const GCP_ENVIRONMENT = {
-  /**
-   * Secret Manager's endpoint; plain http only to a loopback address (the broker's bearer token
-   * travels to it). @default https://secretmanager.googleapis.com
-   */
-  GCP_SECRET_MANAGER_ENDPOINT: z.optional(secureEndpointUrl()),
-  /** Project (id) where admin flows create `gcp_sm` secrets; without it they only use existing ones. */
-  GCP_SECRET_MANAGER_PROJECT: z.optional(
-    z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a GCP project id')),
+  GCP_SECRET_MANAGER_ENDPOINT: z.optional(secureEndpointUrl()).check(
+    z.meta({
+      description:
+        "Secret Manager's endpoint; plain http only to a loopback address (the broker's bearer token travels to it).",
+      unset: 'https://secretmanager.googleapis.com',
+    }),
   ),
-  /**
-   * Application Default Credentials for `gcp_sm`: an external-account (workload identity
-   * federation from AWS) configuration, or a service-account key file.
-   */
-  GOOGLE_APPLICATION_CREDENTIALS: z.optional(nonEmpty()),
-  /** IAM Credentials' endpoint, for signing GCS URLs as workload-identity buckets' service accounts. @default https://iamcredentials.googleapis.com */
-  GCP_IAM_CREDENTIALS_ENDPOINT: z.optional(secureEndpointUrl()),
-  /**
-   * Tests only: lets the external-account configuration name token and impersonation URLs on a
-   * loopback address (a fake of Google's STS and IAM Credentials). Otherwise they must be
-   * Google's own https endpoints, since the broker sends its signed AWS request and its
-   * federated token there. @default false
-   */
-  GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: z.optional(
-    z.pipe(
-      z.enum(['true', 'false']),
-      z.transform((text) => text === 'true'),
-    ),
-  ),
-  /**
-   * The service account this function acts as through workload identity federation, in place of
-   * the external-account file's `service_account_impersonation_url`: the deployment gives each
-   * function its own (presign reads, the admin API writes). @default the file's own
-   */
-  GCP_IMPERSONATE_SERVICE_ACCOUNT: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9.-]+\.gserviceaccount\.com$/,
-          'must be a service account email',
-        ),
+  GCP_SECRET_MANAGER_PROJECT: z
+    .optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a GCP project id')))
+    .check(
+      z.describe(
+        'Project (id) where admin flows create `gcp_sm` secrets; without it they only use existing ones.',
       ),
+    ),
+  GOOGLE_APPLICATION_CREDENTIALS: z
+    .optional(nonEmpty())
+    .check(
+      z.describe(
+        'Application Default Credentials for `gcp_sm`: an external-account (workload identity federation from AWS) configuration, or a service-account key file.',
+      ),
+    ),
+  GCP_IAM_CREDENTIALS_ENDPOINT: z.optional(secureEndpointUrl()).check(
+    z.meta({
+      description:
+        "IAM Credentials' endpoint, for signing GCS URLs as workload-identity buckets' service accounts.",
+      unset: 'https://iamcredentials.googleapis.com',
+    }),
   ),
-  /** Development: `<backend>:<ref>` of a secret in another backend holding `service_account_key_json`. */
-  GCP_CREDENTIALS_SECRET: z.optional(
-    z.string().check(z.regex(/^(aws_sm|vault|k8s):.+$/, 'must be <backend>:<ref>')),
-  ),
+  GCP_EXTERNAL_ACCOUNT_ALLOW_LOOPBACK: z
+    .optional(
+      z.pipe(
+        z.enum(['true', 'false']),
+        z.transform((text) => text === 'true'),
+      ),
+    )
+    .check(
+      z.meta({
+        description:
+          "Tests only: lets the external-account configuration name token and impersonation URLs on a loopback address (a fake of Google's STS and IAM Credentials). Otherwise they must be Google's own https endpoints, since the broker sends its signed AWS request and its federated token there.",
+        unset: 'false',
+      }),
+    ),
+  GCP_IMPERSONATE_SERVICE_ACCOUNT: z
+    .optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9.-]+\.gserviceaccount\.com$/,
+            'must be a service account email',
+          ),
+        ),
+    )
+    .check(
+      z.meta({
+        description:
+          "The service account this function acts as through workload identity federation, in place of the external-account file's `service_account_impersonation_url`: the deployment gives each function its own (presign reads, the admin API writes).",
+        unset: "the file's own",
+      }),
+    ),
+  GCP_CREDENTIALS_SECRET: z
+    .optional(z.string().check(z.regex(/^(aws_sm|vault|k8s):.+$/, 'must be <backend>:<ref>')))
+    .check(
+      z.describe(
+        'Development: `<backend>:<ref>` of a secret in another backend holding `service_account_key_json`.',
+      ),
+    ),
 };
 export type GcpEnvironment = z.output<z.ZodMiniObject<typeof GCP_ENVIRONMENT>> &
   Pick<CommonSecretsEnvironment, 'FENCE_SECRETS_BACKEND'>;

@@ -5,8 +5,9 @@ import { FileSecretResolver } from './file-secret-resolver';
 
 /** Kubernetes secrets (`k8s`), mounted as files into the function or the pod. */
 export const environment = {
-  /** Directory of mounted secret files, for the `k8s` backend. */
-  FENCE_SECRETS_DIR: z.optional(z.string().check(z.minLength(1))),
+  FENCE_SECRETS_DIR: z
+    .optional(z.string().check(z.minLength(1)))
+    .check(z.describe('Directory of mounted secret files, for the `k8s` backend.')),
 };
 export type KubernetesEnvironment = SecretsBackendEnvironment<typeof environment>;
 

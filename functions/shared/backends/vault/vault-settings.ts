@@ -10,53 +10,95 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** The Vault backend's variables (part of every function's secrets environment). */
 export const VAULT_ENVIRONMENT = {
-  /**
-   * Vault (or OpenBao) address, `https://vault.example.org:8200`; required for the `vault`
-   * backend. Plain http only to a loopback address (a Vault agent beside the broker): the token
-   * and the login's signed AWS request travel to it.
-   */
-  VAULT_ADDR: z.optional(secureEndpointUrl()),
-  /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
-  VAULT_NAMESPACE: z.optional(nonEmpty()),
-  /** PEM file of the CA(s) that sign Vault's certificate, instead of the system roots. */
-  VAULT_CACERT: z.optional(nonEmpty()),
-  /** How the broker logs in to Vault; required for the `vault` backend. */
-  VAULT_AUTH_METHOD: z.optional(z.enum(VAULT_AUTH_METHODS)),
-  /** Where the auth method is mounted. @default the method's name (`kubernetes`, `approle`, `aws`) */
-  VAULT_AUTH_MOUNT: z.optional(nonEmpty()),
-  /** Kubernetes and AWS auth: the Vault role to log in as. */
-  VAULT_ROLE: z.optional(nonEmpty()),
-  /** Kubernetes auth: the projected service-account token. @default /var/run/secrets/kubernetes.io/serviceaccount/token */
-  VAULT_K8S_TOKEN_FILE: z.optional(nonEmpty()),
-  /**
-   * AWS auth (required with it): the value Vault's `iam_server_id_header_value` requires, sent
-   * signed as `X-Vault-AWS-IAM-Server-ID` so a request signed for this Vault cannot be replayed
-   * to another.
-   */
-  VAULT_AWS_IAM_SERVER_ID: z.optional(nonEmpty()),
-  /**
-   * AWS auth: the region of the STS endpoint Vault forwards the signed request to (its
-   * `sts_endpoint` and `sts_region`). @default none: the global endpoint, signed for us-east-1
-   */
-  VAULT_AWS_STS_REGION: z.optional(
-    z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1')),
+  VAULT_ADDR: z
+    .optional(secureEndpointUrl())
+    .check(
+      z.describe(
+        "Vault (or OpenBao) address, `https://vault.example.org:8200`; required for the `vault` backend. Plain http only to a loopback address (a Vault agent beside the broker): the token and the login's signed AWS request travel to it.",
+      ),
+    ),
+  VAULT_NAMESPACE: z
+    .optional(nonEmpty())
+    .check(z.describe('Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`.')),
+  VAULT_CACERT: z
+    .optional(nonEmpty())
+    .check(z.describe("PEM file of the CA(s) that sign Vault's certificate, instead of the system roots.")),
+  VAULT_AUTH_METHOD: z
+    .optional(z.enum(VAULT_AUTH_METHODS))
+    .check(z.describe('How the broker logs in to Vault; required for the `vault` backend.')),
+  VAULT_AUTH_MOUNT: z.optional(nonEmpty()).check(
+    z.meta({
+      description: 'Where the auth method is mounted.',
+      unset: "the method's name (`kubernetes`, `approle`, `aws`)",
+    }),
   ),
-  /**
-   * AWS auth: the STS URL the request is signed for, when it is not AWS's own for the region
-   * (a VPC endpoint's name, an emulator). @default https://sts.amazonaws.com, or https://sts.<region>.amazonaws.com
-   */
-  VAULT_AWS_STS_ENDPOINT: z.optional(secureEndpointUrl()),
-  /** AppRole auth: the role id, or a file holding it. */
-  VAULT_ROLE_ID: z.optional(nonEmpty()),
-  VAULT_ROLE_ID_FILE: z.optional(nonEmpty()),
-  /** AppRole auth: the secret id, or a file holding it (prefer the file). */
-  VAULT_SECRET_ID: z.optional(nonEmpty()),
-  VAULT_SECRET_ID_FILE: z.optional(nonEmpty()),
-  /** Token auth (development): the token, or a file holding it (re-read when Vault refuses it). */
-  VAULT_TOKEN: z.optional(nonEmpty()),
-  VAULT_TOKEN_FILE: z.optional(nonEmpty()),
-  /** KV v2 mount where admin flows create secrets. @default secret */
-  VAULT_KV_MOUNT: z.optional(nonEmpty()),
+  VAULT_ROLE: z
+    .optional(nonEmpty())
+    .check(z.describe('Kubernetes and AWS auth: the Vault role to log in as.')),
+  VAULT_K8S_TOKEN_FILE: z.optional(nonEmpty()).check(
+    z.meta({
+      description: 'Kubernetes auth: the projected service-account token.',
+      unset: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    }),
+  ),
+  VAULT_AWS_IAM_SERVER_ID: z
+    .optional(nonEmpty())
+    .check(
+      z.describe(
+        "AWS auth (required with it): the value Vault's `iam_server_id_header_value` requires, sent signed as `X-Vault-AWS-IAM-Server-ID` so a request signed for this Vault cannot be replayed to another.",
+      ),
+    ),
+  VAULT_AWS_STS_REGION: z
+    .optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1')))
+    .check(
+      z.meta({
+        description:
+          'AWS auth: the region of the STS endpoint Vault forwards the signed request to (its `sts_endpoint` and `sts_region`).',
+        unset: 'none: the global endpoint, signed for us-east-1',
+      }),
+    ),
+  VAULT_AWS_STS_ENDPOINT: z.optional(secureEndpointUrl()).check(
+    z.meta({
+      description:
+        "AWS auth: the STS URL the request is signed for, when it is not AWS's own for the region (a VPC endpoint's name, an emulator).",
+      unset: 'https://sts.amazonaws.com, or https://sts.<region>.amazonaws.com',
+    }),
+  ),
+  VAULT_ROLE_ID: z.optional(nonEmpty()).check(z.describe('AppRole auth: the role id, or a file holding it.')),
+  VAULT_ROLE_ID_FILE: z
+    .optional(nonEmpty())
+    .check(
+      z.describe(
+        'AppRole auth: a file holding the role id, read at each login (instead of `VAULT_ROLE_ID`).',
+      ),
+    ),
+  VAULT_SECRET_ID: z
+    .optional(nonEmpty())
+    .check(z.describe('AppRole auth: the secret id, or a file holding it (prefer the file).')),
+  VAULT_SECRET_ID_FILE: z
+    .optional(nonEmpty())
+    .check(
+      z.describe(
+        'AppRole auth: a file holding the secret id, read at each login (instead of `VAULT_SECRET_ID`).',
+      ),
+    ),
+  VAULT_TOKEN: z
+    .optional(nonEmpty())
+    .check(
+      z.describe(
+        'Token auth (development): the token, or a file holding it (re-read when Vault refuses it).',
+      ),
+    ),
+  VAULT_TOKEN_FILE: z
+    .optional(nonEmpty())
+    .check(
+      z.describe(
+        'Token auth: a file holding the token, read again when Vault refuses the old one (instead of `VAULT_TOKEN`).',
+      ),
+    ),
+  VAULT_KV_MOUNT: z
+    .optional(nonEmpty())
+    .check(z.meta({ description: 'KV v2 mount where admin flows create secrets.', unset: 'secret' })),
 };
 export type VaultEnvironment = z.output<z.ZodMiniObject<typeof VAULT_ENVIRONMENT>>;
 
