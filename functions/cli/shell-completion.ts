@@ -128,6 +128,18 @@ function valueArms(tree: CompletionNode[], indent: string): string {
     .join('\n');
 }
 
+/** The shell function both scripts share (bash and zsh read `case` alike): an option's value completion. */
+function valueFunction(fn: string, tree: CompletionNode[]): string {
+  return `# What the value of option $2 of command $1 completes to: files, choices <words>, or nothing.
+${fn}_value() {
+  case "$1 $2" in
+${valueArms(tree, '    ')}
+    *) REPLY='' ;;
+  esac
+}
+`;
+}
+
 function bashScript(name: string, tree: CompletionNode[]): string {
   const fn = `_${name.replaceAll('-', '_')}`;
   return `# bash completion for ${name}, generated from its commands by \`${name} completion bash\`.
@@ -163,14 +175,7 @@ ${caseArms(tree, (node) => `REPLY=${quoted(valuedOptions(node).join(' '))}`, '  
   esac
 }
 
-# What the value of option $2 of command $1 completes to: files, choices <words>, or nothing.
-${fn}_value() {
-  case "$1 $2" in
-${valueArms(tree, '    ')}
-    *) REPLY='' ;;
-  esac
-}
-
+${valueFunction(fn, tree)}
 ${fn}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" command_path='' word option='' i REPLY
   COMPREPLY=()
@@ -293,14 +298,7 @@ ${caseArms(
   esac
 }
 
-# What the value of option $2 of command $1 completes to: files, choices <words>, or nothing.
-${fn}_value() {
-  case "$1 $2" in
-${valueArms(tree, '    ')}
-    *) REPLY='' ;;
-  esac
-}
-
+${valueFunction(fn, tree)}
 # Loaded from $fpath by compinit, this file is the completion function's body; sourced, it
 # registers the function.
 if [[ \${zsh_eval_context[-1]} == loadautofunc ]]; then
