@@ -15,6 +15,9 @@ import { DynamoDbBucketRegistry } from '../shared/registry/dynamodb-bucket-regis
 import type { SecretPayload } from '../shared/secrets/secret-resolver';
 import type { DriftEnvironment } from './environment';
 
+/** The most one read of a MinIO admin secret may take in a drift run, retries included. */
+const ADMIN_SECRET_READ_BUDGET_MS = 10_000;
+
 /**
  * The composition root of the drift check, shared by the drift-check Lambda and
  * `fence-buckets drift-check`: the registry, the configured backends (reads uncached, as the
@@ -32,7 +35,10 @@ export function wireDriftCheck(
   for (const name of environment.FENCE_SECRETS_BACKEND) {
     backends[name] = overrides.backends?.[name] ?? adminSecretsBackend(name, environment);
   }
-  const adminSecrets = new AwsSecretsManagerResolver();
+  // A batch job, not the hot path: the MinIO admin secrets get the drift check's patience, not
+  // presign's 2 s read budget (sixteen checks at once on a busy Secrets Manager took longer, and
+  // each then reported a healthy bucket as failed).
+  const adminSecrets = new AwsSecretsManagerResolver({ budgetMs: ADMIN_SECRET_READ_BUDGET_MS });
   const workloadIdentity = overrides.workloadIdentity ?? workloadIdentitySigners(environment);
   const endpointPolicy = overrides.endpointPolicy ?? StoreEndpointPolicy.fromEnvironment(environment);
   return new DriftCheck({
