@@ -26,7 +26,8 @@ export const RotationReaderEnvironment = {
   ),
   REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))).check(
     z.meta({
-      description: 'The registry table, read (Scan) for the `max_expires_in` of the buckets on a secret.',
+      description:
+        'The registry table, read (Scan) for the buckets on a secret: their `max_expires_in` (the grace) and, for IAM keys without `aws_bucket`, where testSecret proves a new key.',
       unset: 'none',
     }),
   ),
