@@ -26,7 +26,7 @@ export interface RotatingIamSecret {
  */
 export async function createRotatingIamSecret(
   clients: { iam: IAMClient; s3: S3Client; sm: SecretsManagerClient },
-  options: { path?: string; fields?: Record<string, string> } = {},
+  options: { path?: string; fields?: Record<string, string>; withoutBucketField?: boolean } = {},
 ): Promise<RotatingIamSecret> {
   const bucket = uniqueName('iam-rotated');
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -56,7 +56,7 @@ export async function createRotatingIamSecret(
         access_key_id: first.accessKeyId,
         secret_access_key: first.secretAccessKey,
         iam_user_name: user,
-        aws_bucket: bucket,
+        ...(options.withoutBucketField === true ? {} : { aws_bucket: bucket }),
         ...options.fields,
       }),
       Tags: [{ Key: 'fence-bucket-broker:rotation', Value: 'iam-user-key' }],
