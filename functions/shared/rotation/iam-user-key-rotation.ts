@@ -32,9 +32,19 @@ export const IAM_KEYS_PER_USER = 2;
 /**
  * The user tag a createSecret writes before CreateAccessKey (`<token> <ISO time>`): a replay of
  * that token knows a key no version holds, created since, as its own lost key, never handed to
- * anyone (its secret died with the step), and deletes it at once.
+ * anyone (its secret died with the step), and deletes it once that attempt cannot be running.
  */
 export const CREATING_TAG = 'fence-bucket-broker:creating';
+
+/** Lambda's longest run: an attempt marked longer ago than this has ended, one way or another. */
+export const MAX_STEP_MS = 15 * 60_000;
+
+/** The token and time of the user's in-flight mark, if it has a readable one. */
+function creatingMark(user: IamUser): { token: string; at: Date } | undefined {
+  const [token, at] = (user.tags.get(CREATING_TAG) ?? '').split(' ');
+  const time = Date.parse(at ?? '');
+  return token && Number.isFinite(time) ? { token, at: new Date(time) } : undefined;
+}
 
 export interface IamUserKeyRotationDependencies {
   store: RotationStore;
@@ -54,6 +64,8 @@ export interface IamUserKeyRotationDependencies {
    * capped by the step's remaining time less `reserveMs`. @default 60 000 ms
    */
   propagationWaitMs?: number;
+  /** How long after its mark an attempt of createSecret may still be running. @default MAX_STEP_MS */
+  maxStepMs?: number;
   /** Kept free of the step's remaining time for the step to fail cleanly. @default 3 000 ms */
   reserveMs?: number;
   /** Only secrets whose name starts with this are rotated (the broker's prefix). @default any */
@@ -122,7 +134,14 @@ class IamUserAccessKeys implements RotatedKeyStore<IamAccessKey[]> {
     const user = await this.userOf(secret);
     let keys = await this.deps.iam.list(user.name);
     const labels = await labelsByKey(this.deps.store, metadata);
-    const lost = this.lostKeys(user, keys, labels, token);
+    const lost = this.keysOfThisToken(user, keys, labels, token);
+    if (lost.length > 0 && !this.attemptIsOver(user)) {
+      // An attempt of this token may still be running (a step delivered twice at once): its key
+      // may be about to be stored, so it is neither deleted nor stamped.
+      throw new RotationError(
+        `an earlier attempt of this rotation of ${metadata.name} may still be creating ${lost.map((key) => keyHint(key.accessKeyId)).join(', ')}; retry later`,
+      );
+    }
     for (const key of lost) {
       await this.deps.iam.delete(user.name, key.accessKeyId);
       this.deps.log?.({ retirement: 'deleted (lost by an earlier attempt)', key: keyHint(key.accessKeyId) });
@@ -285,23 +304,28 @@ class IamUserAccessKeys implements RotatedKeyStore<IamAccessKey[]> {
     return user;
   }
 
-  /** Keys this token's killed createSecret made: unlabelled, unstamped, created since its mark. */
-  private lostKeys(
+  /**
+   * Keys an earlier createSecret of this token made and did not store: created since its mark,
+   * held by no version. Their secret was never stored, so no reader can have them.
+   */
+  private keysOfThisToken(
     user: IamUser,
     keys: readonly IamAccessKey[],
     labels: ReadonlyMap<string, ReadonlySet<string>>,
     token: string,
   ): IamAccessKey[] {
-    const [markedToken, markedAt] = (user.tags.get(CREATING_TAG) ?? '').split(' ');
-    const since = Date.parse(markedAt ?? '');
-    if (markedToken !== token || !Number.isFinite(since)) return [];
+    const mark = creatingMark(user);
+    if (mark?.token !== token) return [];
     // IAM reports creation times in whole seconds.
-    const floor = Math.floor(since / 1000) * 1000;
-    return keys.filter(
-      (key) =>
-        !labels.has(key.accessKeyId) &&
-        !user.tags.has(demotedTag(key.accessKeyId)) &&
-        key.createdAt.getTime() >= floor,
+    const floor = Math.floor(mark.at.getTime() / 1000) * 1000;
+    return keys.filter((key) => !labels.has(key.accessKeyId) && key.createdAt.getTime() >= floor);
+  }
+
+  /** Whether the attempt that wrote the mark can no longer be running (Lambda's longest run). */
+  private attemptIsOver(user: IamUser): boolean {
+    const mark = creatingMark(user);
+    return (
+      mark !== undefined && this.clock().getTime() - mark.at.getTime() >= (this.deps.maxStepMs ?? MAX_STEP_MS)
     );
   }
 

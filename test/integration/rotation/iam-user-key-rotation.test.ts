@@ -19,6 +19,7 @@ import {
   CREATING_TAG,
   IamUserKeyRotation,
   type IamUserKeyRotationDependencies,
+  MAX_STEP_MS,
 } from '../../../functions/shared/rotation/iam-user-key-rotation';
 import { IamUserKeyLimitError, RotationError } from '../../../functions/shared/rotation/rotation-errors';
 import { RotationStore } from '../../../functions/shared/rotation/rotation-store';
@@ -163,23 +164,33 @@ describe('Class: IamUserKeyRotation (moto IAM, S3, Secrets Manager)', () => {
     expect(pending).toBeUndefined();
   });
 
-  it('a createSecret killed after CreateAccessKey: its key is left; the replay deletes it and creates one key', async () => {
+  it('a createSecret killed after CreateAccessKey: its key is left; a replay while it might still run refuses, a later one deletes it and creates one key', async () => {
     // Prepare
     const secret = await newSecret();
     const token = await startRotation(secret);
-    const killed = rotation({ iam: crashAfter(new IamAccessKeys(iamClient()), 'create') });
+    let now = Date.now();
+    const clock = () => new Date(now);
+    const killed = rotation({ iam: crashAfter(new IamAccessKeys(iamClient()), 'create'), clock });
 
     // Act
     await expect(step(killed, secret, token, 'createSecret')).rejects.toThrow('injected crash after create');
     const afterFault = await keysOf(secret);
-    await step(rotation(), secret, token, 'createSecret');
+    const early = step(rotation({ clock }), secret, token, 'createSecret');
+    await expect(early).rejects.toThrow('may still be creating');
+    const afterEarly = await keysOf(secret);
+    now += MAX_STEP_MS;
+    await step(rotation({ clock }), secret, token, 'createSecret');
 
     // Assess
     expect(afterFault.size).toBe(2);
+    expect(afterEarly).toEqual(afterFault);
     const lost = [...afterFault].find((key) => key !== secret.first.accessKeyId) ?? '';
     const pending = await at(secret, 'AWSPENDING');
     expect(pending).not.toBe(lost);
     expect(await keysOf(secret)).toEqual(new Set([secret.first.accessKeyId, pending]));
+    expect(
+      (await new IamAccessKeys(iam).user(secret.user)).tags.has(`fence-bucket-broker:demoted:${lost}`),
+    ).toBe(false);
   });
 
   it('a createSecret killed after storing AWSPENDING: the replay keeps that key and creates none', async () => {
