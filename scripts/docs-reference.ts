@@ -6,6 +6,7 @@ import { DriftEnvironmentSchema } from '../functions/drift-check/environment';
 import { LocalRunnerEnvironmentSchema } from '../functions/local/environment';
 import { PresignEnvironmentSchema } from '../functions/presign/environment';
 import { brokerOpenApiDocument } from '../functions/presign/openapi';
+import { IamRotationEnvironmentSchema } from '../functions/rotate-iam-user-key/environment';
 import { RotationEnvironmentSchema } from '../functions/rotate-minio-key/environment';
 import { ERROR_CODES, ERROR_REFERENCE, type ErrorCode } from '../functions/shared/errors';
 import { SyncEnvironmentSchema } from '../functions/sync-registry/environment';
@@ -136,6 +137,12 @@ const ENVIRONMENT_SECTIONS: readonly EnvironmentSection[] = [
     source: 'functions/rotate-minio-key/environment.ts',
     schema: RotationEnvironmentSchema,
     note: 'The MinIO key-rotation Lambda (deployed with `minioAdminSecretArns`).',
+  },
+  {
+    title: 'rotate-iam-user-key',
+    source: 'functions/rotate-iam-user-key/environment.ts',
+    schema: IamRotationEnvironmentSchema,
+    note: 'The IAM user key rotation Lambda (deployed with `rotatedIamUserPath`).',
   },
   {
     title: 'sync-registry',

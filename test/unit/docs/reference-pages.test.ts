@@ -5,6 +5,7 @@ import { AdminEnvironmentSchema } from '../../../functions/admin/environment';
 import { DriftEnvironmentSchema } from '../../../functions/drift-check/environment';
 import { LocalRunnerEnvironmentSchema } from '../../../functions/local/environment';
 import { PresignEnvironmentSchema } from '../../../functions/presign/environment';
+import { IamRotationEnvironmentSchema } from '../../../functions/rotate-iam-user-key/environment';
 import { RotationEnvironmentSchema } from '../../../functions/rotate-minio-key/environment';
 import { ERROR_CODES, ERROR_REFERENCE } from '../../../functions/shared/errors';
 import { SyncEnvironmentSchema } from '../../../functions/sync-registry/environment';
@@ -44,6 +45,7 @@ const ENVIRONMENT_SCHEMAS = {
   admin: AdminEnvironmentSchema,
   'drift-check': DriftEnvironmentSchema,
   'rotate-minio-key': RotationEnvironmentSchema,
+  'rotate-iam-user-key': IamRotationEnvironmentSchema,
   'sync-registry': SyncEnvironmentSchema,
   'local runner': LocalRunnerEnvironmentSchema,
 } as const;
