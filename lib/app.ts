@@ -44,6 +44,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
     minioAdminSecretArns: context.minioAdminSecretArns,
     rotatedMinioSecrets: context.rotatedMinioSecrets,
     rotationInterval: context.rotationDays,
+    rotatedIamUserPath: context.rotatedIamUserPath,
     maxUrlLifetime: context.maxUrlLifetimeSeconds,
     presignThrottle: {
       rateLimit: context.presignThrottleRate,

@@ -170,6 +170,7 @@ export function everythingContext(): Record<string, unknown> {
     minioAdminSecretArns:
       'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/admin/minio/myminio-AbCdEf',
     rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+    rotatedIamUserPath: '/gen3-buckets/',
     fenceDbSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123abcd-AbCdEf',
     vpcId: 'vpc-0123456789abcdef0',
     vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import leven from 'leven';
 import { allowedNetworkProblem } from '../../functions/shared/network/store-endpoint-policy';
 import { SECRETS_BACKENDS, type SecretsBackend } from '../../functions/shared/registry/bucket-record';
+import { rotatedUserPathProblem } from '../constructs/iam-key-rotation';
 import { DEFAULT_DRIFT_SCHEDULE } from '../constructs/scheduled-drift-check';
 
 /**
@@ -109,6 +110,15 @@ const flag =
     return value === true || value === 'true';
   };
 
+/** The IAM path of the rotated users, or undefined when unset; `rotatedUserPathProblem` says what it refuses. */
+function iamUserPath(value: unknown, key: string): string | undefined {
+  const path = optionalText(value);
+  if (path === undefined) return undefined;
+  const problem = rotatedUserPathProblem(path);
+  if (problem !== undefined) throw new Error(`context ${key} ${problem}, got ${JSON.stringify(value)}`);
+  return path;
+}
+
 /** A key the app reads as text; what it refuses, the constructs check (`lambda-secrets-access.ts`). */
 const text = (meaning: string, fallback = 'none', refuses = '') =>
   contextKey({ default: fallback, meaning, refuses, parse: optionalText });
@@ -200,6 +210,14 @@ export const CONTEXT_KEYS = {
       "not a whole number of at least 1; an interval not longer than cache TTL × 1.1 + stale-on-error + `maxUrlLifetimeSeconds` + 10 min + Secrets Manager's rotation window of 24 h (about 26.3 h with the defaults: `1` is refused, `2` accepted)",
     parse: duration(Duration.days),
   }),
+  rotatedIamUserPath: contextKey({
+    default: 'none: no IAM-key rotation function',
+    meaning:
+      'the IAM path of the users whose access keys rotation may create, list, deactivate and delete (e.g. `/gen3-buckets/`): the IAM user-key rotation Lambda is deployed only when this is set, and its role reaches `arn:aws:iam::<account>:user<path>*` and no other user. It rotates only secrets under the prefix tagged `fence-bucket-broker:rotation=iam-user-key`; its ARN is the `IamKeyRotationFunctionArn` output',
+    refuses:
+      'a path not starting and ending with `/`, with an empty segment, with characters other than IAM name characters (letters, digits, `_+=,.@-`; a `*`, `?` or a policy variable would widen the grant) or longer than 512; `/` alone (every user of the account: not least privilege)',
+    parse: iamUserPath,
+  }),
   maxUrlLifetimeSeconds: contextKey({
     default: '`3600`',
     meaning:
@@ -236,7 +254,7 @@ export const CONTEXT_KEYS = {
   rotationReservedConcurrency: contextKey({
     default: '`5`',
     meaning:
-      'concurrent executions reserved for the rotation Lambda, so a flood of presigns cannot starve rotation; `0` or `none`: no reservation',
+      'concurrent executions reserved for each rotation Lambda (MinIO, IAM user keys), so a flood of presigns cannot starve rotation; `0` or `none`: no reservation',
     refuses: 'not a whole number, `none` or 0',
     parse: reservation,
   }),

@@ -19,10 +19,10 @@ import {
   presignErrorMetric,
   SERVER_ERROR_CODES,
 } from '../../functions/presign/presign-metrics';
-import { ROTATION_METRICS } from '../../functions/rotate-minio-key/rotation-metrics';
 import { DRIFT_CHECK_NAMES } from '../../functions/shared/drift/drift-results';
 import { ERROR_CODES } from '../../functions/shared/errors';
 import { ROTATION_STEPS } from '../../functions/shared/rotation/minio-key-rotation';
+import { ROTATION_METRICS } from '../../functions/shared/rotation/rotation-metrics';
 import { SYNC_METRICS } from '../../functions/sync-registry/sync-metrics';
 import { BROKER_METRICS } from './broker-function';
 
@@ -31,6 +31,12 @@ export interface BrokerMonitoringProps {
   readonly driftCheckFunction: lambda.IFunction;
   /** The MinIO rotation function, when deployed: its alarms and graphs are added. @default none */
   readonly rotationFunction?: lambda.IFunction;
+  /**
+   * The IAM user-key rotation function, when deployed. It publishes the same rotation metrics as
+   * the MinIO one, so the step and retirement alarms cover both; it gets its own throttle alarm.
+   * @default none
+   */
+  readonly iamKeyRotationFunction?: lambda.IFunction;
   /** The registry sync function, when deployed: its alarms and graphs are added. @default none */
   readonly syncFunction?: lambda.IFunction;
   /** E-mail addresses subscribed to the alarm topic (each confirms by mail). @default none */
@@ -111,7 +117,14 @@ export class BrokerMonitoring extends Construct {
 
     this.facade.addLargeHeader('fence-bucket-broker');
     this.monitorPresign(props);
-    if (props.rotationFunction !== undefined) this.monitorRotation(props.rotationFunction);
+    const rotationFunctions: [lambda.IFunction | undefined, string, string][] = [
+      [props.rotationFunction, 'RotationFunction', 'Rotation function (MinIO keys)'],
+      [props.iamKeyRotationFunction, 'IamKeyRotationFunction', 'Rotation function (IAM user keys)'],
+    ];
+    const deployedRotations = rotationFunctions.filter(
+      (entry): entry is [lambda.IFunction, string, string] => entry[0] !== undefined,
+    );
+    if (deployedRotations.length > 0) this.monitorRotation(deployedRotations);
     this.monitorDrift(props.driftCheckFunction);
     if (props.syncFunction !== undefined) this.monitorSync(props.syncFunction);
   }
@@ -249,7 +262,11 @@ export class BrokerMonitoring extends Construct {
     });
   }
 
-  private monitorRotation(rotationFunction: lambda.IFunction): void {
+  /**
+   * One set of step and retirement alarms for every rotation function (they publish the same
+   * metrics, without a function dimension), and one throttle alarm per function.
+   */
+  private monitorRotation(rotationFunctions: readonly [lambda.IFunction, string, string][]): void {
     const byStep = (name: string, step: string) =>
       new cloudwatch.Metric({
         namespace: BROKER_METRICS.namespace,
@@ -279,7 +296,7 @@ export class BrokerMonitoring extends Construct {
     });
     this.facade.monitorCustom({
       alarmFriendlyName: 'Rotation',
-      humanReadableName: 'MinIO key rotation',
+      humanReadableName: 'Key rotation (MinIO, IAM user keys)',
       metricGroups: [
         {
           title: 'Rotation outcomes (steps per hour)',
@@ -303,14 +320,16 @@ export class BrokerMonitoring extends Construct {
         },
       ],
     });
-    this.facade.monitorLambdaFunction({
-      lambdaFunction: rotationFunction,
-      alarmFriendlyName: 'RotationFunction',
-      humanReadableName: 'Rotation function',
-      addThrottlesCountAlarm: {
-        Critical: { maxErrorCount: 0, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING },
-      },
-    });
+    for (const [lambdaFunction, alarmFriendlyName, humanReadableName] of rotationFunctions) {
+      this.facade.monitorLambdaFunction({
+        lambdaFunction,
+        alarmFriendlyName,
+        humanReadableName,
+        addThrottlesCountAlarm: {
+          Critical: { maxErrorCount: 0, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING },
+        },
+      });
+    }
   }
 
   private monitorDrift(driftCheckFunction: lambda.IFunction): void {

@@ -1,3 +1,4 @@
+import { IAM_ROTATION_TAG } from '../../functions/shared/rotation/iam-rotation-secret';
 import { ADMIN_SECRETS_SUBPATH } from '../../functions/shared/secrets/secret-paths';
 
 /**
@@ -33,6 +34,7 @@ export interface RoleMatrix {
 }
 
 const SECRET = 'arn:{partition}:secretsmanager:{region}:{account}:secret:';
+const ROTATED_USERS = 'arn:{partition}:iam::{account}:user{rotatedUserPath}*';
 const ANY_KMS_KEY = 'arn:{partition}:kms:{region}:{account}:key/*';
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': 'secretsmanager.{region}.amazonaws.com' } };
 
@@ -233,6 +235,142 @@ export const ROTATION_MATRIX = {
       resources: ['*'],
       reason:
         'rotation writes values and moves stages; it never creates, deletes, re-keys or shares a secret',
+    },
+  },
+} as const satisfies RoleMatrix;
+
+/**
+ * The user tags IAM rotation writes (IAM access keys carry no tags, so a key's demotion time and
+ * createSecret's in-flight mark live on the user): `fence-bucket-broker:demoted:<key id>` and
+ * `fence-bucket-broker:creating`. The role may tag users with these keys only.
+ */
+export const ROTATION_USER_TAG_KEYS = 'fence-bucket-broker:*';
+
+/**
+ * Privilege-escalation paths through IAM: who holds one of these can make itself anything. The
+ * IAM rotation role is denied them whatever another policy on it grants; its own grant is the four
+ * access-key actions on users under one path.
+ */
+export const IAM_ESCALATION_ACTIONS = [
+  'iam:CreateUser',
+  'iam:DeleteUser',
+  'iam:UpdateUser',
+  'iam:AttachUserPolicy',
+  'iam:DetachUserPolicy',
+  'iam:PutUserPolicy',
+  'iam:DeleteUserPolicy',
+  'iam:PutUserPermissionsBoundary',
+  'iam:DeleteUserPermissionsBoundary',
+  'iam:AddUserToGroup',
+  'iam:CreateLoginProfile',
+  'iam:UpdateLoginProfile',
+  'iam:CreateServiceSpecificCredential',
+  'iam:UploadSSHPublicKey',
+  'iam:UploadSigningCertificate',
+  'iam:CreateRole',
+  'iam:AttachRolePolicy',
+  'iam:PutRolePolicy',
+  'iam:UpdateAssumeRolePolicy',
+  'iam:PassRole',
+  'iam:CreatePolicyVersion',
+  'iam:SetDefaultPolicyVersion',
+  'iam:AttachGroupPolicy',
+  'iam:PutGroupPolicy',
+] as const;
+
+/**
+ * The IAM user-key rotation function (issue 23): the four rotation steps on secrets tagged for it,
+ * and access keys of the users under one IAM path. testSecret proves the new key with the key's own
+ * credentials, so the role has no S3 right.
+ */
+export const IAM_KEY_ROTATION_MATRIX = {
+  description:
+    'the IAM user-key rotation Lambda: the four rotation steps on tagged secrets that name it, access keys (and rotation tags) of users under one IAM path',
+  placeholders: {
+    rotationFunction: 'the IAM rotation function’s ARN',
+    rotatedUserPath:
+      'the IAM path of the users whose keys are rotated (rotatedIamUserPath), e.g. /gen3-buckets/',
+    registryTable: 'the registry table’s ARN',
+  },
+  rules: {
+    rotateTaggedSecrets: {
+      effect: 'Allow',
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [`${SECRET}{prefix}*`],
+      conditions: {
+        StringEquals: {
+          [`secretsmanager:ResourceTag/${IAM_ROTATION_TAG.key}`]: IAM_ROTATION_TAG.value,
+          'secretsmanager:resource/AllowRotationLambdaArn': '{rotationFunction}',
+        },
+      },
+      reason:
+        'the rotation steps, only on secrets under the prefix tagged for IAM user-key rotation (ABAC: the CLI tags secrets it creates after the deploy) whose rotation Lambda is this function',
+    },
+    manageUserKeys: {
+      effect: 'Allow',
+      actions: [
+        'iam:GetUser',
+        'iam:CreateAccessKey',
+        'iam:ListAccessKeys',
+        'iam:UpdateAccessKey',
+        'iam:DeleteAccessKey',
+      ],
+      resources: [ROTATED_USERS],
+      reason:
+        'read the user (its path and rotation tags), create the new key, list the user’s keys, deactivate and delete retired ones: only users under the configured path',
+    },
+    stampUsers: {
+      effect: 'Allow',
+      actions: ['iam:TagUser', 'iam:UntagUser'],
+      resources: [ROTATED_USERS],
+      conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ROTATION_USER_TAG_KEYS } },
+      reason:
+        'a key’s demotion time and the in-flight mark of createSecret, as user tags under the broker’s own keys only (TagUser and UntagUser always carry aws:TagKeys), so no tag another policy reads can be set',
+    },
+    useSecretKeys: {
+      effect: 'Allow',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [ANY_KMS_KEY],
+      conditions: VIA_SECRETS_MANAGER,
+      reason: 'reading and writing secret versions under any customer key, only through Secrets Manager',
+    },
+    scanRegistry: {
+      effect: 'Allow',
+      actions: ['dynamodb:Scan'],
+      resources: ['{registryTable}'],
+      reason:
+        'read-only: the buckets whose secret_ref is the rotated secret (the bucket testSecret proves the key on, their longest max_expires_in)',
+    },
+    denySecretAdministration: {
+      effect: 'Deny',
+      actions: [
+        ...SECRET_WRITE_FAMILIES.filter(
+          (family) => family !== 'secretsmanager:Put*' && family !== 'secretsmanager:Update*',
+        ),
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:UpdateSecret',
+      ],
+      resources: ['*'],
+      reason:
+        'rotation writes values and moves stages; it never creates, deletes, re-keys, re-tags or shares a secret (so it cannot tag one into its own reach)',
+    },
+    denyAdminSecrets: {
+      effect: 'Deny',
+      actions: ['secretsmanager:*'],
+      resources: [`${SECRET}{prefix}${ADMIN_SECRETS_PATH}*`],
+      reason: 'MinIO admin credentials share the prefix; a tag on one of them gives IAM rotation nothing',
+    },
+    denyIdentityAdministration: {
+      effect: 'Deny',
+      actions: IAM_ESCALATION_ACTIONS,
+      resources: ['*'],
+      reason:
+        'a role that mints access keys must never also create or change users, attach policies, set passwords or pass roles, whatever another policy on it grants',
     },
   },
 } as const satisfies RoleMatrix;

@@ -8,6 +8,7 @@ import { SIGV4_MAX_EXPIRES_IN } from '../../functions/shared/registry/bucket-rec
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
 import { BrokerMonitoring } from '../constructs/broker-monitoring';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
+import { IamKeyRotation } from '../constructs/iam-key-rotation';
 import {
   type LambdaSecretsAccess,
   type LambdaSecretsSettings,
@@ -50,11 +51,16 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly rotatedMinioSecrets?: string[];
   /** @default 30 days */
   readonly rotationInterval?: Duration;
+  /**
+   * The IAM path of the users whose access keys the IAM user-key rotation function rotates (e.g.
+   * `/gen3-buckets/`). The function is deployed only when this is set. @default none: no IAM-key rotation
+   */
+  readonly rotatedIamUserPath?: string;
   /** Stage throttling of the presign API. @default see PresignApiProps */
   readonly presignThrottle?: { readonly rateLimit?: number; readonly burstLimit?: number };
   /** Reserved concurrency of the presign function; 0: none. @default 100 */
   readonly presignReservedConcurrency?: number;
-  /** Reserved concurrency of the rotation function; 0: none. @default 5 */
+  /** Reserved concurrency of each rotation function (MinIO, IAM user keys); 0: none. @default 5 */
   readonly rotationReservedConcurrency?: number;
   /** Reserved concurrency of the admin function; 0: none. @default 5 */
   readonly adminReservedConcurrency?: number;
@@ -117,6 +123,8 @@ export class FenceBucketBrokerStack extends Stack {
   readonly adminApi?: AdminApi;
   /** Present when the stack is given MinIO admin secrets. */
   readonly rotation?: MinioKeyRotation;
+  /** Present when the stack is given the rotated IAM users' path. */
+  readonly iamKeyRotation?: IamKeyRotation;
   /** Present when the stack is given Fence DB's secret. */
   readonly registrySync?: RegistrySync;
   readonly driftCheck: ScheduledDriftCheck;
@@ -194,6 +202,21 @@ export class FenceBucketBrokerStack extends Stack {
       });
       this.rotation = rotation;
     }
+    if (props.rotatedIamUserPath !== undefined) {
+      this.iamKeyRotation = new IamKeyRotation(this, 'IamKeyRotation', {
+        rotatedUserPath: props.rotatedIamUserPath,
+        secretsPrefix: props.secretsPrefix,
+        registry: this.registry,
+        reservedConcurrency: props.rotationReservedConcurrency,
+        lambdaArchitecture: props.lambdaArchitecture,
+        storeEndpoints: props.storeEndpoints,
+      });
+      new CfnOutput(this, 'IamKeyRotationFunctionArn', {
+        value: this.iamKeyRotation.function.functionArn,
+        description:
+          'Rotation Lambda for IAM user-key secrets (fence-buckets migrate --enable-rotation --rotation-function-arn …)',
+      });
+    }
     if (props.registrySync !== undefined && fenceDb !== undefined) {
       this.registrySync = new RegistrySync(this, 'RegistrySync', {
         registry: this.registry,
@@ -231,6 +254,7 @@ export class FenceBucketBrokerStack extends Stack {
       presignFunction: this.presignApi.function,
       driftCheckFunction: this.driftCheck.function,
       rotationFunction: this.rotation?.function,
+      iamKeyRotationFunction: this.iamKeyRotation?.function,
       syncFunction: this.registrySync?.function,
       alarmEmails: props.alarmEmails,
     });

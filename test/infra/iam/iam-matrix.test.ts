@@ -1,10 +1,12 @@
 import type { Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import { IAM_ROTATION_TAG } from '../../../functions/shared/rotation/iam-rotation-secret';
 import {
   ADMIN_MATRIX,
   BROKER_FUNCTION_MATRIX,
   DRIFT_CHECK_MATRIX,
+  IAM_KEY_ROTATION_MATRIX,
   type IamRule,
   PRESIGN_RUNTIME_MATRIX,
   ROTATION_MATRIX,
@@ -184,6 +186,118 @@ function rotationRole(): RoleUnderTest {
       { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
       { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
       { action: 'lambda:InvokeFunction', resource: otherFunction },
+      ...NO_NETWORK,
+    ],
+  };
+}
+
+function iamKeyRotationRole(): RoleUnderTest {
+  const { stack, json } = synthesize({
+    rotatedIamUserPath: '/gen3-buckets/',
+    'aws:cdk:bundling-stacks': [],
+  });
+  const fn = stack.iamKeyRotation!.function;
+  const registryTable = concrete(stack, stack.registry.table.tableArn);
+  const rotationFunction = concrete(stack, fn.functionArn);
+  const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${account}:secret:${name}-AbCdEf`;
+  const user = (path: string) => `arn:aws:iam::${account}:user${path}`;
+  const tag = `secretsmanager:ResourceTag/${IAM_ROTATION_TAG.key}`;
+  // What Secrets Manager sees on a secret marked for this rotation: the tag, and this function as its Lambda.
+  const marked = {
+    [tag]: IAM_ROTATION_TAG.value,
+    'secretsmanager:resource/AllowRotationLambdaArn': rotationFunction,
+  };
+  const rotationSteps = [
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:PutSecretValue',
+    'secretsmanager:UpdateSecretVersionStage',
+  ];
+  return {
+    matrices: [BROKER_FUNCTION_MATRIX, IAM_KEY_ROTATION_MATRIX],
+    statements: executionRoleStatements(json, fn),
+    values: {
+      ...functionValues(stack, fn),
+      registryTable,
+      rotationFunction,
+      rotatedUserPath: '/gen3-buckets/',
+    },
+    notAllowed: [
+      // IAM: keys of users on another path, the root path, a path that only begins alike, another account.
+      ...['iam:CreateAccessKey', 'iam:ListAccessKeys', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'].flatMap(
+        (action) =>
+          [
+            user('/operators/alice'),
+            user('/alice'),
+            user('/gen3-buckets-admin/bob'),
+            'arn:aws:iam::210987654321:user/gen3-buckets/reader',
+          ].map((resource) => ({ action, resource })),
+      ),
+      { action: 'iam:GetUser', resource: user('/operators/alice') },
+      // User tags: the broker's own keys only, on the path's users only.
+      ...[['team'], ['fence-bucket-broker:creating', 'team']].flatMap((keys) =>
+        ['iam:TagUser', 'iam:UntagUser'].map((action) => ({
+          action,
+          resource: user('/gen3-buckets/reader'),
+          context: { 'aws:TagKeys': keys },
+        })),
+      ),
+      {
+        action: 'iam:TagUser',
+        resource: user('/operators/alice'),
+        context: { 'aws:TagKeys': ['fence-bucket-broker:creating'] },
+      },
+      // Nothing else in IAM, on the path's own users either.
+      ...[
+        'iam:CreateUser',
+        'iam:AttachUserPolicy',
+        'iam:PutUserPolicy',
+        'iam:CreateLoginProfile',
+        'iam:UpdateLoginProfile',
+        'iam:AddUserToGroup',
+        'iam:UpdateUser',
+        'iam:GetAccessKeyLastUsed',
+        'iam:CreateServiceSpecificCredential',
+      ].map((action) => ({ action, resource: user('/gen3-buckets/reader') })),
+      { action: 'iam:ListUsers', resource: '*' },
+      { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+      { action: 'iam:CreateAccessKey', resource: `arn:aws:iam::${account}:role/any` },
+      // Secrets: not without the tag, not with another tag value, not naming another Lambda, not
+      // outside the prefix, not under its admin/ sub-path.
+      ...rotationSteps.flatMap((action) => [
+        {
+          action,
+          resource: secret('gen3/fence/aws/dataset'),
+          context: { 'secretsmanager:resource/AllowRotationLambdaArn': rotationFunction },
+        },
+        { action, resource: secret('gen3/fence/aws/dataset'), context: { ...marked, [tag]: 'minio-key' } },
+        {
+          action,
+          resource: secret('gen3/fence/aws/dataset'),
+          context: {
+            ...marked,
+            'secretsmanager:resource/AllowRotationLambdaArn': `arn:aws:lambda:us-east-1:${account}:function:other`,
+          },
+        },
+        { action, resource: secret('elsewhere/aws/dataset'), context: marked },
+        { action, resource: secret('gen3/fence/admin/minio/myminio'), context: marked },
+      ]),
+      ...['secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:UpdateSecret'].map(
+        (action) => ({ action, resource: secret('gen3/fence/aws/dataset'), context: marked }),
+      ),
+      { action: 'secretsmanager:GetRandomPassword', resource: '*' },
+      { action: 'secretsmanager:ListSecrets', resource: '*' },
+      // S3: none (testSecret proves the new key with the key's own credentials).
+      ...['s3:GetObject', 's3:PutObject', 's3:ListBucket'].map((action) => ({
+        action,
+        resource: 'arn:aws:s3:::gen3-data/object',
+      })),
+      ...['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'].map((action) => ({
+        action,
+        resource: registryTable,
+      })),
+      { action: 'sts:AssumeRole', resource: `arn:aws:iam::${account}:role/unlisted` },
+      { action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:${account}:key/k` },
+      { action: 'lambda:InvokeFunction', resource: rotationFunction },
       ...NO_NETWORK,
     ],
   };
@@ -428,6 +542,7 @@ function functionValues(stack: Stack, fn: { logGroup: logs.ILogGroup }): Record<
 describe.each([
   ['presign runtime', presignRole],
   ['rotation', rotationRole],
+  ['IAM user-key rotation', iamKeyRotationRole],
   ['admin (in Fence DB’s VPC)', adminRole(true)],
   ['admin (no VPC)', adminRole(false)],
   ['sync', syncRole],

@@ -28,6 +28,37 @@ describe('Function: evaluate (the infra tests’ IAM evaluator)', () => {
     expect(evaluate(statements, { action: 'dynamodb:GetItem', resource: SECRET })).toBe('ImplicitDeny');
   });
 
+  it('holds ForAllValues: when every value of a multi-valued key matches, and for an absent key', () => {
+    // Prepare
+    const statements: PolicyStatement[] = [
+      {
+        Effect: 'Allow',
+        Action: 'iam:TagUser',
+        Resource: '*',
+        Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': 'fence-bucket-broker:*' } },
+      },
+    ];
+    const tag = (keys?: string | string[]) =>
+      evaluate(statements, {
+        action: 'iam:TagUser',
+        resource: 'arn:aws:iam::1:user/gen3-buckets/u',
+        ...(keys === undefined ? {} : { context: { 'aws:TagKeys': keys } }),
+      });
+
+    // Act + Assess
+    expect(tag(['fence-bucket-broker:creating', 'fence-bucket-broker:demoted:AKIA1'])).toBe('Allow');
+    expect(tag('fence-bucket-broker:creating')).toBe('Allow');
+    expect(tag(['fence-bucket-broker:creating', 'team'])).toBe('ImplicitDeny');
+    expect(tag(['team'])).toBe('ImplicitDeny');
+    expect(tag()).toBe('Allow');
+    expect(() =>
+      evaluate([{ ...statements[0]!, Condition: { 'ForAllValues:StringNotLike': { 'aws:TagKeys': 'x' } } }], {
+        action: 'iam:TagUser',
+        resource: '*',
+      }),
+    ).toThrow(/not supported/);
+  });
+
   it('holds a negated condition when its key is missing, and a positive one only when present and equal', () => {
     // Prepare
     const statements: PolicyStatement[] = [

@@ -27,8 +27,11 @@ export interface AccessRequest {
   readonly resource: string;
   /** For resource policies: the caller's ARN (a role ARN for assumed-role sessions). */
   readonly principalArn?: string;
-  /** Request context keys (`aws:PrincipalArn` is filled in from `principalArn`). */
-  readonly context?: Readonly<Record<string, string>>;
+  /**
+   * Request context keys (`aws:PrincipalArn` is filled in from `principalArn`); a multi-valued key
+   * (`aws:TagKeys`) as a list, or as one string standing for a list of one.
+   */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 /** IAM's wildcard match: `*` any run of characters, `?` one character. */
@@ -97,20 +100,39 @@ const CONDITION_OPERATORS: Record<
   NumericLessThan: { negated: false, match: (pattern, value) => Number(value) < Number(pattern) },
 };
 
+/** Set operators over multi-valued keys (`aws:TagKeys`): `ForAllValues:` prefixes a positive operator. */
+const SET_OPERATOR = /^ForAllValues:(.+)$/;
+
 /**
  * All operators must hold, and within one all keys. A positive operator needs the key present and
  * equal to one of the values; a negated one holds when the key is absent or equals none of them
  * (AWS's rule, which is what lets a Deny with `StringNotEquals` catch a request missing the key).
+ * `ForAllValues:` holds when every value of the request's key matches one of the values, and when
+ * the key is absent (AWS's rule: the empty set).
  */
-function matchesConditions(statement: PolicyStatement, context: Readonly<Record<string, string>>): boolean {
+function matchesConditions(
+  statement: PolicyStatement,
+  context: Readonly<Record<string, string | readonly string[]>>,
+): boolean {
   return Object.entries(statement.Condition ?? {}).every(([operatorName, block]) => {
-    const operator = CONDITION_OPERATORS[operatorName];
-    if (operator === undefined) throw new Error(`condition operator ${operatorName} not supported`);
+    const setOf = SET_OPERATOR.exec(operatorName)?.[1];
+    const operator = CONDITION_OPERATORS[setOf ?? operatorName];
+    if (operator === undefined || (setOf !== undefined && operator.negated)) {
+      throw new Error(`condition operator ${operatorName} not supported`);
+    }
     return Object.entries(block).every(([key, values]) => {
       const actual = Object.entries(context).find(([name]) => name.toLowerCase() === key.toLowerCase())?.[1];
+      const patterns = (Array.isArray(values) ? values : [values]).map(String);
+      if (setOf !== undefined) {
+        return [actual ?? []]
+          .flat()
+          .every((value) => patterns.some((pattern) => operator.match(pattern, value)));
+      }
+      if (typeof actual !== 'string' && actual !== undefined) {
+        throw new Error(`${key} has several values: only a ForAllValues: operator reads it`);
+      }
       if (actual === undefined) return operator.negated;
       // Numeric conditions hold numbers in the template (`NumericLessThan: { s3:TlsVersion: 1.2 }`).
-      const patterns = (Array.isArray(values) ? values : [values]).map(String);
       const any = patterns.some((pattern) => operator.match(pattern, actual));
       return operator.negated ? !any : any;
     });
