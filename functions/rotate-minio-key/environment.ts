@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import { booleanFlag, seconds } from '../shared/config/environment';
+import { booleanFlag } from '../shared/config/environment';
 import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
+import { RotationReaderEnvironment } from '../shared/rotation/rotation-reader-environment';
 
 /**
  * The rotation function's environment; the CDK construct is typed by the same schema. The
@@ -9,29 +10,7 @@ import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-polic
  * + margin (rotation-interval.ts).
  */
 export const RotationEnvironmentSchema = z.object({
-  FENCE_SECRETS_PREFIX: z
-    ._default(z.string().check(z.minLength(1)), 'gen3/fence/')
-    .check(z.describe('Only secrets under this name prefix are rotated.')),
-  FENCE_SECRET_CACHE_TTL_SECONDS: seconds(300).check(
-    z.describe("The presign function's credentials cache TTL."),
-  ),
-  FENCE_SECRET_CACHE_MAX_STALE_SECONDS: seconds(3600).check(
-    z.describe("The presign function's stale-on-error window (`max_stale`)."),
-  ),
-  FENCE_DEFAULT_MAX_URL_LIFETIME_SECONDS: seconds(3600).check(
-    z.describe(
-      "URL lifetime assumed for every secret; the registry's per-bucket `max_expires_in` may raise it.",
-    ),
-  ),
-  FENCE_ROTATION_MARGIN_SECONDS: seconds(600).check(
-    z.describe('Added to the grace for clocks and for the stage move to be seen everywhere.'),
-  ),
-  REGISTRY_TABLE_NAME: z.optional(z.string().check(z.minLength(1))).check(
-    z.meta({
-      description: 'The registry table, read (Scan) for the `max_expires_in` of the buckets on a secret.',
-      unset: 'none',
-    }),
-  ),
+  ...RotationReaderEnvironment,
   FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false).check(
     z.describe('Accept `http` MinIO endpoints: for tests and local development only.'),
   ),

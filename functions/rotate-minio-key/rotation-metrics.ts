@@ -1,12 +1,2 @@
-/**
- * The metrics the rotation function publishes (Powertools Metrics, EMF), each with the dimension
- * `Step` (one of ROTATION_STEPS). The handler writes them by these names; the CDK alarms and
- * dashboard read them by the same names.
- */
-export const ROTATION_METRICS = {
-  stepSucceeded: 'RotationStepSucceeded',
-  stepFailed: 'RotationStepFailed',
-  /** finishSecret moved AWSCURRENT but could not retire old keys (keys past their grace may live on). */
-  retirementFailed: 'RotationRetirementFailed',
-  stepDimension: 'Step',
-} as const;
+/** The MinIO rotation publishes the metrics every rotation function shares (one set of alarms). */
+export { ROTATION_METRICS } from '../shared/rotation/rotation-metrics';

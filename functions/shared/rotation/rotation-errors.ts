@@ -11,3 +11,23 @@ export class RotationError extends Error {
 export class RotationRetirementError extends RotationError {
   override readonly name = 'RotationRetirementError';
 }
+
+/**
+ * createSecret found the IAM user still holding two access keys (IAM's limit) after retiring
+ * every key past its grace: it creates nothing. The message names both keys by their last 4
+ * characters; the rotation succeeds once the older key's grace has passed, or an operator
+ * deletes the key no one uses.
+ */
+export class IamUserKeyLimitError extends RotationError {
+  override readonly name = 'IamUserKeyLimitError';
+
+  constructor(
+    readonly userName: string,
+    readonly keyHints: readonly string[],
+    reason: string,
+  ) {
+    super(
+      `IAM user ${userName} still has two access keys (${keyHints.join(', ')}): ${reason}; created no new key`,
+    );
+  }
+}
