@@ -29,7 +29,7 @@ import {
 } from './drift-results';
 import type { KmsKeys } from './kms-keys';
 import { isMinioRotated, type MinioAdminAccess, MinioRotationDrift } from './minio-rotation-drift';
-import { checkRotationSchedule, OWN_ROTATION, rotatedSecretKind } from './rotated-secrets';
+import { checkIamRotation, checkRotationSchedule, OWN_ROTATION, rotatedSecretKind } from './rotated-secrets';
 import { memoizedBackend, memoizedKmsKeys, memoizedResourcePolicies } from './run-memo';
 import type { SecretResourcePolicies } from './secret-resource-policies';
 import { accountOfArn, resourcePolicyFindings } from './secret-resource-policy';
@@ -372,6 +372,10 @@ export class DriftCheck {
       // A static AWS key rotated by a function of the operator's own is held to its schedule too.
       (staticKey !== undefined && description.rotationEnabled ? OWN_ROTATION : undefined);
     if (kind === undefined) return;
+    if (kind.rotation === 'IAM') {
+      await check('rotation', async () => checkIamRotation(description, kind, current, this.clock()));
+      return;
+    }
     if (kind.rotation !== 'MinIO' || !isMinioRotated(current)) {
       await check('rotation', async () => checkRotationSchedule(description, kind, this.clock()));
       return;

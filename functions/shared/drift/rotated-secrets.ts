@@ -1,13 +1,8 @@
+import { IAM_ROTATION_TAG, iamRotationSecretFrom } from '../rotation/iam-rotation-secret';
 import { scheduledRotation } from '../rotation/rotation-interval';
 import type { SecretDescription } from '../secrets/secret-administration';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import { DriftFinding } from './drift-finding';
-
-/**
- * The tag that marks a secret for IAM-user-key rotation (issue 23's shared contract): the rotation
- * role's Secrets Manager rights are limited to secrets carrying it (ABAC).
- */
-export const IAM_ROTATION_TAG = { key: 'fence-bucket-broker:rotation', value: 'iam-user-key' } as const;
 
 /**
  * Which rotation manages a secret, and how the drift check knows (said in findings, so an operator
@@ -86,4 +81,19 @@ export function checkRotationSchedule(
     );
   }
   return `rotation enabled, every ${days(schedule.intervalSeconds)}; ${since} ${last.toISOString()}`;
+}
+
+/**
+ * The `rotation` check of an IAM-rotated secret: when rotation is on, its AWSCURRENT payload keeps
+ * the shape the IAM-key rotation reads (a tag without `iam_user_name` cannot rotate), and its
+ * schedule holds.
+ */
+export function checkIamRotation(
+  description: SecretDescription,
+  kind: RotatedSecretKind,
+  current: SecretPayload | undefined,
+  now: Date,
+): string {
+  if (description.rotationEnabled) iamRotationSecretFrom(description.name, current ?? {});
+  return checkRotationSchedule(description, kind, now);
 }

@@ -6,15 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   DescribeSecretCommand,
+  GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
+  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { runCli } from '../../../functions/cli/program';
 import { publishDriftMetrics } from '../../../functions/drift-check/drift-handler';
 import { DRIFT_METRICS } from '../../../functions/drift-check/drift-metrics';
 import type { DriftBucketResult, DriftReport } from '../../../functions/shared/drift/drift-results';
+import { IAM_ROTATION_TAG } from '../../../functions/shared/rotation/iam-rotation-secret';
 import type { RotationEvent } from '../../../functions/shared/rotation/minio-key-rotation';
 import { secretsManager } from '../support/aws';
 import { awsKeyBucket } from '../support/aws-key-bucket';
@@ -47,10 +50,16 @@ async function rotateOnce(client: SecretsManagerClient, arn: string, everyDays: 
           SecretId: arn,
           ClientRequestToken: event.ClientRequestToken,
           VersionStages: ['AWSPENDING'],
+          // The same metadata (iam_user_name, region), a new key pair.
           SecretString: JSON.stringify({
+            ...JSON.parse(
+              String(
+                (await client.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' })))
+                  .SecretString,
+              ),
+            ),
             access_key_id: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
             secret_access_key: randomBytes(30).toString('base64url'),
-            iam_user_name: 'gen3-reader',
           }),
         }),
       );
@@ -182,6 +191,27 @@ describe('DriftCheck: old static AWS keys and overdue rotations (moto Secrets Ma
     );
     expect(message(byName[tagged.bucket], 'rotation')).toBe(
       `rotation is not enabled on ${tagged.name}, an IAM-rotated secret (it carries the tag fence-bucket-broker:rotation=iam-user-key): its keys no longer change`,
+    );
+  }, 120_000);
+
+  it('fails rotation for a tagged secret under rotation that does not name iam_user_name: the IAM-key rotation cannot rotate it', async () => {
+    // Prepare: a plain key under rotation, then tagged for IAM-key rotation.
+    const aws = await awsKeyBucket(bed.registry);
+    await rotateOnce(sm, aws.arn, 30);
+    await sm.send(
+      new TagResourceCommand({
+        SecretId: aws.arn,
+        Tags: [{ Key: IAM_ROTATION_TAG.key, Value: IAM_ROTATION_TAG.value }],
+      }),
+    );
+
+    // Act
+    const result = (await runAt([aws.bucket], new Date())).results[0];
+
+    // Assess
+    expect(verdicts(result)).toMatchObject({ bucket_access: true, key_age: true, rotation: false });
+    expect(message(result, 'rotation')).toBe(
+      `bucket_misconfigured: secret ${aws.name}: field "iam_user_name" is required`,
     );
   }, 120_000);
 

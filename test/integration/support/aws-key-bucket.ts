@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { IAM_ROTATION_TAG } from '../../../functions/shared/drift/rotated-secrets';
 import type { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
+import { IAM_ROTATION_TAG } from '../../../functions/shared/rotation/iam-rotation-secret';
 import { secretsManager, uniqueName } from './aws';
 import { createS3Bucket } from './drift-bed';
 
