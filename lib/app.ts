@@ -59,6 +59,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: FenceBucketBr
     driftSchedule: context.driftSchedule,
     driftReportRetention: context.driftReportRetentionDays,
     driftMaxPinAge: context.driftMaxPinAgeDays,
+    driftMaxStaticKeyAge: context.driftMaxStaticKeyAgeDays,
     alarmEmails: context.alarmEmails,
     registry: {
       removalPolicy: context.registryRemovalPolicy,

@@ -64,6 +64,7 @@ export function wireDriftCheck(
     },
     allowInsecureMinioHttp: environment.FENCE_ALLOW_INSECURE_MINIO_HTTP,
     maxPinAgeDays: environment.DRIFT_MAX_PIN_AGE_DAYS,
+    maxStaticKeyAgeDays: environment.DRIFT_MAX_STATIC_KEY_AGE_DAYS,
     ...(overrides.probe === undefined ? {} : { probe: overrides.probe }),
     ...(overrides.gcsProbe === undefined ? {} : { gcsProbe: overrides.gcsProbe }),
     ...(workloadIdentity === undefined ? {} : { workloadIdentity }),

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { SecretsEnvironmentSchema } from '../shared/backends/secrets-environment';
 import { booleanFlag, commaList, positiveInteger, seconds } from '../shared/config/environment';
 import { DEFAULT_MAX_PIN_AGE_DAYS } from '../shared/drift/drift-check';
+import { DEFAULT_MAX_STATIC_KEY_AGE_DAYS } from '../shared/drift/static-key-age';
 import { StoreEndpointEnvironment } from '../shared/network/store-endpoint-policy';
 
 /**
@@ -38,6 +39,13 @@ export const DriftEnvironmentSchema = z.extend(SecretsEnvironmentSchema, {
     .check(
       z.describe(
         'The oldest a version pinned by a custom staging label may be before the pin is a `pin_age` finding (`driftMaxPinAgeDays` in the stack).',
+      ),
+    ),
+  DRIFT_MAX_STATIC_KEY_AGE_DAYS: z
+    ._default(positiveInteger(), DEFAULT_MAX_STATIC_KEY_AGE_DAYS)
+    .check(
+      z.describe(
+        "The oldest a static AWS key without rotation may be (by its secret version's creation date) before it is a `key_age` finding (`driftMaxStaticKeyAgeDays` in the stack).",
       ),
     ),
   FENCE_ALLOW_INSECURE_MINIO_HTTP: booleanFlag(false).check(

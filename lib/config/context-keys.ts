@@ -309,6 +309,13 @@ export const CONTEXT_KEYS = {
     refuses: 'not a whole number of at least 1',
     parse: duration(Duration.days),
   }),
+  driftMaxStaticKeyAgeDays: contextKey({
+    default: '`90`',
+    meaning:
+      "days after which a static AWS key without rotation fails the drift check's `key_age` (aged by its secret version's creation date: when it was stored)",
+    refuses: 'not a whole number of at least 1',
+    parse: duration(Duration.days),
+  }),
   alarmEmails: contextKey({
     default: 'none (subscribe to the `AlarmTopicArn` output yourself)',
     meaning: 'e-mail addresses subscribed to the alarm topic (each confirms by mail); comma-separated',

@@ -8,6 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DriftEnvironmentSchema } from '../../functions/drift-check/environment';
 import { DEFAULT_MAX_PIN_AGE_DAYS } from '../../functions/shared/drift/drift-check';
+import { DEFAULT_MAX_STATIC_KEY_AGE_DAYS } from '../../functions/shared/drift/static-key-age';
 import { DRIFT_CHECK_MATRIX } from '../iam/iam-matrix';
 import { addMatrixRules } from '../iam/matrix-statement';
 import { BrokerFunction, reservedOrNone } from './broker-function';
@@ -63,6 +64,11 @@ export interface ScheduledDriftCheckProps {
    */
   readonly maxPinAge?: Duration;
   /**
+   * The oldest a static AWS key without rotation may be, by its secret version's creation date,
+   * before it is a `key_age` finding (whole days). @default Duration.days(DEFAULT_MAX_STATIC_KEY_AGE_DAYS), 90 days
+   */
+  readonly maxStaticKeyAge?: Duration;
+  /**
    * Concurrent executions reserved for the drift check: one run at a time. A run probes every
    * bucket's store and reads every secret (with `concurrency` in flight); a second run started
    * by hand during the nightly one would double that load for the same answer. 0: no
@@ -107,6 +113,9 @@ export class ScheduledDriftCheck extends Construct {
         DRIFT_CONCURRENCY: String(props.concurrency ?? 16),
         DRIFT_CHECK_TIMEOUT_SECONDS: String((props.checkTimeout ?? Duration.seconds(10)).toSeconds()),
         DRIFT_MAX_PIN_AGE_DAYS: String((props.maxPinAge ?? Duration.days(DEFAULT_MAX_PIN_AGE_DAYS)).toDays()),
+        DRIFT_MAX_STATIC_KEY_AGE_DAYS: String(
+          (props.maxStaticKeyAge ?? Duration.days(DEFAULT_MAX_STATIC_KEY_AGE_DAYS)).toDays(),
+        ),
         FENCE_MINIO_ADMIN_SECRET_ARNS: adminSecretArns.length === 0 ? undefined : adminSecretArns.join(','),
         ...storeEndpointEnvironment(props.storeEndpoints),
       },

@@ -80,6 +80,8 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly driftReportRetention?: Duration;
   /** The oldest a custom-label pin's version may be before the drift check flags it. @default 30 days */
   readonly driftMaxPinAge?: Duration;
+  /** The oldest a static AWS key without rotation may be before the drift check flags it. @default 90 days */
+  readonly driftMaxStaticKeyAge?: Duration;
   /** E-mail addresses subscribed to the alarm topic. @default none (subscribe to AlarmTopicArn yourself) */
   readonly alarmEmails?: string[];
   /**
@@ -246,6 +248,7 @@ export class FenceBucketBrokerStack extends Stack {
       reportRetention: props.driftReportRetention,
       reportReaderArns: props.adminRoleArns,
       maxPinAge: props.driftMaxPinAge,
+      maxStaticKeyAge: props.driftMaxStaticKeyAge,
       reservedConcurrency: props.driftReservedConcurrency,
       lambdaArchitecture: props.lambdaArchitecture,
       storeEndpoints: props.storeEndpoints,

@@ -29,9 +29,16 @@ import {
 } from './drift-results';
 import type { KmsKeys } from './kms-keys';
 import { isMinioRotated, type MinioAdminAccess, MinioRotationDrift } from './minio-rotation-drift';
+import { checkIamRotation, checkRotationSchedule, OWN_ROTATION, rotatedSecretKind } from './rotated-secrets';
 import { memoizedBackend, memoizedKmsKeys, memoizedResourcePolicies } from './run-memo';
 import type { SecretResourcePolicies } from './secret-resource-policies';
 import { accountOfArn, resourcePolicyFindings } from './secret-resource-policy';
+import {
+  checkStaticKeyAge,
+  DEFAULT_MAX_STATIC_KEY_AGE_DAYS,
+  signingVersionId,
+  signsWithStaticAwsKey,
+} from './static-key-age';
 
 /** The readers' settings the rotation rules need (the presign function's, as rotation reads them). */
 export interface DriftReaderSettings extends Omit<RotationReaders, 'maxUrlLifetimeSeconds'> {
@@ -76,6 +83,11 @@ export interface DriftCheckDependencies {
    * blue/green pin keeps an old key signing for good. @default DEFAULT_MAX_PIN_AGE_DAYS
    */
   maxPinAgeDays?: number;
+  /**
+   * The oldest a static AWS key without rotation may be, in days, before it is a finding
+   * (`key_age`), aged by its secret version's creation date. @default DEFAULT_MAX_STATIC_KEY_AGE_DAYS
+   */
+  maxStaticKeyAgeDays?: number;
   /** @default () => new Date() */
   clock?: () => Date;
 }
@@ -108,8 +120,9 @@ const PAGE = 1000;
  * every registry record, checked with bounded concurrency, each check under a timeout, one
  * failing bucket never stopping the run. Per bucket: the registration proof (`BucketProof`, the
  * code the admin core's validate runs), then for secrets in Secrets Manager their KMS key and
- * resource policy, for rotated secrets the URL-lifetime rule, and for MinIO-rotated ones the
- * rotation's schedule and the parent's keys, by the rotation module's own rules. Suspended
+ * resource policy, for rotated secrets the URL-lifetime rule, for static AWS keys without rotation
+ * their age, for every rotated secret (MinIO, IAM-user key) the rotation's schedule, and for
+ * MinIO-rotated ones the parent's keys, by the rotation module's own rules. Suspended
  * records are reported, not checked. Results name refs, fields and key hints, never a value.
  */
 export class DriftCheck {
@@ -339,7 +352,34 @@ export class DriftCheck {
     } else if (currentVersion !== undefined) {
       current = await readVersion(currentVersion.id).catch(() => undefined);
     }
-    if (!isMinioRotated(current)) return;
+    const staticKey = signsWithStaticAwsKey(record, secret.payload) ? secret.payload : undefined;
+    const versionCreatedAt = backend.admin.versionCreatedAt?.bind(backend.admin);
+    const signingVersion = signingVersionId(description, record.secret_version);
+    if (staticKey !== undefined && versionCreatedAt !== undefined && signingVersion !== undefined) {
+      await check('key_age', () =>
+        checkStaticKeyAge({
+          description,
+          versionId: signingVersion,
+          accessKeyId: String(staticKey.access_key_id),
+          versionCreatedAt,
+          now: this.clock(),
+          maxDays: this.deps.maxStaticKeyAgeDays ?? DEFAULT_MAX_STATIC_KEY_AGE_DAYS,
+        }),
+      );
+    }
+    const kind =
+      rotatedSecretKind(description, current) ??
+      // A static AWS key rotated by a function of the operator's own is held to its schedule too.
+      (staticKey !== undefined && description.rotationEnabled ? OWN_ROTATION : undefined);
+    if (kind === undefined) return;
+    if (kind.rotation === 'IAM') {
+      await check('rotation', async () => checkIamRotation(description, kind, current, this.clock()));
+      return;
+    }
+    if (kind.rotation !== 'MinIO' || !isMinioRotated(current)) {
+      await check('rotation', async () => checkRotationSchedule(description, kind, this.clock()));
+      return;
+    }
     const rotated = current;
     await check('rotation', async () => run.minio?.checkRotation(description, rotated) ?? noMinioAdmin());
     await check('managed_keys', async () => {

@@ -5,7 +5,8 @@ import type { ProofCheck, ProofCheckName } from '../admin/bucket-proof';
  * `record` is the registry record itself (a malformed one, or a name asked for that is not
  * registered); the proof's five come from `BucketProof`, the same code the admin core's validate
  * runs (`endpoint` only when the store-endpoint policy refuses the record's endpoint: then nothing
- * else is checked); `pin_age` ages a custom-label pin. Reports list checks in the order they ran.
+ * else is checked); `pin_age` ages a custom-label pin, `key_age` a static AWS key without rotation;
+ * `rotation` holds every rotated secret (MinIO, IAM-user key) to its schedule. Reports list checks in the order they ran.
  */
 export const DRIFT_CHECK_NAMES = [
   'record',
@@ -18,6 +19,7 @@ export const DRIFT_CHECK_NAMES = [
   'kms_key',
   'resource_policy',
   'url_lifetime',
+  'key_age',
   'rotation',
   'managed_keys',
 ] as const satisfies readonly ('record' | ProofCheckName | string)[];

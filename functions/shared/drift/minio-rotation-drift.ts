@@ -3,11 +3,11 @@ import { managedKeys, needsGrace, planRetirement } from '../rotation/key-retirem
 import { secretArnHash } from '../rotation/managed-key-tag';
 import { type MinioRotationSecret, minioRotationSecretFrom } from '../rotation/minio-rotation-secret';
 import type { RetirementGrace } from '../rotation/retirement-grace';
-import { scheduledRotation } from '../rotation/rotation-interval';
 import type { SecretDescription } from '../secrets/secret-administration';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import { staticCredentialsFrom } from '../secrets/secret-shapes';
 import { DriftFinding } from './drift-finding';
+import { checkRotationSchedule, type RotatedSecretKind } from './rotated-secrets';
 
 /** How the drift check reaches MinIO's admin API: the credential a secret names, and a client. */
 export interface MinioAdminAccess {
@@ -29,6 +29,8 @@ export interface MinioRotationDriftDependencies {
 
 /** DESIGN.md: log (and report) at most the last 4 characters of an access key id. */
 const keyHint = (accessKey: string) => `…${accessKey.slice(-4)}`;
+
+const MINIO_ROTATED: RotatedSecretKind = { rotation: 'MinIO', marker: 'it names minio_parent_user' };
 
 /** A secret that MinIO rotation manages: it carries the rotation metadata (README runbook). */
 export function isMinioRotated(payload: SecretPayload | undefined): payload is SecretPayload {
@@ -57,41 +59,13 @@ export class MinioRotationDrift {
   }
 
   /**
-   * Rotation is enabled, no rotation is stuck half-way (AWSPENDING on a version that is not
-   * AWSCURRENT), and the last successful one (`LastRotatedDate`, else the secret's creation) is
-   * no older than the interval plus the rotation window.
+   * The `rotation` check of a MinIO-rotated secret: its rotation metadata keeps the rotation
+   * shape, and its schedule holds (`checkRotationSchedule`, the rule every rotated secret has).
    */
   checkRotation(description: SecretDescription, current: SecretPayload): string {
-    if (!description.rotationEnabled) {
-      throw new DriftFinding(
-        `rotation is not enabled on ${description.name}, a MinIO-rotated secret (it names minio_parent_user): its keys no longer change`,
-      );
-    }
-    this.rotationSecret(description.name, current);
-    const stuck = description.versions.find(
-      (version) => version.stages.includes('AWSPENDING') && !version.stages.includes('AWSCURRENT'),
-    );
-    if (stuck !== undefined) {
-      throw new DriftFinding(
-        `a rotation of ${description.name} started (AWSPENDING on version ${stuck.id}) and has not finished: see the rotation function's RotationStepFailed`,
-      );
-    }
-    const schedule = scheduledRotation(description.rotationRules ?? {});
-    const last = description.lastRotatedAt ?? description.createdAt;
-    const since = description.lastRotatedAt === undefined ? 'created' : 'last rotated';
-    if (schedule === undefined) {
-      return `rotation enabled (schedule ${description.rotationRules?.scheduleExpression ?? 'unknown'}: no fixed interval to hold it to)`;
-    }
-    const days = (seconds: number) => `${Math.round((seconds / 86_400) * 10) / 10} days`;
-    if (last === undefined) return `rotation enabled, every ${days(schedule.intervalSeconds)}`;
-    const ageSeconds = (this.deps.clock().getTime() - last.getTime()) / 1000;
-    const allowed = schedule.intervalSeconds + schedule.windowSeconds;
-    if (ageSeconds > allowed) {
-      throw new DriftFinding(
-        `${description.name} was ${since} ${last.toISOString()}, ${days(ageSeconds)} ago; rotating every ${days(schedule.intervalSeconds)} (window ${schedule.windowSeconds / 3600} h) it should have rotated since: see the rotation function's RotationStepFailed`,
-      );
-    }
-    return `rotation enabled, every ${days(schedule.intervalSeconds)}; ${since} ${last.toISOString()}`;
+    // A disabled rotation is the finding, whatever shape its metadata has now.
+    if (description.rotationEnabled) this.rotationSecret(description.name, current);
+    return checkRotationSchedule(description, MINIO_ROTATED, this.deps.clock());
   }
 
   /**

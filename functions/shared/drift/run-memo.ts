@@ -47,7 +47,13 @@ export function memoizedBackend(backend: AdminSecretsBackend): AdminSecretsBacke
       ...(admin.refFor === undefined ? {} : { refFor: admin.refFor.bind(admin) }),
       ...(admin.versionCreatedAt === undefined
         ? {}
-        : { versionCreatedAt: admin.versionCreatedAt.bind(admin) }),
+        : {
+            // Every bucket on a static AWS key ages it (key_age): one listing per version.
+            versionCreatedAt: memoize(
+              admin.versionCreatedAt.bind(admin),
+              (ref, versionId) => `${ref}\u0000${versionId}`,
+            ),
+          }),
     },
   };
 }

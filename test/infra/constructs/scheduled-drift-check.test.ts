@@ -141,6 +141,23 @@ describe('Construct: ScheduledDriftCheck', () => {
     expect(() => synthesize({ driftMaxPinAgeDays: 'a month' })).toThrow(/driftMaxPinAgeDays/);
   });
 
+  it('takes -c driftMaxStaticKeyAgeDays (the age past which a static AWS key without rotation is a key_age finding), 90 unless set, refusing a non-count', () => {
+    // Act
+    const { template } = synthesize({ driftMaxStaticKeyAgeDays: '120' });
+    const unset = synthesize().template;
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('drift check'),
+      Environment: { Variables: Match.objectLike({ DRIFT_MAX_STATIC_KEY_AGE_DAYS: '120' }) },
+    });
+    unset.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('drift check'),
+      Environment: { Variables: Match.objectLike({ DRIFT_MAX_STATIC_KEY_AGE_DAYS: '90' }) },
+    });
+    expect(() => synthesize({ driftMaxStaticKeyAgeDays: '0' })).toThrow(/driftMaxStaticKeyAgeDays/);
+  });
+
   it('expires reports after 400 days unless told otherwise', () => {
     synthesize().template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 400 })]) },

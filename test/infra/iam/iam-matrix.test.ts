@@ -474,6 +474,13 @@ function driftCheckRole(withAdminSecrets: boolean): () => RoleUnderTest {
         { action: 'cloudwatch:PutMetricData', resource: '*' },
         { action: 'lambda:InvokeFunction', resource: concrete(stack, stack.presignApi.function.functionArn) },
         { action: 'iam:PassRole', resource: `arn:aws:iam::${account}:role/any` },
+        // IAM: none. key_age ages a static key by its secret version's creation date, not by
+        // iam:ListAccessKeys; an IAM-rotated secret is held to its schedule by Secrets Manager's own
+        // rotation state.
+        ...['iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', 'iam:GetUser'].map((action) => ({
+          action,
+          resource: `arn:aws:iam::${account}:user/gen3-buckets/gen3-reader`,
+        })),
         ...NO_NETWORK,
       ],
     };

@@ -71,4 +71,36 @@ describe('Drift run: one answer per secret and KMS key', () => {
     expect(writes).toEqual(['s', 's']);
     expect(kmsCalls).toEqual(['k', 'alias/k']);
   });
+
+  it("asks a version's creation date once per (secret, version): every bucket on a static key ages it", async () => {
+    // Prepare
+    const asked: string[] = [];
+    const backend = memoizedBackend({
+      read: { backend: 'aws_sm', get: async () => ({}), put: async () => 'v' },
+      admin: {
+        backend: 'aws_sm',
+        describe: async () => undefined,
+        create: async () => {
+          throw new Error('not used');
+        },
+        remove: async () => undefined,
+        rotate: async () => 'v',
+        versionCreatedAt: async (ref: string, versionId: string) => {
+          asked.push(`${ref}@${versionId}`);
+          return new Date(0);
+        },
+      },
+    } as unknown as AdminSecretsBackend);
+
+    // Act
+    const dates = await Promise.all([
+      backend.admin.versionCreatedAt?.('s', 'v1'),
+      backend.admin.versionCreatedAt?.('s', 'v1'),
+      backend.admin.versionCreatedAt?.('s', 'v2'),
+    ]);
+
+    // Assess
+    expect(asked).toEqual(['s@v1', 's@v2']);
+    expect(dates).toEqual([new Date(0), new Date(0), new Date(0)]);
+  });
 });
