@@ -193,11 +193,11 @@ function printReport(io: CliIo, report: MigrationReport): void {
     { [report.dry_run ? 'records to register' : 'records registered']: String(counts.records_registered) },
     { 'records existing': String(counts.records_existing) },
     { 'buckets skipped': String(counts.buckets_skipped) },
-    ...(rotations.length === 0
+    ...(counts.rotation_enabled === undefined
       ? []
       : [
           { [report.dry_run ? 'rotation to enable' : 'rotation enabled']: String(counts.rotation_enabled) },
-          { 'rotation existing': String(counts.rotation_existing) },
+          { 'rotation existing': String(counts.rotation_existing ?? 0) },
         ]),
     {
       file: `${file.outcome}${file.credentials.length > 0 ? ` (${file.credentials.join(', ')})` : ''}`,

@@ -175,10 +175,10 @@ export interface MigrationReport {
     records_registered: number;
     records_existing: number;
     buckets_skipped: number;
-    /** With `--enable-rotation`: secrets whose rotation is (or would be) turned on by this run. */
-    rotation_enabled: number;
-    /** With `--enable-rotation`: secrets rotated already, left alone. */
-    rotation_existing: number;
+    /** Only with `--enable-rotation`: secrets whose rotation is (or would be) turned on by this run. */
+    rotation_enabled?: number;
+    /** Only with `--enable-rotation`: secrets rotated already, left alone. */
+    rotation_existing?: number;
     problems: number;
   };
 }
@@ -300,8 +300,12 @@ export class FenceConfigMigration {
         records_registered: count(records, ['registered', 'would_register']),
         records_existing: count(records, ['existing']),
         buckets_skipped: skipped.length,
-        rotation_enabled: count(rotations, ['enabled', 'would_enable']),
-        rotation_existing: count(rotations, ['already_enabled']),
+        ...(rotation === undefined
+          ? {}
+          : {
+              rotation_enabled: count(rotations, ['enabled', 'would_enable']),
+              rotation_existing: count(rotations, ['already_enabled']),
+            }),
         problems,
       },
     };

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { DynamoDbBucketRegistry } from '../../../functions/shared/registry/dynamodb-bucket-registry';
 import { createRegistryTable, dynamoDb } from './aws';
 
@@ -27,6 +28,22 @@ function iamClient(account?: string): IAMClient {
   return client;
 }
 
+/** The fixture's buckets, in the emulated S3, so registrations can prove the keys on them. */
+const FIXTURE_BUCKETS = ['gen3-iam-rotated', 'gen3-iam-outside', 'gen3-iam-two-keys', 'gen3-iam-partner'];
+
+async function createBuckets(): Promise<void> {
+  const s3 = new S3Client({ region: 'us-east-1', forcePathStyle: true });
+  for (const bucket of FIXTURE_BUCKETS) {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      // Every bed uses the fixture's bucket names; the first one creates them.
+      if (!(error instanceof S3ServiceException && /BucketAlready(OwnedByYou|Exists)/.test(error.name)))
+        throw error;
+    }
+  }
+}
+
 async function userWithKeys(iam: IAMClient, name: string, path: string, keys = 1) {
   await iam.send(new CreateUserCommand({ UserName: name, Path: path }));
   const created = [];
@@ -46,6 +63,7 @@ async function userWithKeys(iam: IAMClient, name: string, path: string, keys = 1
  * one of another account. A registry table and a secrets prefix of its own keep tests apart.
  */
 export async function iamRotationBed() {
+  await createBuckets();
   const run = crypto.randomUUID().slice(0, 8);
   const userPath = `/gen3-buckets-${run}/`;
   const iam = iamClient();
