@@ -2,6 +2,9 @@
  * @secrets-manager-on-moto turning rotation on is RotateSecret with a rotation function ARN, which LocalStack refuses unless it can run that Lambda; moto_server.py gives moto AWS's RotateSecret semantics
  * @sts-on-moto the key's account (GetAccessKeyInfo) must be answered by the STS that knows moto's IAM users; LocalStack's STS answers for its own account
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { runCli } from '../../../functions/cli/program';
 import { AwsSecretsManagerAdministration } from '../../../functions/shared/backends/aws-secrets-manager/aws-secrets-manager-administration';
@@ -218,6 +221,119 @@ describe('fence-buckets migrate --enable-rotation', () => {
     expect(without.err).toContain('--rotation-function-arn and --iam-user-path go with --enable-rotation');
     expect(days.code).toBe(2);
     expect(days.err).toContain('--rotation-days must be a positive integer');
+  }, 60_000);
+});
+
+describe('fence-buckets register --rotate', () => {
+  /** `register --rotate` of a static AWS bucket with the credential's keys, from a file. */
+  async function register(bed: Bed, credential: keyof Bed['keys'], bucket: string, ...flags: string[]) {
+    const secretFile = join(mkdtempSync(join(tmpdir(), 'fbb-rotate-')), 'keys.json');
+    writeFileSync(secretFile, JSON.stringify(bed.keys[credential]), { mode: 0o600 });
+    return cli(bed, [
+      '--json',
+      'register',
+      '--bucket',
+      bucket,
+      '--provider',
+      'aws',
+      '--auth-mode',
+      'static',
+      '--region',
+      'us-east-1',
+      '--allowed-ops',
+      'download',
+      '--create-secret',
+      '--secret-file',
+      secretFile,
+      '--rotate',
+      ...flags,
+    ]);
+  }
+
+  it('registers the bucket and turns rotation on for its new secret', async () => {
+    // Prepare
+    const bed = await iamRotationBed();
+
+    // Act
+    const run = await register(bed, 'CRED-ROTATED', 'gen3-iam-rotated');
+    const record = JSON.parse(run.out) as { secret_ref: string };
+    const state = await secretState(record.secret_ref);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(state).toEqual({
+      rotationEnabled: true,
+      rotationLambdaArn: ROTATION_FUNCTION_ARN,
+      days: DEFAULT_ROTATION_DAYS,
+      tag: IAM_ROTATION_TAG_VALUE,
+      payload: { ...bed.keys['CRED-ROTATED'], iam_user_name: bed.users['CRED-ROTATED'] },
+    });
+    expect(run.err).toContain(
+      JSON.stringify({
+        rotation: {
+          outcome: 'enabled',
+          iam_user_name: bed.users['CRED-ROTATED'],
+          rotation_days: DEFAULT_ROTATION_DAYS,
+        },
+      }),
+    );
+    expectNoKeys(bed, [run.out, run.err]);
+  }, 120_000);
+
+  it.each([
+    ['CRED-OUTSIDE', 'outside_path'],
+    ['CRED-TWO-KEYS', 'keys_in_use'],
+    ['CRED-PARTNER', 'other_account'],
+  ] as const)(
+    'refuses %s (%s) with invalid_request before writing a secret or a record',
+    async (credential, reason) => {
+      // Prepare
+      const bed = await iamRotationBed();
+
+      // Act
+      const run = await register(bed, credential, 'gen3-iam-outside');
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.err).toContain(`error: invalid_request: cannot rotate these keys (${reason})`);
+      expect(await secretsUnder(bed.prefix)).toEqual({});
+      expect((await bed.registry.list({ limit: 10 })).records).toEqual([]);
+      expectNoKeys(bed, [run.out, run.err]);
+    },
+    60_000,
+  );
+
+  it('refuses --rotate for a bucket that is not static AWS, and through --api', async () => {
+    // Prepare
+    const bed = await iamRotationBed();
+
+    // Act
+    const minio = await cli(bed, [
+      'register',
+      '--bucket',
+      'b',
+      '--provider',
+      's3_compatible',
+      '--auth-mode',
+      'static',
+      '--endpoint',
+      'https://minio.example.org',
+      '--secret-ref',
+      `${bed.prefix}x`,
+      '--rotate',
+    ]);
+    const api = await cli(bed, [
+      '--api',
+      'https://abc.execute-api.us-east-1.amazonaws.com/prod',
+      'register',
+      '--rotate',
+    ]);
+
+    // Assess
+    expect(minio.code).toBe(1);
+    expect(minio.err).toContain('invalid_request: rotate is for static AWS buckets');
+    expect(api.code).toBe(2);
+    expect(api.err).toContain('register --rotate runs in process');
   }, 60_000);
 });
 
