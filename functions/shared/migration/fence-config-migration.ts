@@ -478,6 +478,10 @@ export class FenceConfigMigration {
     await this.attempt(report, async () => {
       const description =
         secret.secret_ref === null ? undefined : await this.deps.secrets.admin.describe(secret.secret_ref);
+      if (!dryRun && description === undefined) {
+        report.message = `secret ${secret.name} is gone: run again`;
+        return;
+      }
       if (dryRun || description === undefined) {
         const keys = config.credentials.get(secret.credential)?.keys;
         const accessKeyId =
