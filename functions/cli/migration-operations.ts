@@ -5,6 +5,8 @@ import { adminSecretsBackend } from '../shared/backends/admin-backend-registry';
 import { readEnvironment } from '../shared/config/environment';
 import { FenceConfigMigration, type MigrationAuditLine } from '../shared/migration/fence-config-migration';
 import type { SecretsBackend } from '../shared/registry/bucket-record';
+import { AwsIamKeyDirectory } from '../shared/rotation/iam-key-directory';
+import { IamRotationEnrollment, type IamRotationSettings } from '../shared/rotation/iam-rotation-enrollment';
 import { callerIdentity } from './admin-operations';
 
 /**
@@ -18,6 +20,8 @@ export async function inProcessMigration(
     backend?: SecretsBackend;
     audit: (line: AdminAuditLine | MigrationAuditLine) => void;
     caller?: () => Promise<string>;
+    /** `--enable-rotation`: IAM-user-key rotation for each moved AWS credential. */
+    rotation?: IamRotationSettings;
   },
 ): Promise<FenceConfigMigration> {
   const settings = { ...env };
@@ -39,5 +43,14 @@ export async function inProcessMigration(
       ? {}
       : { kmsKeyId: environment.FENCE_SECRETS_KMS_KEY_ID }),
     audit: options.audit,
+    ...(options.rotation === undefined
+      ? {}
+      : {
+          rotation: new IamRotationEnrollment({
+            directory: new AwsIamKeyDirectory(),
+            secrets: backend.admin,
+            settings: options.rotation,
+          }),
+        }),
   });
 }

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import leven from 'leven';
 import { allowedNetworkProblem } from '../../functions/shared/network/store-endpoint-policy';
 import { SECRETS_BACKENDS, type SecretsBackend } from '../../functions/shared/registry/bucket-record';
+import { DEFAULT_ROTATION_DAYS } from '../../functions/shared/rotation/rotation-interval';
 import { rotatedUserPathProblem } from '../constructs/iam-key-rotation';
 import { DEFAULT_DRIFT_SCHEDULE } from '../constructs/scheduled-drift-check';
 
@@ -204,7 +205,7 @@ export const CONTEXT_KEYS = {
     parse: contextList,
   }),
   rotationDays: contextKey({
-    default: '`30`',
+    default: `\`${DEFAULT_ROTATION_DAYS}\``,
     meaning: 'rotation interval of `rotatedMinioSecrets`, in days',
     refuses:
       "not a whole number of at least 1; an interval not longer than cache TTL × 1.1 + stale-on-error + `maxUrlLifetimeSeconds` + 10 min + Secrets Manager's rotation window of 24 h (about 26.3 h with the defaults: `1` is refused, `2` accepted)",

@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { SIGV4_MAX_EXPIRES_IN } from '../../functions/shared/registry/bucket-record';
+import { DEFAULT_ROTATION_DAYS } from '../../functions/shared/rotation/rotation-interval';
 import { AdminApi, type FenceDbAccess } from '../constructs/admin-api';
 import { BrokerMonitoring } from '../constructs/broker-monitoring';
 import { BucketRegistryTable, type BucketRegistryTableProps } from '../constructs/bucket-registry-table';
@@ -49,7 +50,7 @@ export interface FenceBucketBrokerStackProps extends StackProps {
   readonly minioAdminSecretArns?: string[];
   /** Names of MinIO secrets to rotate on a schedule; needs `minioAdminSecretArns`. @default none */
   readonly rotatedMinioSecrets?: string[];
-  /** @default 30 days */
+  /** @default DEFAULT_ROTATION_DAYS (30) days */
   readonly rotationInterval?: Duration;
   /**
    * The IAM path of the users whose access keys the IAM user-key rotation function rotates (e.g.
@@ -194,9 +195,14 @@ export class FenceBucketBrokerStack extends Stack {
       });
       for (const [index, name] of rotated.entries()) {
         const secret = secretsmanager.Secret.fromSecretNameV2(this, `RotatedSecret${index}`, name);
-        rotation.rotate(`Rotation${index}`, secret, props.rotationInterval ?? Duration.days(30), {
-          maxUrlLifetime: props.maxUrlLifetime ?? Duration.hours(1),
-        });
+        rotation.rotate(
+          `Rotation${index}`,
+          secret,
+          props.rotationInterval ?? Duration.days(DEFAULT_ROTATION_DAYS),
+          {
+            maxUrlLifetime: props.maxUrlLifetime ?? Duration.hours(1),
+          },
+        );
       }
       new CfnOutput(this, 'MinioRotationFunctionArn', {
         value: rotation.function.functionArn,

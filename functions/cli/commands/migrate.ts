@@ -1,7 +1,9 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { MigrationReport } from '../../shared/migration/fence-config-migration';
-import { type CliContext, type GlobalOptions, UsageError } from '../cli-context';
+import { iamRotationSettings } from '../../shared/rotation/iam-rotation-enrollment';
+import { DEFAULT_ROTATION_DAYS } from '../../shared/rotation/rotation-interval';
+import { type CliContext, type GlobalOptions, positiveInt, UsageError } from '../cli-context';
 import { inProcessMigration } from '../migration-operations';
 import { type CliIo, cell, EXIT } from '../output';
 
@@ -11,6 +13,10 @@ interface MigrateOptions {
   validate: boolean;
   backend?: string;
   removeSharedCredentials?: boolean;
+  enableRotation?: boolean;
+  rotationFunctionArn?: string;
+  iamUserPath?: string;
+  rotationDays: number;
 }
 
 const BACKENDS = ['aws_sm', 'k8s'] as const;
@@ -31,6 +37,24 @@ export function migrateCommand(program: Command, context: CliContext): void {
     .option(
       '--remove-shared-credentials',
       'also remove keys that another Fence setting uses (PUSH_AUDIT_LOGS_CONFIG.aws_sqs_config.aws_cred)',
+    )
+    .option(
+      '--enable-rotation',
+      'turn on IAM-user-key rotation for each moved AWS credential whose IAM user is under --iam-user-path (the dry run shows which can be rotated and why others cannot)',
+    )
+    .option(
+      '--rotation-function-arn <arn>',
+      'the IAM key rotation function (default: $FENCE_IAM_ROTATION_FUNCTION_ARN; the stack output IamKeyRotationFunctionArn)',
+    )
+    .option(
+      '--iam-user-path <path>',
+      "IAM path of the users the rotation may touch: the deployment's rotatedIamUserPath (default: $FENCE_ROTATED_IAM_USER_PATH)",
+    )
+    .option(
+      '--rotation-days <days>',
+      "rotation interval in days: the deployment's rotationDays",
+      positiveInt('--rotation-days'),
+      DEFAULT_ROTATION_DAYS,
     )
     .addHelpText(
       'after',
@@ -64,8 +88,27 @@ Example:
           'name the registry table: --table <name> or REGISTRY_TABLE_NAME (the stack output RegistryTableName)',
         );
       }
+      const rotationOptionGiven =
+        options.rotationFunctionArn !== undefined || options.iamUserPath !== undefined;
+      if (rotationOptionGiven && options.enableRotation !== true) {
+        throw new UsageError('--rotation-function-arn and --iam-user-path go with --enable-rotation');
+      }
+      if (options.enableRotation === true && options.backend === 'k8s') {
+        throw new UsageError(
+          '--enable-rotation rotates IAM user keys in AWS Secrets Manager: leave out --backend k8s',
+        );
+      }
+      const rotation =
+        options.enableRotation === true
+          ? iamRotationSettings({
+              functionArn: options.rotationFunctionArn ?? env.FENCE_IAM_ROTATION_FUNCTION_ARN,
+              userPath: options.iamUserPath ?? env.FENCE_ROTATED_IAM_USER_PATH,
+              rotationDays: options.rotationDays,
+            })
+          : undefined;
       const migration = await inProcessMigration(env, {
         ...(options.backend === undefined ? {} : { backend: options.backend as (typeof BACKENDS)[number] }),
+        ...(rotation === undefined ? {} : { rotation }),
         audit: (line) => context.io.err(`${JSON.stringify({ audit: line })}\n`),
       });
       const report = await migration.run({
@@ -113,6 +156,23 @@ function printReport(io: CliIo, report: MigrationReport): void {
     }
     out.push(`Records\n${records.toString()}`);
   }
+  const rotations = report.secrets.filter((secret) => secret.rotation !== undefined);
+  if (rotations.length > 0) {
+    const table = new Table({ head: ['credential', 'iam user', 'rotation', 'reason', 'message'], style });
+    for (const secret of rotations) {
+      const rotation = secret.rotation;
+      table.push(
+        [
+          secret.credential,
+          rotation?.iam_user_name ?? '',
+          rotation?.outcome ?? '',
+          rotation?.reason ?? '',
+          rotation?.message ?? '',
+        ].map(cell),
+      );
+    }
+    out.push(`Rotation\n${table.toString()}`);
+  }
   for (const skipped of report.skipped) out.push(`skipped ${skipped.bucket}: ${skipped.reason}`);
   const { file } = report;
   if (report.dry_run && file.diff !== '') out.push(`File changes (keys redacted)\n${file.diff.trimEnd()}`);
@@ -133,6 +193,12 @@ function printReport(io: CliIo, report: MigrationReport): void {
     { [report.dry_run ? 'records to register' : 'records registered']: String(counts.records_registered) },
     { 'records existing': String(counts.records_existing) },
     { 'buckets skipped': String(counts.buckets_skipped) },
+    ...(counts.rotation_enabled === undefined
+      ? []
+      : [
+          { [report.dry_run ? 'rotation to enable' : 'rotation enabled']: String(counts.rotation_enabled) },
+          { 'rotation existing': String(counts.rotation_existing ?? 0) },
+        ]),
     {
       file: `${file.outcome}${file.credentials.length > 0 ? ` (${file.credentials.join(', ')})` : ''}`,
     },

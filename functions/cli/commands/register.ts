@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { type CliContext, commaSeparated, positiveInt, UsageError } from '../cli-context';
+import { iamRotationSettings } from '../../shared/rotation/iam-rotation-enrollment';
+import { DEFAULT_ROTATION_DAYS } from '../../shared/rotation/rotation-interval';
+import { type CliContext, commaSeparated, type GlobalOptions, positiveInt, UsageError } from '../cli-context';
 import { printRecord } from '../output';
+import { registerWithRotation } from '../rotation-operations';
 
 interface RegisterOptions {
   fromFile?: string;
@@ -23,6 +26,10 @@ interface RegisterOptions {
   secretFile?: string;
   secretStdin?: boolean;
   validate: boolean;
+  rotate?: boolean;
+  rotationFunctionArn?: string;
+  iamUserPath?: string;
+  rotationDays: number;
 }
 
 const FIELDS: [keyof RegisterOptions, string][] = [
@@ -72,6 +79,24 @@ export function registerCommand(program: Command, context: CliContext): void {
     )
     .option('--secret-stdin', 'with --create-secret: read that JSON from stdin')
     .option('--no-validate', 'save without proving the credentials on the bucket')
+    .option(
+      '--rotate',
+      "static AWS bucket, keys in AWS Secrets Manager: turn on IAM-user-key rotation for its secret (the key's user must be under --iam-user-path; checked before anything is written)",
+    )
+    .option(
+      '--rotation-function-arn <arn>',
+      'with --rotate: the IAM key rotation function (default: $FENCE_IAM_ROTATION_FUNCTION_ARN; the stack output IamKeyRotationFunctionArn)',
+    )
+    .option(
+      '--iam-user-path <path>',
+      "with --rotate: the deployment's rotatedIamUserPath (default: $FENCE_ROTATED_IAM_USER_PATH)",
+    )
+    .option(
+      '--rotation-days <days>',
+      "with --rotate: rotation interval in days, the deployment's rotationDays",
+      positiveInt('--rotation-days'),
+      DEFAULT_ROTATION_DAYS,
+    )
     .addHelpText(
       'after',
       `
@@ -87,7 +112,7 @@ Examples:
       --gcp-service-account reader@my-project.iam.gserviceaccount.com --allowed-ops download
 `,
     )
-    .action(async (options: RegisterOptions) => {
+    .action(async (options: RegisterOptions, command: Command) => {
       const body: Record<string, unknown> =
         options.fromFile === undefined
           ? {}
@@ -102,6 +127,37 @@ Examples:
         body.secret = asSecret(await readKeys(context, options), body.provider);
       } else if (options.secretFile !== undefined || options.secretStdin) {
         throw new UsageError('--secret-file and --secret-stdin go with --create-secret');
+      }
+      if (options.rotate === true) {
+        if (command.optsWithGlobals<GlobalOptions>().api !== undefined) {
+          throw new UsageError(
+            'register --rotate runs in process with your AWS credentials: leave out --api, give --table',
+          );
+        }
+        const env = { ...context.env };
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        if (globals.table !== undefined) env.REGISTRY_TABLE_NAME = globals.table;
+        if (globals.prefix !== undefined) env.FENCE_SECRETS_PREFIX = globals.prefix;
+        const rotation = iamRotationSettings({
+          functionArn: options.rotationFunctionArn ?? env.FENCE_IAM_ROTATION_FUNCTION_ARN,
+          userPath: options.iamUserPath ?? env.FENCE_ROTATED_IAM_USER_PATH,
+          rotationDays: options.rotationDays,
+        });
+        const result = await registerWithRotation(env, context.operations(), body, {
+          validate: options.validate,
+          rotation,
+        });
+        printRecord(context.io, context.output(), result.record);
+        if (context.output().json) context.io.err(`${JSON.stringify({ rotation: result.rotation })}\n`);
+        else {
+          context.io.out(
+            `rotation ${result.rotation.outcome.replace('_', ' ')}: IAM user ${result.rotation.iam_user_name}, every ${result.rotation.rotation_days} days\n`,
+          );
+        }
+        return;
+      }
+      if (options.rotationFunctionArn !== undefined || options.iamUserPath !== undefined) {
+        throw new UsageError('--rotation-function-arn and --iam-user-path go with --rotate');
       }
       const record = await context.operations().register(body, { validate: options.validate });
       printRecord(context.io, context.output(), record);

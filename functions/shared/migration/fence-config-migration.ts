@@ -1,6 +1,7 @@
 import type { AdminContext, AdminSecretsBackend, BucketAdmin } from '../admin/bucket-admin';
 import { BrokerError, type ErrorCode, InvalidRequestError, UnknownBucketError } from '../errors';
 import type { BucketRecord, SecretsBackend } from '../registry/bucket-record';
+import type { IamRotationEnrollment, IamRotationRefusal } from '../rotation/iam-rotation-enrollment';
 import type { SecretDescription } from '../secrets/secret-administration';
 import { staticCredentialsFrom } from '../secrets/secret-shapes';
 import { type ConfigFileSystem, nodeConfigFileSystem, replaceFile } from './config-file-system';
@@ -63,6 +64,11 @@ export interface FenceConfigMigrationDependencies {
   /** KMS key for created secrets. @default the backend's default */
   kmsKeyId?: string;
   audit: (line: MigrationAuditLine) => void;
+  /**
+   * Turns on IAM-user-key rotation for each moved AWS credential (`--enable-rotation`), after
+   * its buckets are registered (the rotation proves a new key on them). @default no rotation
+   */
+  rotation?: IamRotationEnrollment;
   /** @default node's file system */
   files?: ConfigFileSystem;
   /** @default () => new Date() */
@@ -85,6 +91,26 @@ export type SecretOutcome =
   | 'failed';
 export type RecordOutcome = 'registered' | 'existing' | 'would_register' | 'conflict' | 'blocked' | 'failed';
 
+/**
+ * Rotation of a credential's keys (with `--enable-rotation`): `would_enable` in a dry run,
+ * `enabled` or `already_enabled` after a run; `cannot_rotate` says why (`reason`);
+ * `not_applicable` for keys of an S3-compatible store (no IAM user); `blocked` while a bucket
+ * of the credential is not registered.
+ */
+export interface RotationReport {
+  outcome:
+    | 'enabled'
+    | 'already_enabled'
+    | 'would_enable'
+    | 'cannot_rotate'
+    | 'not_applicable'
+    | 'blocked'
+    | 'failed';
+  reason?: IamRotationRefusal;
+  iam_user_name?: string;
+  message?: string;
+}
+
 export interface SecretReport {
   credential: string;
   /** `<prefix>fence-config/<CRED>`, or the secret an earlier migration recorded in the file. */
@@ -95,6 +121,8 @@ export interface SecretReport {
   /** S3_BUCKETS entries that use this credential. */
   buckets: string[];
   message?: string;
+  /** Only with `--enable-rotation`. */
+  rotation?: RotationReport;
 }
 
 export interface RecordReport {
@@ -147,6 +175,10 @@ export interface MigrationReport {
     records_registered: number;
     records_existing: number;
     buckets_skipped: number;
+    /** Only with `--enable-rotation`: secrets whose rotation is (or would be) turned on by this run. */
+    rotation_enabled?: number;
+    /** Only with `--enable-rotation`: secrets rotated already, left alone. */
+    rotation_existing?: number;
     problems: number;
   };
 }
@@ -154,6 +186,8 @@ export interface MigrationReport {
 /** Outcomes that leave a credential moved (or, in a dry run, movable) and a bucket registered. */
 const SECRET_DONE = ['created', 'reused', 'updated', 'would_create', 'would_update'];
 const RECORD_DONE = ['registered', 'existing', 'would_register'];
+/** Rotation outcomes that leave nothing for the operator to do. */
+const ROTATION_DONE = ['enabled', 'already_enabled', 'would_enable', 'not_applicable'];
 
 /** Errors of the broker's own backends end a run (a rerun resumes); a bucket's own problem does not. */
 const FATAL_CODES = new Set<ErrorCode>([
@@ -230,14 +264,24 @@ export class FenceConfigMigration {
       records.push(await this.registerBucket(config, bucket, secrets, options, context));
     }
 
+    const rotation = this.deps.rotation;
+    if (rotation !== undefined) {
+      for (const secret of secrets.values()) {
+        await this.enableRotation(rotation, config, secret, records, dryRun, context);
+      }
+    }
     const file = await this.rewriteFile(config, options, secrets, records, context);
     const secretReports = [...secrets.values()];
+    const rotations = secretReports.flatMap((secret) =>
+      secret.rotation === undefined ? [] : [secret.rotation],
+    );
     const count = <T extends { outcome: string }>(items: T[], outcomes: string[]) =>
       items.filter((item) => outcomes.includes(item.outcome)).length;
     const problems =
       secretReports.length -
       count(secretReports, [...SECRET_DONE, 'not_needed']) +
       (records.length - count(records, RECORD_DONE)) +
+      rotations.filter((report) => !ROTATION_DONE.includes(report.outcome)).length +
       file.kept.length +
       file.refused.length +
       file.leftovers.length;
@@ -256,6 +300,12 @@ export class FenceConfigMigration {
         records_registered: count(records, ['registered', 'would_register']),
         records_existing: count(records, ['existing']),
         buckets_skipped: skipped.length,
+        ...(rotation === undefined
+          ? {}
+          : {
+              rotation_enabled: count(rotations, ['enabled', 'would_enable']),
+              rotation_existing: count(rotations, ['already_enabled']),
+            }),
         problems,
       },
     };
@@ -393,6 +443,88 @@ export class FenceConfigMigration {
       cursor = page.cursor;
     } while (cursor !== undefined);
     return users;
+  }
+
+  /**
+   * IAM-user-key rotation for one moved credential, once every bucket using it is registered
+   * (the rotation's testSecret proves a new key on them). The dry run asks IAM only; a run writes
+   * `iam_user_name`, the tag and the schedule (`IamRotationEnrollment`). Keys of S3-compatible
+   * stores are not IAM keys: not applicable.
+   */
+  private async enableRotation(
+    rotation: IamRotationEnrollment,
+    config: FenceConfig,
+    secret: SecretReport,
+    records: RecordReport[],
+    dryRun: boolean,
+    context: AdminContext,
+  ): Promise<void> {
+    if (!SECRET_DONE.includes(secret.outcome)) return;
+    const buckets = records.filter((record) => record.credential === secret.credential);
+    if (buckets.some((record) => record.provider !== 'aws')) {
+      secret.rotation = {
+        outcome: 'not_applicable',
+        message: 'keys of an S3-compatible store, not of an IAM user',
+      };
+      return;
+    }
+    const report: RotationReport = { outcome: 'failed' };
+    secret.rotation = report;
+    if (!buckets.every((record) => RECORD_DONE.includes(record.outcome))) {
+      report.outcome = 'blocked';
+      report.message = 'a bucket of this credential is not registered: rotation waits for its record';
+      return;
+    }
+    await this.attempt(report, async () => {
+      const description =
+        secret.secret_ref === null ? undefined : await this.deps.secrets.admin.describe(secret.secret_ref);
+      if (!dryRun && description === undefined) {
+        report.message = `secret ${secret.name} is gone: run again`;
+        return;
+      }
+      if (dryRun || description === undefined) {
+        const keys = config.credentials.get(secret.credential)?.keys;
+        const accessKeyId =
+          description === undefined
+            ? keys?.access_key_id
+            : staticCredentialsFrom(description.ref, await this.deps.secrets.read.get(description.ref, null))
+                .access_key_id;
+        if (
+          description?.rotationEnabled === true &&
+          description.rotationFunctionArn === rotation.settings.functionArn
+        ) {
+          report.outcome = 'already_enabled';
+          return;
+        }
+        if (accessKeyId === undefined) return;
+        const assessment = await rotation.assess(accessKeyId);
+        if (assessment.iam_user_name !== undefined) report.iam_user_name = assessment.iam_user_name;
+        if (assessment.rotatable) report.outcome = 'would_enable';
+        else {
+          report.outcome = 'cannot_rotate';
+          report.reason = assessment.reason;
+          report.message = assessment.message;
+        }
+        return;
+      }
+      const payload = await this.deps.secrets.read.get(description.ref, null);
+      const result = await rotation.enable(description, payload);
+      if (result.iam_user_name !== undefined) report.iam_user_name = result.iam_user_name;
+      if (result.outcome === 'refused') {
+        report.outcome = 'cannot_rotate';
+        report.reason = result.reason;
+        report.message = result.message;
+        return;
+      }
+      report.outcome = result.outcome;
+      if (result.outcome === 'enabled') {
+        this.audit(context, {
+          credential: secret.credential,
+          secret_ref: description.ref,
+          outcome: 'rotation_enabled',
+        });
+      }
+    });
   }
 
   /** The bucket's record, through the admin core; a record an earlier run saved is left alone. */
@@ -553,7 +685,10 @@ export class FenceConfigMigration {
    * Runs one step; a refusal of this credential or bucket becomes its outcome, while failures of
    * the broker's own backends (and anything unexpected) end the run: a rerun resumes.
    */
-  private async attempt(report: SecretReport | RecordReport, step: () => Promise<void>): Promise<void> {
+  private async attempt(
+    report: SecretReport | RecordReport | RotationReport,
+    step: () => Promise<void>,
+  ): Promise<void> {
     try {
       await step();
     } catch (error) {

@@ -1,3 +1,9 @@
+/**
+ * The deployment's rotation interval when `rotationDays` is not set: the CDK app schedules its
+ * rotations with it and the CLI turns rotation on with it, so both agree without a second number.
+ */
+export const DEFAULT_ROTATION_DAYS = 30;
+
 /** What decides how long a key must stay valid after it stops being AWSCURRENT. */
 export interface RotationReaders {
   /** The credentials cache TTL of the presign function, in seconds. */

@@ -39,6 +39,12 @@ export interface SecretRotationRules {
   duration?: string;
 }
 
+/** The rotation a secret is given: its function and interval. */
+export interface SecretRotationSetting {
+  functionArn: string;
+  automaticallyAfterDays: number;
+}
+
 export interface SecretCreation {
   /** KMS key (id, alias or ARN) to encrypt with. @default the backend's default key */
   kmsKeyId?: string;
@@ -69,6 +75,17 @@ export interface SecretAdministration {
    * uses it to correct the keys of a secret it created and no record uses yet.
    */
   putValue?(ref: string, payload: SecretPayload): Promise<string>;
+  /**
+   * Adds `tags` to the secret (keeping its others). Only backends whose rotation is granted by a
+   * tag provide it: the IAM key rotation's rights follow its tag (ABAC), so a secret is marked
+   * before rotation is turned on.
+   */
+  tag?(ref: string, tags: Record<string, string>): Promise<void>;
+  /**
+   * Configures rotation through `rotation.functionArn` every `rotation.automaticallyAfterDays`
+   * days, without rotating now. Only Secrets Manager provides it.
+   */
+  enableRotation?(ref: string, rotation: SecretRotationSetting): Promise<void>;
   /** Schedules deletion after a recovery window (never an immediate, unrecoverable delete). */
   remove(ref: string, recoveryWindowDays: number): Promise<void>;
   /** Starts a rotation through the secret's configured rotation function; returns the new version id. */

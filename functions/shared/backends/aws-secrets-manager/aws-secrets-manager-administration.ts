@@ -11,6 +11,7 @@ import type {
   SecretAdministration,
   SecretCreation,
   SecretDescription,
+  SecretRotationSetting,
 } from '../../secrets/secret-administration';
 import type { SecretPayload } from '../../secrets/secret-resolver';
 
@@ -149,6 +150,41 @@ export class AwsSecretsManagerAdministration implements SecretAdministration {
       return undefined;
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      throw translate(error, ref);
+    }
+  }
+
+  async tag(ref: string, tags: Record<string, string>): Promise<void> {
+    const { sdk, client } = await this.sdk();
+    try {
+      await client.send(
+        new sdk.TagResourceCommand({
+          SecretId: ref,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+    } catch (error) {
+      throw translate(error, ref);
+    }
+  }
+
+  /**
+   * `RotateSecret` with `RotateImmediately: false`: the schedule starts, the keys stay as they
+   * are until the first rotation is due (AWS only runs testSecret to check the configuration).
+   */
+  async enableRotation(ref: string, rotation: SecretRotationSetting): Promise<void> {
+    const { sdk, client } = await this.sdk();
+    try {
+      await client.send(
+        new sdk.RotateSecretCommand({
+          SecretId: ref,
+          ClientRequestToken: crypto.randomUUID(),
+          RotationLambdaARN: rotation.functionArn,
+          RotationRules: { AutomaticallyAfterDays: rotation.automaticallyAfterDays },
+          RotateImmediately: false,
+        }),
+      );
+    } catch (error) {
       throw translate(error, ref);
     }
   }
