@@ -2,15 +2,15 @@ import { InvalidRequestError, ThrottledError } from '../errors';
 import type { SecretAdministration, SecretDescription } from '../secrets/secret-administration';
 import type { SecretPayload } from '../secrets/secret-resolver';
 import type { IamKeyDirectory } from './iam-key-directory';
+import { IAM_ROTATION_TAG } from './iam-rotation-secret';
 
 /**
- * The tag that marks a secret for IAM-user-key rotation: the rotation role's Secrets Manager
- * rights follow it (ABAC on `secretsmanager:ResourceTag/fence-bucket-broker:rotation`), so a
- * secret created after deploy can be rotated once it carries the tag.
+ * The tag that marks a secret for IAM-user-key rotation (iam-rotation-secret.ts): the rotation
+ * role's Secrets Manager rights follow it (ABAC), so a secret created after deploy can be
+ * rotated once it carries the tag.
  */
-export const IAM_ROTATION_TAG_KEY = 'fence-bucket-broker:rotation';
-export const IAM_ROTATION_TAG_VALUE = 'iam-user-key';
-/** The payload field naming the IAM user whose keys the secret holds (metadata, not a secret). */
+export const IAM_ROTATION_TAG_KEY = IAM_ROTATION_TAG.key;
+export const IAM_ROTATION_TAG_VALUE = IAM_ROTATION_TAG.value;
 export const IAM_USER_NAME_FIELD = 'iam_user_name';
 
 /** How rotation is turned on: the deployment's function, IAM path and interval. */
