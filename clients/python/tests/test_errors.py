@@ -38,15 +38,18 @@ REQUEST_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
 def error_codes_of_the_broker() -> dict[str, int]:
-    """The stable codes of `functions/shared/errors.ts`, each with the status its class answers."""
+    """The stable codes of `functions/shared/errors.ts` (its ERROR_REFERENCE), each with its status."""
     source = (REPO / "functions/shared/errors.ts").read_text()
-    listed = source.split("export const ERROR_CODES = [", 1)[1].split("]", 1)[0]
-    codes = re.findall(r"'([a-z_]+)'", listed)
-    statuses = dict(
-        re.findall(r"readonly code(?:: ErrorCode)? = '([a-z_]+)';\s*readonly status = (\d+);", source)
-    )
-    assert sorted(statuses) == sorted(codes), "every code has one class with a status in errors.ts"
-    return {code: int(statuses[code]) for code in codes}
+    table = source.split("export const ERROR_REFERENCE = {", 1)[1].split("\n} as const", 1)[0]
+    codes = dict(re.findall(r"^  ([a-z_]+): \{\n    status: (\d+),", table, flags=re.MULTILINE))
+    # Every class answers its code's status from that table (none states a number of its own).
+    classes = re.findall(r"readonly code(?:: ErrorCode)? = '([a-z_]+)';\s*readonly status = ([^;]+);", source)
+    assert {code for code, _ in classes} == set(codes), "every code has a class in errors.ts"
+    for code, status in classes:
+        assert status == f"ERROR_REFERENCE.{code}.status", (
+            f"{code}'s class takes its status from ERROR_REFERENCE"
+        )
+    return {code: int(status) for code, status in codes.items()}
 
 
 def test_every_code_of_the_broker_has_its_own_class_with_its_status() -> None:
