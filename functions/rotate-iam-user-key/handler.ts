@@ -12,8 +12,7 @@ import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import { IamAccessKeys } from '../shared/rotation/iam-access-keys';
 import { IamUserKeyRotation } from '../shared/rotation/iam-user-key-rotation';
 import { ReaderRetirementGrace } from '../shared/rotation/retirement-grace';
-import { RotationRetirementError } from '../shared/rotation/rotation-errors';
-import { ROTATION_METRICS } from '../shared/rotation/rotation-metrics';
+import { ROTATION_METRICS, runReportedRotationStep } from '../shared/rotation/rotation-metrics';
 import { RotationStore } from '../shared/rotation/rotation-store';
 import { DynamoDbSecretBuckets } from '../shared/rotation/secret-buckets';
 import { DynamoDbSecretUrlLifetimes } from '../shared/rotation/secret-url-lifetimes';
@@ -47,24 +46,15 @@ const rotation = new IamUserKeyRotation({
 export const handler = middy<unknown, void, Error, Context>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
-  .handler(async (event, context) => {
-    const step =
-      typeof event === 'object' && event !== null ? String((event as { Step?: unknown }).Step) : 'unknown';
-    metrics.addDimension(ROTATION_METRICS.stepDimension, step.slice(0, 32));
-    try {
+  .handler(async (event, context) =>
+    runReportedRotationStep(
+      event,
       // testSecret waits out IAM's propagation only as long as this invocation may still run.
-      await rotation.run(event, { remainingMs: () => context.getRemainingTimeInMillis() });
-      metrics.addMetric(ROTATION_METRICS.stepSucceeded, MetricUnit.Count, 1);
-    } catch (error) {
-      metrics.addMetric(ROTATION_METRICS.stepFailed, MetricUnit.Count, 1);
-      // Keys past their grace may still be alive until a retry finishes the retirement.
-      if (error instanceof RotationRetirementError)
-        metrics.addMetric(ROTATION_METRICS.retirementFailed, MetricUnit.Count, 1);
-      // Secrets Manager retries the whole rotation; the message never holds a secret value.
-      logger.error('rotation step failed', {
-        step,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
-      });
-      throw error;
-    }
-  });
+      () => rotation.run(event, { remainingMs: () => context.getRemainingTimeInMillis() }),
+      {
+        step: (step) => metrics.addDimension(ROTATION_METRICS.stepDimension, step),
+        count: (metric) => metrics.addMetric(metric, MetricUnit.Count, 1),
+        failed: (entry) => logger.error('rotation step failed', entry),
+      },
+    ),
+  );

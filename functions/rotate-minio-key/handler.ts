@@ -13,11 +13,10 @@ import { StoreEndpointPolicy } from '../shared/network/store-endpoint-policy';
 import { probeMinioBucket } from '../shared/rotation/minio-bucket-probe';
 import { MinioKeyRotation } from '../shared/rotation/minio-key-rotation';
 import { ReaderRetirementGrace } from '../shared/rotation/retirement-grace';
-import { RotationRetirementError } from '../shared/rotation/rotation-errors';
+import { ROTATION_METRICS, runReportedRotationStep } from '../shared/rotation/rotation-metrics';
 import { RotationStore } from '../shared/rotation/rotation-store';
 import { DynamoDbSecretUrlLifetimes } from '../shared/rotation/secret-url-lifetimes';
 import { RotationEnvironmentSchema } from './environment';
-import { ROTATION_METRICS } from './rotation-metrics';
 
 const environment = readEnvironment(RotationEnvironmentSchema);
 const logger = new Logger();
@@ -52,23 +51,10 @@ const rotation = new MinioKeyRotation({
 export const handler = middy<unknown, void, Error, Context>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
-  .handler(async (event) => {
-    const step =
-      typeof event === 'object' && event !== null ? String((event as { Step?: unknown }).Step) : 'unknown';
-    metrics.addDimension(ROTATION_METRICS.stepDimension, step.slice(0, 32));
-    try {
-      await rotation.run(event);
-      metrics.addMetric(ROTATION_METRICS.stepSucceeded, MetricUnit.Count, 1);
-    } catch (error) {
-      metrics.addMetric(ROTATION_METRICS.stepFailed, MetricUnit.Count, 1);
-      // Keys past their grace may still be alive until a retry finishes the retirement.
-      if (error instanceof RotationRetirementError)
-        metrics.addMetric(ROTATION_METRICS.retirementFailed, MetricUnit.Count, 1);
-      // Secrets Manager retries the whole rotation; the message never holds a secret value.
-      logger.error('rotation step failed', {
-        step,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
-      });
-      throw error;
-    }
-  });
+  .handler(async (event) =>
+    runReportedRotationStep(event, () => rotation.run(event), {
+      step: (step) => metrics.addDimension(ROTATION_METRICS.stepDimension, step),
+      count: (metric) => metrics.addMetric(metric, MetricUnit.Count, 1),
+      failed: (entry) => logger.error('rotation step failed', entry),
+    }),
+  );

@@ -6,9 +6,9 @@ import {
   presignErrorMetric,
   SERVER_ERROR_CODES,
 } from '../../../functions/presign/presign-metrics';
-import { ROTATION_METRICS } from '../../../functions/rotate-minio-key/rotation-metrics';
 import { DRIFT_CHECK_NAMES } from '../../../functions/shared/drift/drift-results';
 import { ERROR_CODES } from '../../../functions/shared/errors';
+import { ROTATION_METRICS } from '../../../functions/shared/rotation/rotation-metrics';
 import { SYNC_METRICS } from '../../../functions/sync-registry/sync-metrics';
 import type { FenceBucketBrokerStack } from '../../../lib/stacks/fence-bucket-broker-stack';
 import { ADMIN_SECRET, REGISTRY_SYNC_CONTEXT, synthesize } from '../synthesized-stack';
