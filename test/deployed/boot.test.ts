@@ -51,14 +51,25 @@ type Trigger =
 function triggerOf(fn: DeployedFunction): Trigger {
   const routes = template.apiRoutes.filter((route) => route.functionLogicalId === fn.logicalId);
   if (routes.length > 0) return { kind: 'api', routes };
-  if (template.rotationSchedules.some((rotation) => rotation.rotationFunctionLogicalId === fn.logicalId)) {
+  // A rotation schedule names it, or (the IAM user-key rotation, enabled per secret after deploy
+  // by `fence-buckets migrate --enable-rotation`) Secrets Manager may invoke it.
+  if (
+    template.rotationSchedules.some((rotation) => rotation.rotationFunctionLogicalId === fn.logicalId) ||
+    template.permissions.some(
+      (permission) =>
+        permission.functionLogicalId === fn.logicalId &&
+        permission.principal === 'secretsmanager.amazonaws.com',
+    )
+  ) {
     return { kind: 'rotation' };
   }
   for (const schedule of template.schedules) {
     const target = schedule.targets.find((candidate) => candidate.functionLogicalId === fn.logicalId);
     if (target !== undefined) return { kind: 'schedule', schedule, target };
   }
-  throw new Error(`${fn.logicalId}: no API route, rotation schedule or schedule of the template invokes it`);
+  throw new Error(
+    `${fn.logicalId}: no API route, rotation schedule, Secrets Manager permission or schedule of the template invokes it`,
+  );
 }
 
 /** A path under the first segment all of a function's routes share (the API version), on none of them. */

@@ -16,6 +16,8 @@ export const ALL_FEATURES_CONTEXT: Readonly<Record<string, string>> = {
   minioAdminSecretArns:
     'arn:aws:secretsmanager:us-east-1:123456789012:secret:gen3/fence/admin/minio/myminio-AbCdEf',
   rotatedMinioSecrets: 'gen3/fence/minio/dataset',
+  // The IAM user-key rotation: no schedule in the template (the CLI turns rotation on per secret).
+  rotatedIamUserPath: '/gen3-buckets/',
   driftSchedule: 'cron(0 3 * * ? *)',
   fenceDbSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0123abcd-AbCdEf',
   vpcId: 'vpc-0123456789abcdef0',
