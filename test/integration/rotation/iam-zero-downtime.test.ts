@@ -68,7 +68,8 @@ describe('IAM user key rotation against a moto that checks keys', () => {
       s3: s3As(admin),
       sm: new SecretsManagerClient(signedBy(admin)),
     });
-    const unknown = { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'not-a-secret-of-anyone' };
+    // An access key id no IAM user holds (shaped so it cannot pass for a real one).
+    const unknown = { accessKeyId: 'AKIA-NO-SUCH-KEY', secretAccessKey: 'not-a-secret-of-anyone' };
 
     // Act
     const adminReads = await readsWith(admin, bucket);
