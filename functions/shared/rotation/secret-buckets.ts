@@ -1,4 +1,5 @@
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { recordsNaming } from './secret-url-lifetimes';
 
 /** A bucket a secret's keys sign for, where testSecret proves a new key. */
 export interface SecretBucket {
@@ -13,7 +14,7 @@ export interface SecretBuckets {
 
 /**
  * Reads the registry table for the records whose `secret_ref` is the secret (its name, its ARN,
- * or its name behind a backend prefix), with the same filtered Scan as the URL lifetimes.
+ * or its name behind a backend prefix), through the same filtered Scan as the URL lifetimes.
  */
 export class DynamoDbSecretBuckets implements SecretBuckets {
   constructor(
@@ -23,29 +24,15 @@ export class DynamoDbSecretBuckets implements SecretBuckets {
 
   async bucketsFor(secret: { name: string; arn: string }): Promise<SecretBucket[]> {
     const buckets: SecretBucket[] = [];
-    let start: Record<string, never> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          FilterExpression: 'contains(#ref, :name)',
-          ProjectionExpression: '#ref, bucket_name, #region',
-          ExpressionAttributeNames: { '#ref': 'secret_ref', '#region': 'region' },
-          ExpressionAttributeValues: { ':name': { S: secret.name } },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const ref = item.secret_ref?.S;
-        const bucket = item.bucket_name?.S;
-        if (ref === undefined || bucket === undefined) continue;
-        if (ref !== secret.name && ref !== secret.arn && !ref.endsWith(`:${secret.name}`)) continue;
-        const region = item.region?.S;
-        buckets.push(region === undefined ? { bucket } : { bucket, region });
-      }
-      start = page.LastEvaluatedKey as Record<string, never> | undefined;
-    } while (start !== undefined);
+    const projection = { '#bucket': 'bucket_name', '#region': 'region' };
+    for await (const item of recordsNaming(this.client, this.tableName, secret.name, projection)) {
+      const ref = item.secret_ref?.S;
+      const bucket = item.bucket_name?.S;
+      if (ref === undefined || bucket === undefined) continue;
+      if (ref !== secret.name && ref !== secret.arn && !ref.endsWith(`:${secret.name}`)) continue;
+      const region = item.region?.S;
+      buckets.push(region === undefined ? { bucket } : { bucket, region });
+    }
     return buckets.sort((a, b) => a.bucket.localeCompare(b.bucket));
   }
 }

@@ -1,4 +1,4 @@
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_MAX_EXPIRES_IN, SIGV4_MAX_EXPIRES_IN } from '../registry/bucket-record';
 
 /** Where rotation learns how long URLs signed from a secret's keys may live. */
@@ -24,27 +24,43 @@ export class DynamoDbSecretUrlLifetimes implements SecretUrlLifetimes {
 
   async longestFor(secret: { name: string; arn: string }): Promise<number | undefined> {
     let longest: number | undefined;
-    let start: Record<string, never> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          FilterExpression: 'contains(#ref, :name)',
-          ProjectionExpression: '#max',
-          ExpressionAttributeNames: { '#ref': 'secret_ref', '#max': 'max_expires_in' },
-          ExpressionAttributeValues: { ':name': { S: secret.name } },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const lifetime = urlLifetimeOf(item.max_expires_in);
-        longest = Math.max(longest ?? 0, lifetime);
-      }
-      start = page.LastEvaluatedKey as Record<string, never> | undefined;
-    } while (start !== undefined);
+    for await (const item of recordsNaming(this.client, this.tableName, secret.name, {
+      '#max': 'max_expires_in',
+    })) {
+      longest = Math.max(longest ?? 0, urlLifetimeOf(item.max_expires_in));
+    }
     return longest;
   }
+}
+
+/**
+ * The registry records whose `secret_ref` contains a secret's name (a record may name the secret,
+ * its ARN or its name behind a backend prefix, and all contain the name; a longer name that
+ * contains it matches too, so callers that need the exact secret check `secret_ref` themselves),
+ * with the attributes `projection` names: one consistent, filtered Scan, page by page.
+ */
+export async function* recordsNaming(
+  client: DynamoDBClient,
+  tableName: string,
+  secretName: string,
+  projection: Record<string, string>,
+): AsyncGenerator<Record<string, AttributeValue>> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        FilterExpression: 'contains(#ref, :name)',
+        ProjectionExpression: ['#ref', ...Object.keys(projection)].join(', '),
+        ExpressionAttributeNames: { '#ref': 'secret_ref', ...projection },
+        ExpressionAttributeValues: { ':name': { S: secretName } },
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    yield* page.Items ?? [];
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
 }
 
 /**
