@@ -24,7 +24,8 @@ describe('Context: lambdaArchitecture', () => {
     // Assess
     expect(arm.functions.map((fn) => fn.architectures)).toEqual(arm.functions.map(() => ['arm64']));
     expect(x86.functions.map((fn) => fn.architectures)).toEqual(arm.functions.map(() => ['x86_64']));
-    expect(x86.functions).toHaveLength(5);
+    // Presign, admin, MinIO rotation, IAM key rotation, sync, drift.
+    expect(x86.functions).toHaveLength(6);
     // Code.S3Key is the asset hash (of the bundle's bytes), so equal templates mean equal bundles.
     expect(withoutArchitectures(x86.template)).toEqual(withoutArchitectures(arm.template));
   });
